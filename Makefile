@@ -1,0 +1,166 @@
+# memtrace build. Shape after libbpf-bootstrap: clang -target bpf -> .bpf.o ->
+# bpftool gen skeleton -> userspace objects that depend on the skeleton header.
+#
+#   make            build build/memtrace
+#   make demo       install deps, build, run memtrace on the bundled demo
+#   make test       install deps, build, run every test (unit + e2e; e2e need root)
+#   make check      build and run every test, without installing deps
+#   make unit       unit tests only (no root)
+#   make asan       unit + e2e tests built with ASan+UBSan (build-asan/)
+#   make bench      overhead benchmark -> docs/benchmarks.md
+#   make install PREFIX=/usr/local   |   make clean
+#
+# Overridable: CLANG, BPFTOOL, CXX, ARCH, BUILD, V=1 (show commands).
+
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CXX ?= g++
+CC ?= gcc
+ARCH ?= $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
+BUILD ?= build
+PREFIX ?= /usr/local
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+SANITIZE ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align \
+	-Wunused -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 $(WARN) $(SANITIZE) -Iinclude -Iuserspace -isystem $(BUILD)
+LDFLAGS += $(SANITIZE)
+DEPFLAGS = -MMD -MP
+LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Iinclude -I$(BUILD)
+
+# Userspace: everything but the loader and main is the core library, linked by
+# the unit tests: they cannot reach libbpf, so they cannot need root.
+APP_SRCS := userspace/main.cpp userspace/session/loader.cpp userspace/session/tracer.cpp
+CORE_SRCS := $(filter-out $(APP_SRCS),$(shell find userspace -name '*.cpp' | sort))
+CORE_OBJS := $(CORE_SRCS:%.cpp=$(BUILD)/%.o)
+APP_OBJS := $(APP_SRCS:%.cpp=$(BUILD)/%.o)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
+E2E_SRCS := $(sort $(wildcard tests/e2e/*.cpp))
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+E2E_OBJS := $(E2E_SRCS:%.cpp=$(BUILD)/%.o)
+
+WORKLOAD_SRCS := $(sort $(wildcard tests/workloads/*.c))
+WORKLOADS := $(WORKLOAD_SRCS:tests/workloads/%.c=$(BUILD)/workloads/%)
+DEMO := $(BUILD)/demo/feature_extract
+
+.PHONY: all clean demo test check unit e2e asan install bench deps tests
+
+all: $(BUILD)/memtrace
+
+deps:
+	$(Q)./scripts/install-deps.sh
+
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(call msg,BTF,$@)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "no kernel BTF at $(VMLINUX_BTF): memtrace needs CONFIG_DEBUG_INFO_BTF=y" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(BUILD)/memtrace.bpf.o: bpf/memtrace.bpf.c include/memtrace/abi.h $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/memtrace.skel.h: $(BUILD)/memtrace.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name memtrace_bpf > $@
+
+$(BUILD)/%.o: %.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# Only the loader sees the skeleton.
+$(BUILD)/userspace/session/loader.o: $(BUILD)/memtrace.skel.h
+
+$(BUILD)/libmemtrace_core.a: $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/memtrace: $(APP_OBJS) $(BUILD)/libmemtrace_core.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(LDFLAGS) $^ $(LIBBPF_LIBS) -o $@
+
+# Workloads: plain C with known memory behaviour. -O1 keeps loops honest.
+$(BUILD)/workloads/%: tests/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -Wall -Wextra -Werror -pthread $< -o $@
+
+$(DEMO): demo/feature_extract.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
+
+$(BUILD)/tests/unit/%.o $(BUILD)/tests/e2e/%.o: CXXFLAGS += -DMT_BUILD_DIR='"$(abspath $(BUILD))"' \
+	-DMT_SOURCE_DIR='"$(abspath .)"'
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libmemtrace_core.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(LDFLAGS) $^ -o $@
+
+$(BUILD)/e2e-tests: $(E2E_OBJS) $(BUILD)/libmemtrace_core.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(LDFLAGS) $^ -pthread -o $@
+
+tests: $(BUILD)/memtrace $(BUILD)/unit-tests $(BUILD)/e2e-tests $(WORKLOADS)
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+# Each suite writes JUnit XML to $(BUILD)/test-results; the summary line counts it.
+unit: $(BUILD)/unit-tests
+	$(Q)mkdir -p $(BUILD)/test-results
+	$(Q)$(BUILD)/unit-tests -r junit -o $(BUILD)/test-results/unit.xml; \
+	  rc=$$?; ./scripts/test-summary $(BUILD)/test-results/unit.xml; exit $$rc
+
+e2e: tests
+	$(Q)mkdir -p $(BUILD)/test-results
+	$(Q)$(BUILD)/e2e-tests -r junit -o $(BUILD)/test-results/e2e.xml; \
+	  rc=$$?; ./scripts/test-summary $(BUILD)/test-results/e2e.xml; exit $$rc
+
+check: tests
+	$(Q)rm -rf $(BUILD)/test-results && mkdir -p $(BUILD)/test-results
+	$(Q)rc=0; \
+	  $(BUILD)/unit-tests -r console -r junit -o $(BUILD)/test-results/unit.xml >/dev/null || rc=1; \
+	  $(BUILD)/unit-tests -r compact 2>&1 | tail -n 3; \
+	  $(BUILD)/e2e-tests -r junit -o $(BUILD)/test-results/e2e.xml || rc=1; \
+	  ./scripts/test-summary $(BUILD)/test-results/*.xml; exit $$rc
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory check
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/memtrace $(DEMO)
+	$(Q)./scripts/demo.sh $(BUILD)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' check
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/memtrace
+	$(Q)./bench/run.sh
+
+install: $(BUILD)/memtrace
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
+	$(Q)install -m 0755 $(BUILD)/memtrace $(DESTDIR)$(PREFIX)/bin/memtrace
+
+clean:
+	$(Q)rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one contract between memtrace's BPF programs and its userspace.
+ *
+ * Rules: fixed-width types only, explicit padding, no bool/long/pointer/enum-typed
+ * fields, every name prefixed mt_/MT_ (vmlinux.h defines thousands of global names).
+ * Userspace static_asserts the sizes (userspace/collect/records.h).
+ */
+#ifndef MEMTRACE_ABI_H
+#define MEMTRACE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MT_COMM_LEN 16
+#define MT_ARGS_LEN 256 /* command-line bytes copied at exec */
+
+/* Indices of the kernel's mm rss counters (enum MM_*PAGES, stable since 2.6.34). */
+#define MT_RSS_FILE 0
+#define MT_RSS_ANON 1
+#define MT_RSS_SWAP 2
+#define MT_RSS_SHMEM 3
+#define MT_NR_RSS 4
+
+/* mt_proc.flags */
+#define MT_PROC_ATTACHED (1u << 0) /* seen first while already running (-p, -a) */
+#define MT_PROC_FORKED (1u << 1)   /* created by a fork of a traced process */
+#define MT_PROC_EXECED (1u << 2)   /* figures cover the program since its exec */
+#define MT_PROC_EXITED (1u << 3)   /* exit seen; exit_code is valid */
+
+/*
+ * Memory figures of one process image (a process, reset when it execs: like the
+ * kernel's VmHWM, the figures describe the program now running). Page counts.
+ * Kept in the `procs` map, keyed by tgid, and copied whole into MT_REC_EXIT.
+ */
+struct mt_proc {
+	__u32 tgid;
+	__u32 ppid;
+	__u64 mm;               /* identity of the mm_struct only; never dereferenced */
+	__u64 start_ns;         /* bpf_ktime_get_ns() when these figures began */
+	__u64 exit_ns;
+	__u32 flags;            /* MT_PROC_* */
+	__s32 exit_code;        /* wait-status encoding: (status << 8) | signal */
+	__s64 pages[MT_NR_RSS]; /* current counters, exact (count + per-CPU deltas) */
+	__u64 start_rss;        /* file + anon + shmem when figures began */
+	__u64 peak_rss;
+	__u64 peak_split[MT_NR_RSS]; /* counters at the moment of peak_rss */
+	__u64 peak_ns;
+	__u64 vm;               /* mm->total_vm at the last mapping change seen */
+	__u64 peak_vm;
+	__u64 faults;           /* user page faults */
+	__u64 touched;          /* pages brought in: sum of RSS increments */
+	__u64 mapped;           /* virtual memory growth (mmap, brk, mremap) */
+	__u64 unmapped;         /* virtual memory shrink (munmap, brk, mremap) */
+	char comm[MT_COMM_LEN];
+};
+
+/* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
+#define MT_REC_EXEC 1
+#define MT_REC_EXIT 2
+
+struct mt_rec_hdr {
+	__u32 type; /* MT_REC_* */
+	__u32 tgid;
+	__u64 ts_ns;
+};
+
+struct mt_rec_exec {
+	struct mt_rec_hdr hdr;
+	__u32 ppid;
+	__u32 args_len;         /* bytes valid in args: NUL-separated argv */
+	char comm[MT_COMM_LEN];
+	char args[MT_ARGS_LEN];
+};
+
+struct mt_rec_exit {
+	struct mt_rec_hdr hdr;
+	struct mt_proc proc;    /* final figures, exit_code set */
+};
+
+/* Everything that can be dropped or can fail is counted here (BPF .bss). */
+struct mt_stats {
+	__u64 ringbuf_drops;    /* records lost: ring buffer full */
+	__u64 procs_full;       /* processes not traced: procs map full */
+	__u64 mm_full;          /* mm ownership not recorded: mm_owner map full */
+	__u64 percpu_misses;    /* per-CPU counter reads that failed */
+	__u64 rss_events;       /* rss_stat events counted for traced processes */
+	__u64 fault_events;
+	__u64 vm_events;
+	__u64 execs;
+	__u64 forks;
+	__u64 exits;
+};
+
+#endif /* MEMTRACE_ABI_H */

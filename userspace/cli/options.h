@@ -1,0 +1,44 @@
+// memtrace's command line: what to trace, for how long, and where results go.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "model/run_report.h"
+
+namespace memtrace {
+
+struct Options {
+    TraceMode mode = TraceMode::Command;
+    std::vector<std::string> command; // -- CMD ARGS
+    std::vector<pid_t> pids;          // -p
+    bool children = false;            // --children
+    bool as_root = false;             // --as-root
+
+    std::optional<double> duration_s; // -d
+    std::optional<double> interval_s; // -i
+
+    std::string table_path;           // -o; empty: stdout
+    std::string json_path;            // --json; "-": stdout
+    std::optional<unsigned> top;      // --top
+    bool quiet = false;
+    bool verbose = false;
+    uint32_t max_procs = 16384;
+};
+
+// --help or --version: print `text` to stdout and exit with 0.
+struct EarlyExit {
+    std::string text;
+};
+
+// Throws Error (exit code 2) with a one-line message on bad input.
+std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &args);
+
+std::string version_string();
+
+} // namespace memtrace

@@ -1,0 +1,52 @@
+#include "collect/records.h"
+
+#include <cstring>
+
+namespace memtrace {
+
+std::string comm_string(const char (&comm)[MT_COMM_LEN])
+{
+    return std::string(comm, strnlen(comm, MT_COMM_LEN));
+}
+
+std::string join_cmdline(std::string_view raw)
+{
+    while (!raw.empty() && raw.back() == '\0')
+        raw.remove_suffix(1);
+    std::string out(raw);
+    for (char &c : out)
+        if (c == '\0' || c == '\n' || c == '\t')
+            c = ' ';
+    return out;
+}
+
+Record decode_record(std::span<const std::byte> bytes)
+{
+    mt_rec_hdr hdr{};
+    if (bytes.size() < sizeof(hdr))
+        return MalformedRecord{"record of " + std::to_string(bytes.size()) + " bytes"};
+    std::memcpy(&hdr, bytes.data(), sizeof(hdr));
+
+    switch (hdr.type) {
+    case MT_REC_EXEC: {
+        mt_rec_exec rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short exec record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        size_t len = rec.args_len < MT_ARGS_LEN ? rec.args_len : MT_ARGS_LEN;
+        return ExecRecord{hdr.tgid, rec.ppid, hdr.ts_ns, comm_string(rec.comm),
+                          join_cmdline(std::string_view(rec.args, len))};
+    }
+    case MT_REC_EXIT: {
+        mt_rec_exit rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short exit record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        return ExitRecord{hdr.ts_ns, rec.proc};
+    }
+    default:
+        return MalformedRecord{"unknown record type " + std::to_string(hdr.type)};
+    }
+}
+
+} // namespace memtrace

@@ -1,0 +1,61 @@
+// memtrace: kernel events -> in-kernel aggregation -> userspace model -> reports.
+#include <signal.h>
+
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "cli/options.h"
+#include "error.h"
+#include "report/json_writer.h"
+#include "report/output_file.h"
+#include "report/table_writer.h"
+#include "session/tracer.h"
+
+using namespace memtrace;
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN); // a closed stdout is a write error, not a silent death
+    try {
+        auto parsed = parse_options(std::vector<std::string>(argv + 1, argv + argc));
+        if (auto *early = std::get_if<EarlyExit>(&parsed)) {
+            std::cout << early->text;
+            return 0;
+        }
+        const Options &options = std::get<Options>(parsed);
+
+        // Outputs open before tracing: an unwritable path fails now, not after.
+        std::optional<OutputFile> json_out;
+        if (!options.json_path.empty())
+            json_out.emplace(options.json_path);
+        std::optional<OutputFile> table_out;
+        if (options.json_path != "-" || !options.table_path.empty())
+            table_out.emplace(options.table_path);
+
+        TraceOutcome outcome = run_trace(options);
+
+        bool written = true;
+        if (table_out) {
+            std::ostringstream text;
+            write_table(text, outcome.report);
+            if (options.mode == TraceMode::Command && options.table_path.empty())
+                std::cout.flush();
+            written &= table_out->write(text.str());
+        }
+        if (json_out) {
+            std::ostringstream text;
+            write_json(text, outcome.report);
+            written &= json_out->write(text.str());
+        }
+        if (!written && outcome.exit_code == 0)
+            return 1;
+        return outcome.exit_code;
+    } catch (const Error &e) {
+        std::cerr << "memtrace: " << e.what() << '\n';
+        return e.exit_code();
+    } catch (const std::exception &e) {
+        std::cerr << "memtrace: internal error: " << e.what() << '\n';
+        return 1;
+    }
+}

@@ -1,0 +1,56 @@
+// One traced process and its memory figures, in bytes (design.md section 5).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "memtrace/abi.h"
+
+namespace memtrace {
+
+struct ProcessRecord {
+    uint32_t pid = 0;
+    uint32_t ppid = 0;
+    std::string comm;
+    std::string cmdline;
+
+    uint64_t start_rss = 0;  // RSS when tracing of this program began
+    uint64_t final_rss = 0;  // at exit, or when tracing ended
+    uint64_t peak_rss = 0;   // exact high-water mark of file + anon + shmem
+    uint64_t peak_anon = 0;  // split of peak_rss at the moment of the peak
+    uint64_t peak_file = 0;
+    uint64_t peak_shmem = 0;
+    uint64_t final_swap = 0; // swapped-out anonymous memory at the end
+    uint64_t final_vm = 0;
+    uint64_t peak_vm = 0;
+    uint64_t page_faults = 0; // user page faults
+    uint64_t touched = 0;     // memory brought into RSS (sum of RSS increments)
+    uint64_t mapped = 0;      // virtual memory mapped (mmap, brk, mremap growth)
+    uint64_t unmapped = 0;
+
+    double start_s = 0;              // seconds since the trace began
+    double peak_s = 0;
+    std::optional<double> end_s;     // exit time, if it exited
+
+    bool attached = false; // already running when tracing began
+    bool forked = false;   // forked by a traced process
+    bool execed = false;   // figures cover the program since its exec
+
+    bool exited = false;
+    std::optional<int> wait_status;          // as wait(2) encodes it
+    std::optional<uint64_t> kernel_maxrss;   // ru_maxrss from wait4, for the command
+
+    uint64_t growth() const { return peak_rss > start_rss ? peak_rss - start_rss : 0; }
+    std::optional<int> exit_code() const;    // status, or 128 + signal
+    std::optional<int> exit_signal() const;  // the signal that killed it
+};
+
+// Converts the kernel's figures (pages, ktime) to a record's (bytes, seconds).
+void apply_figures(ProcessRecord &rec, const mt_proc &proc, uint64_t page_size,
+                   uint64_t trace_start_ns);
+
+// "SIGKILL" for 9, "signal 64" where no name is known.
+std::string signal_name(int sig);
+
+} // namespace memtrace

@@ -1,0 +1,120 @@
+#include "model/process_table.h"
+
+namespace memtrace {
+
+ProcessRecord &ProcessTable::live_record(uint32_t pid)
+{
+    auto [it, inserted] = live_.try_emplace(pid);
+    if (inserted)
+        it->second.pid = pid;
+    return it->second;
+}
+
+void ProcessTable::inherit_cmdline(ProcessRecord &rec) const
+{
+    // A child forked without exec runs its parent's program.
+    if (!rec.cmdline.empty() || !rec.forked || rec.execed || !rec.ppid)
+        return;
+    if (const ProcessRecord *parent = find(rec.ppid))
+        rec.cmdline = parent->cmdline;
+}
+
+void ProcessTable::apply(const ExecRecord &rec)
+{
+    ProcessRecord &p = live_record(rec.pid);
+    p.comm = rec.comm;
+    if (!rec.cmdline.empty())
+        p.cmdline = rec.cmdline;
+    if (rec.ppid)
+        p.ppid = rec.ppid;
+    p.execed = true;
+}
+
+void ProcessTable::apply(const ExitRecord &rec)
+{
+    ProcessRecord &p = live_record(rec.proc.tgid);
+    apply_figures(p, rec.proc, page_size_, trace_start_ns_);
+    inherit_cmdline(p);
+    finish(rec.proc.tgid);
+}
+
+void ProcessTable::apply_snapshot(const std::vector<mt_proc> &procs)
+{
+    for (const mt_proc &proc : procs) {
+        ProcessRecord &p = live_record(proc.tgid);
+        apply_figures(p, proc, page_size_, trace_start_ns_);
+        inherit_cmdline(p);
+        if (p.exited)
+            finish(proc.tgid);
+    }
+}
+
+void ProcessTable::finish(uint32_t pid)
+{
+    auto it = live_.find(pid);
+    if (it == live_.end())
+        return;
+    ProcessRecord rec = std::move(it->second);
+    live_.erase(it);
+    rec.exited = true;
+    ended_.push_back(std::move(rec));
+}
+
+void ProcessTable::set_wait_result(uint32_t pid, int wait_status, uint64_t maxrss_bytes)
+{
+    for (auto it = ended_.rbegin(); it != ended_.rend(); ++it) {
+        if (it->pid == pid) {
+            it->wait_status = wait_status;
+            it->kernel_maxrss = maxrss_bytes;
+            return;
+        }
+    }
+    if (auto it = live_.find(pid); it != live_.end()) {
+        it->second.wait_status = wait_status;
+        it->second.kernel_maxrss = maxrss_bytes;
+        finish(pid);
+    }
+}
+
+void ProcessTable::set_cmdline(uint32_t pid, const std::string &cmdline)
+{
+    if (auto it = live_.find(pid); it != live_.end())
+        it->second.cmdline = cmdline;
+}
+
+std::vector<uint32_t> ProcessTable::live_pids_without_cmdline() const
+{
+    std::vector<uint32_t> out;
+    for (const auto &[pid, rec] : live_)
+        if (rec.cmdline.empty())
+            out.push_back(pid);
+    return out;
+}
+
+const ProcessRecord *ProcessTable::find(uint32_t pid) const
+{
+    if (auto it = live_.find(pid); it != live_.end())
+        return &it->second;
+    for (auto it = ended_.rbegin(); it != ended_.rend(); ++it)
+        if (it->pid == pid)
+            return &*it;
+    return nullptr;
+}
+
+std::vector<ProcessRecord> ProcessTable::records() const
+{
+    std::vector<ProcessRecord> out = ended_;
+    for (const auto &[pid, rec] : live_)
+        out.push_back(rec);
+    return out;
+}
+
+std::vector<ProcessRecord> ProcessTable::live() const
+{
+    std::vector<ProcessRecord> out;
+    for (const auto &[pid, rec] : live_)
+        out.push_back(rec);
+    return out;
+}
+
+} // namespace memtrace

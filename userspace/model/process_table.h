@@ -1,0 +1,47 @@
+// The processes of one trace: live ones by pid, and those that ended, in order.
+// Fed with decoded records and map snapshots; never prints.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collect/records.h"
+#include "model/process.h"
+
+namespace memtrace {
+
+class ProcessTable {
+public:
+    ProcessTable(uint64_t page_size, uint64_t trace_start_ns)
+        : page_size_(page_size), trace_start_ns_(trace_start_ns) {}
+
+    void apply(const ExecRecord &rec);
+    void apply(const ExitRecord &rec);
+    // Figures of processes still in the kernel's map (live, or exited when
+    // their exit record was lost).
+    void apply_snapshot(const std::vector<mt_proc> &procs);
+
+    // The command memtrace ran: its wait status and ru_maxrss from wait4.
+    void set_wait_result(uint32_t pid, int wait_status, uint64_t maxrss_bytes);
+    void set_cmdline(uint32_t pid, const std::string &cmdline);
+
+    std::vector<uint32_t> live_pids_without_cmdline() const;
+    const ProcessRecord *find(uint32_t pid) const; // live first, then the last that ended
+    std::vector<ProcessRecord> records() const;    // ended, then live (by pid)
+    std::vector<ProcessRecord> live() const;
+
+private:
+    ProcessRecord &live_record(uint32_t pid);
+    void inherit_cmdline(ProcessRecord &rec) const;
+    void finish(uint32_t pid);
+
+    uint64_t page_size_;
+    uint64_t trace_start_ns_;
+    std::map<uint32_t, ProcessRecord> live_;
+    std::vector<ProcessRecord> ended_;
+};
+
+} // namespace memtrace

@@ -1,0 +1,22 @@
+#include "model/run_report.h"
+
+namespace memtrace {
+
+TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
+{
+    TraceStats s;
+    s.ringbuf_drops = kernel.ringbuf_drops;
+    s.procs_not_traced = kernel.procs_full;
+    s.mm_not_owned = kernel.mm_full;
+    s.percpu_misses = kernel.percpu_misses;
+    s.malformed_records = malformed_records;
+    s.rss_events = kernel.rss_events;
+    s.fault_events = kernel.fault_events;
+    s.vm_events = kernel.vm_events;
+    s.execs = kernel.execs;
+    s.forks = kernel.forks;
+    s.exits = kernel.exits;
+    return s;
+}
+
+} // namespace memtrace

@@ -1,0 +1,49 @@
+// Everything one run produced, as plain data for the writers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memtrace/abi.h"
+#include "model/process.h"
+
+namespace memtrace {
+
+enum class TraceMode { Command, Pids, All };
+
+struct TraceStats {
+    uint64_t ringbuf_drops = 0;   // exec/exit records lost (ring buffer full)
+    uint64_t procs_not_traced = 0; // processes missed: map full
+    uint64_t mm_not_owned = 0;     // address spaces not attributed: map full
+    uint64_t percpu_misses = 0;    // per-CPU counter reads that failed
+    uint64_t malformed_records = 0;
+    uint64_t rss_events = 0;
+    uint64_t fault_events = 0;
+    uint64_t vm_events = 0;
+    uint64_t execs = 0;
+    uint64_t forks = 0;
+    uint64_t exits = 0;
+
+    uint64_t lost_events() const
+    {
+        return ringbuf_drops + procs_not_traced + mm_not_owned + percpu_misses + malformed_records;
+    }
+};
+
+TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records);
+
+struct RunReport {
+    TraceMode mode = TraceMode::Command;
+    std::vector<std::string> command;   // -- CMD ARGS
+    uint32_t command_pid = 0;
+    std::vector<uint32_t> pids;         // -p
+    double duration_s = 0;
+    std::string end_reason;             // "the command exited", "interrupted (SIGINT)", ...
+    std::vector<ProcessRecord> processes;
+    TraceStats stats;
+    std::optional<unsigned> top;        // rows per table (-a, --top)
+};
+
+} // namespace memtrace

@@ -1,0 +1,195 @@
+#include "report/table_writer.h"
+
+#include <algorithm>
+
+#include "report/text_table.h"
+#include "report/units.h"
+
+namespace memtrace {
+namespace {
+
+constexpr size_t kCmdlineWidth = 60;
+
+std::string exit_cell(const ProcessRecord &p)
+{
+    if (auto sig = p.exit_signal())
+        return signal_name(*sig);
+    if (auto code = p.exit_code())
+        return std::to_string(*code);
+    return p.exited ? "?" : "running";
+}
+
+std::string shorten(const std::string &text, size_t width)
+{
+    return text.size() <= width ? text : text.substr(0, width - 3) + "...";
+}
+
+void write_processes(std::ostream &out, const std::vector<ProcessRecord> &procs, bool with_growth)
+{
+    using A = TextTable::Align;
+    TextTable t;
+    t.add_column("PID", A::Right);
+    t.add_column("COMM", A::Left);
+    t.add_column("PEAK RSS", A::Right);
+    if (with_growth)
+        t.add_column("GROWTH", A::Right);
+    t.add_column("ANON", A::Right);
+    t.add_column("FILE", A::Right);
+    t.add_column("SHMEM", A::Right);
+    t.add_column("START RSS", A::Right);
+    t.add_column("FINAL RSS", A::Right);
+    t.add_column("PEAK VM", A::Right);
+    t.add_column("FAULTS", A::Right);
+    t.add_column("TOUCHED", A::Right);
+    t.add_column("MAPPED", A::Right);
+    t.add_column("UNMAPPED", A::Right);
+    t.add_column("EXIT", A::Left);
+    t.add_column("COMMAND LINE", A::Left);
+    for (const ProcessRecord &p : procs) {
+        std::vector<std::string> row{std::to_string(p.pid), p.comm, format_bytes(p.peak_rss)};
+        if (with_growth)
+            row.push_back(format_signed_bytes(static_cast<int64_t>(p.growth())));
+        for (uint64_t v : {p.peak_anon, p.peak_file, p.peak_shmem, p.start_rss, p.final_rss, p.peak_vm})
+            row.push_back(format_bytes(v));
+        row.push_back(format_count(p.page_faults));
+        for (uint64_t v : {p.touched, p.mapped, p.unmapped})
+            row.push_back(format_bytes(v));
+        row.push_back(exit_cell(p));
+        row.push_back(shorten(p.cmdline.empty() ? "[" + p.comm + "]" : p.cmdline, kCmdlineWidth));
+        t.add_row(std::move(row));
+    }
+    t.write(out);
+}
+
+std::string pid_list(const std::vector<uint32_t> &pids)
+{
+    std::string out = pids.size() == 1 ? "pid " : "pids ";
+    for (size_t i = 0; i < pids.size(); ++i)
+        out += (i ? "," : "") + std::to_string(pids[i]);
+    return out;
+}
+
+std::string join(const std::vector<std::string> &words)
+{
+    std::string out;
+    for (const auto &w : words)
+        out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
+void write_headline(std::ostream &out, const RunReport &r)
+{
+    std::string duration = format_seconds(r.duration_s);
+    switch (r.mode) {
+    case TraceMode::Command: {
+        out << "memtrace: '" << shorten(join(r.command), kCmdlineWidth) << "' (pid " << r.command_pid
+            << ")";
+        const ProcessRecord *cmd = nullptr;
+        for (const auto &p : r.processes)
+            if (p.pid == r.command_pid)
+                cmd = &p;
+        if (cmd)
+            out << ' ' << describe_end(*cmd);
+        out << "; traced " << duration;
+        break;
+    }
+    case TraceMode::Pids:
+        out << "memtrace: traced " << pid_list(r.pids) << " for " << duration;
+        break;
+    case TraceMode::All: {
+        size_t ended = static_cast<size_t>(
+            std::count_if(r.processes.begin(), r.processes.end(), [](auto &p) { return p.exited; }));
+        out << "memtrace: traced every process for " << duration << ": " << r.processes.size()
+            << " seen, " << ended << " exited";
+        break;
+    }
+    }
+    if (!r.end_reason.empty())
+        out << " (" << r.end_reason << ")";
+    out << "\n\n";
+}
+
+void write_legend(std::ostream &out, bool with_growth)
+{
+    out << "\nPEAK RSS: exact high-water mark of resident memory (anon + file + shmem), split into\n"
+           "  ANON / FILE / SHMEM at the moment of the peak. START / FINAL RSS: when tracing of the\n"
+           "  program began (attach, fork or exec) and ended (exit or end of trace).\n";
+    if (with_growth)
+        out << "GROWTH: PEAK RSS - START RSS.\n";
+    out << "FAULTS: user page faults. TOUCHED: memory brought into RSS (pages faulted in).\n"
+           "MAPPED / UNMAPPED: virtual memory mapped and released (mmap, brk, mremap, munmap).\n";
+}
+
+void write_warnings(std::ostream &out, const TraceStats &s)
+{
+    if (s.ringbuf_drops)
+        out << "warning: " << format_count(s.ringbuf_drops)
+            << " exec/exit records lost (ring buffer full): some command lines or exits are missing\n";
+    if (s.procs_not_traced)
+        out << "warning: " << format_count(s.procs_not_traced)
+            << " processes not traced (process map full: raise --max-procs)\n";
+    if (s.mm_not_owned)
+        out << "warning: " << format_count(s.mm_not_owned)
+            << " address spaces not attributed (map full: raise --max-procs)\n";
+    if (s.percpu_misses)
+        out << "warning: " << format_count(s.percpu_misses)
+            << " per-CPU counter reads failed: RSS figures may be up to 0.5 MiB low\n";
+    if (s.malformed_records)
+        out << "warning: " << format_count(s.malformed_records) << " malformed records ignored\n";
+}
+
+} // namespace
+
+std::string describe_end(const ProcessRecord &p)
+{
+    if (auto sig = p.exit_signal())
+        return "was killed by " + signal_name(*sig);
+    if (auto code = p.exit_code())
+        return "exited with status " + std::to_string(*code);
+    return p.exited ? "exited" : "is still running";
+}
+
+void write_table(std::ostream &out, const RunReport &r)
+{
+    write_headline(out, r);
+    std::vector<ProcessRecord> procs = r.processes;
+    if (procs.empty()) {
+        out << "No process was traced.\n";
+        write_warnings(out, r.stats);
+        return;
+    }
+    if (r.mode == TraceMode::All) {
+        size_t top = r.top.value_or(10);
+        auto by_peak = procs;
+        std::stable_sort(by_peak.begin(), by_peak.end(),
+                         [](auto &a, auto &b) { return a.peak_rss > b.peak_rss; });
+        if (by_peak.size() > top)
+            by_peak.resize(top);
+        out << "Top " << by_peak.size() << " by peak RSS:\n";
+        write_processes(out, by_peak, false);
+
+        auto by_growth = procs;
+        std::stable_sort(by_growth.begin(), by_growth.end(),
+                         [](auto &a, auto &b) { return a.growth() > b.growth(); });
+        if (by_growth.size() > top)
+            by_growth.resize(top);
+        out << "\nTop " << by_growth.size() << " by growth while traced:\n";
+        write_processes(out, by_growth, true);
+        write_legend(out, true);
+    } else {
+        // Parents before the children they started.
+        std::stable_sort(procs.begin(), procs.end(), [](auto &a, auto &b) {
+            return a.start_s != b.start_s ? a.start_s < b.start_s : a.pid < b.pid;
+        });
+        if (r.top && procs.size() > *r.top) {
+            std::stable_sort(procs.begin(), procs.end(),
+                             [](auto &a, auto &b) { return a.peak_rss > b.peak_rss; });
+            procs.resize(*r.top);
+        }
+        write_processes(out, procs, false);
+        write_legend(out, false);
+    }
+    write_warnings(out, r.stats);
+}
+
+} // namespace memtrace

@@ -1,0 +1,164 @@
+#include "session/command.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "error.h"
+
+namespace memtrace {
+namespace {
+
+struct ChildFailure {
+    int stage; // 0: exec, 1: dropping privileges
+    int err;
+};
+
+[[noreturn]] void child_fail(int fd, int stage)
+{
+    ChildFailure failure{stage, errno};
+    ssize_t ignored = write(fd, &failure, sizeof(failure));
+    (void)ignored;
+    _exit(127);
+}
+
+} // namespace
+
+std::optional<RunAs> sudo_invoker()
+{
+    const char *uid_text = getenv("SUDO_UID");
+    const char *gid_text = getenv("SUDO_GID");
+    if (geteuid() != 0 || !uid_text || !gid_text)
+        return std::nullopt;
+    RunAs who;
+    who.uid = static_cast<uid_t>(std::strtoul(uid_text, nullptr, 10));
+    who.gid = static_cast<gid_t>(std::strtoul(gid_text, nullptr, 10));
+    if (who.uid == 0)
+        return std::nullopt;
+    if (passwd *pw = getpwuid(who.uid)) {
+        who.user = pw->pw_name;
+        int count = 64;
+        std::vector<gid_t> groups(static_cast<size_t>(count));
+        if (getgrouplist(pw->pw_name, who.gid, groups.data(), &count) < 0) {
+            groups.resize(static_cast<size_t>(count));
+            getgrouplist(pw->pw_name, who.gid, groups.data(), &count);
+        }
+        groups.resize(static_cast<size_t>(count));
+        who.groups = groups;
+    } else {
+        who.groups = {who.gid};
+    }
+    return who;
+}
+
+HeldCommand::HeldCommand(const std::vector<std::string> &argv, const std::string &path,
+                         std::optional<RunAs> run_as)
+    : name_(argv.empty() ? path : argv.front())
+{
+    int go[2], err[2];
+    if (pipe2(go, O_CLOEXEC) != 0)
+        throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    if (pipe2(err, O_CLOEXEC) != 0) {
+        close(go[0]);
+        close(go[1]);
+        throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    // Everything the child needs is prepared before fork: after it, only
+    // async-signal-safe calls.
+    std::vector<char *> args;
+    for (const auto &a : argv)
+        args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+
+    pid_ = fork();
+    if (pid_ < 0) {
+        int e = errno;
+        for (int fd : {go[0], go[1], err[0], err[1]})
+            close(fd);
+        throw Error(std::string("cannot fork: ") + std::strerror(e));
+    }
+    if (pid_ == 0) {
+        // Undo what memtrace changed for itself: blocked and ignored signals.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+            signal(sig, SIG_DFL);
+        char byte = 0;
+        ssize_t n;
+        do
+            n = read(go[0], &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+            _exit(127); // memtrace went away before releasing us
+        if (run_as) {
+            if (setgroups(run_as->groups.size(), run_as->groups.data()) != 0 ||
+                setgid(run_as->gid) != 0 || setuid(run_as->uid) != 0)
+                child_fail(err[1], 1);
+        }
+        execv(path.c_str(), args.data());
+        child_fail(err[1], 0);
+    }
+    close(go[0]);
+    close(err[1]);
+    go_fd_ = go[1];
+    error_fd_ = err[0];
+}
+
+HeldCommand::~HeldCommand()
+{
+    if (!released_)
+        abandon();
+    if (go_fd_ >= 0)
+        close(go_fd_);
+    if (error_fd_ >= 0)
+        close(error_fd_);
+}
+
+void HeldCommand::abandon()
+{
+    if (pid_ <= 0)
+        return;
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+}
+
+void HeldCommand::release()
+{
+    char go = 1;
+    if (write(go_fd_, &go, 1) != 1)
+        throw Error(std::string("cannot release the command: ") + std::strerror(errno));
+    close(go_fd_);
+    go_fd_ = -1;
+    released_ = true;
+
+    ChildFailure failure{};
+    ssize_t n;
+    do
+        n = read(error_fd_, &failure, sizeof(failure));
+    while (n < 0 && errno == EINTR);
+    close(error_fd_);
+    error_fd_ = -1;
+    if (n == 0)
+        return; // exec succeeded: the pipe closed on exec
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    if (n != sizeof(failure))
+        throw Error("the command failed to start");
+    if (failure.stage == 1)
+        throw Error("cannot switch to the invoking user to run '" + name_ +
+                    "': " + std::strerror(failure.err) + " (use --as-root to run it as root)");
+    throw Error("cannot run '" + name_ + "': " + std::strerror(failure.err));
+}
+
+} // namespace memtrace

@@ -1,0 +1,179 @@
+#include "session/loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "error.h"
+#include "memtrace.skel.h"
+
+namespace memtrace {
+namespace {
+
+// libbpf logs through one global callback: keep the last messages so a failed
+// step can name the cause; print them all only with -v.
+std::string g_libbpf_log;
+bool g_verbose = false;
+
+int libbpf_print(enum libbpf_print_level level, const char *format, va_list args)
+{
+    if (level == LIBBPF_DEBUG && !g_verbose)
+        return 0;
+    va_list copy;
+    va_copy(copy, args);
+    int n = vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
+    if (n <= 0)
+        return n;
+    std::string text(static_cast<size_t>(n) + 1, '\0');
+    vsnprintf(text.data(), text.size(), format, args);
+    text.resize(static_cast<size_t>(n));
+    if (g_verbose)
+        fputs(text.c_str(), stderr);
+    if (g_libbpf_log.size() > 256 * 1024)
+        g_libbpf_log.erase(0, g_libbpf_log.size() - 128 * 1024);
+    g_libbpf_log += text;
+    return n;
+}
+
+std::string errno_text(int err)
+{
+    return std::strerror(err < 0 ? -err : err);
+}
+
+[[noreturn]] void fail(const std::string &step, int err)
+{
+    err = err < 0 ? -err : err;
+    std::string hint;
+    if (err == EPERM || err == EACCES)
+        hint = ": run as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE";
+    else if (err == ENOENT)
+        hint = ": a kernel hook memtrace needs is missing (tracefs not mounted, or kernel "
+               "too old: memtrace needs Linux >= 5.8 with BTF)";
+    else
+        hint = " (run with -v for libbpf's log)";
+    throw Error("cannot " + step + ": " + errno_text(err) + hint);
+}
+
+} // namespace
+
+struct BpfTracer::State {
+    memtrace_bpf *skel = nullptr;
+    ring_buffer *ring = nullptr;
+    const RecordHandler *handler = nullptr; // valid only during consume()
+
+    ~State()
+    {
+        ring_buffer__free(ring);
+        memtrace_bpf__destroy(skel); // detaches every program
+    }
+};
+
+BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State>())
+{
+    g_verbose = config.verbose;
+    libbpf_set_print(libbpf_print);
+
+    state_->skel = memtrace_bpf__open();
+    if (!state_->skel)
+        fail("open the BPF object", errno);
+    memtrace_bpf *skel = state_->skel;
+
+    // configure: rodata and map sizes, before load
+    skel->rodata->cfg_trace_all = config.trace_all ? 1 : 0;
+    skel->rodata->cfg_follow_children = config.follow_children ? 1 : 0;
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0)
+        fail("count the possible CPUs", cpus);
+    skel->rodata->cfg_nr_cpus = static_cast<uint32_t>(cpus);
+    for (bpf_map *map : {skel->maps.targets, skel->maps.procs, skel->maps.mm_owner})
+        bpf_map__set_max_entries(map, config.max_procs);
+    bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
+    bpf_program__set_autoattach(skel->progs.mt_seed, false);
+
+    if (int err = memtrace_bpf__load(skel))
+        fail("load the BPF programs", err);
+    if (int err = memtrace_bpf__attach(skel))
+        fail("attach the BPF programs", err);
+
+    state_->ring = ring_buffer__new(
+        bpf_map__fd(skel->maps.events),
+        [](void *ctx, void *data, size_t size) -> int {
+            auto *state = static_cast<State *>(ctx);
+            // Nothing may throw through libbpf: the handler is noexcept by contract.
+            (*state->handler)(std::span<const std::byte>(static_cast<const std::byte *>(data), size));
+            return 0;
+        },
+        state_.get(), nullptr);
+    if (!state_->ring)
+        fail("create the ring buffer reader", errno);
+}
+
+BpfTracer::~BpfTracer() = default;
+
+void BpfTracer::add_target(uint32_t tgid)
+{
+    uint8_t one = 1;
+    if (bpf_map__update_elem(state_->skel->maps.targets, &tgid, sizeof(tgid), &one, sizeof(one),
+                             BPF_ANY))
+        fail("add pid " + std::to_string(tgid) + " to the targets", errno);
+}
+
+void BpfTracer::seed_running()
+{
+    bpf_link *link = bpf_program__attach_iter(state_->skel->progs.mt_seed, nullptr);
+    if (!link)
+        fail("attach the process iterator", errno);
+    int fd = bpf_iter_create(bpf_link__fd(link));
+    if (fd < 0) {
+        int err = errno;
+        bpf_link__destroy(link);
+        fail("create the process iterator", err);
+    }
+    char buf[256];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+    close(fd);
+    bpf_link__destroy(link);
+}
+
+int BpfTracer::ring_fd() const
+{
+    return ring_buffer__epoll_fd(state_->ring);
+}
+
+int BpfTracer::consume(const RecordHandler &handler)
+{
+    state_->handler = &handler;
+    int n = ring_buffer__consume(state_->ring);
+    state_->handler = nullptr;
+    return n;
+}
+
+std::vector<mt_proc> BpfTracer::read_procs() const
+{
+    std::vector<mt_proc> out;
+    bpf_map *map = state_->skel->maps.procs;
+    uint32_t key = 0, next = 0;
+    const void *prev = nullptr;
+    while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+        mt_proc proc{};
+        if (bpf_map__lookup_elem(map, &next, sizeof(next), &proc, sizeof(proc), 0) == 0)
+            out.push_back(proc);
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+mt_stats BpfTracer::read_stats() const
+{
+    return state_->skel->bss->stats;
+}
+
+} // namespace memtrace

@@ -1,0 +1,51 @@
+// Loads memtrace's BPF programs and gives plain access to what they gather.
+// The only place that touches libbpf or the generated skeleton.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "memtrace/abi.h"
+
+namespace memtrace {
+
+struct LoaderConfig {
+    bool trace_all = false;       // -a
+    bool follow_children = false; // --children
+    uint32_t max_procs = 16384;   // processes traced at once (map sizes)
+    uint32_t ringbuf_bytes = 1u << 20;
+    bool verbose = false;         // libbpf and verifier messages to stderr
+};
+
+class BpfTracer {
+public:
+    using RecordHandler = std::function<void(std::span<const std::byte>)>;
+
+    // open -> configure -> load -> attach. Throws Error naming the failed step.
+    explicit BpfTracer(const LoaderConfig &config);
+    ~BpfTracer();
+    BpfTracer(const BpfTracer &) = delete;
+    BpfTracer &operator=(const BpfTracer &) = delete;
+
+    void add_target(uint32_t tgid);
+    // Seeds the figures of traced processes that already run (idle ones too).
+    void seed_running();
+
+    int ring_fd() const; // poll()-able: readable when records wait
+    // Hands every waiting ring-buffer record to `handler`; returns how many.
+    int consume(const RecordHandler &handler);
+
+    std::vector<mt_proc> read_procs() const;
+    mt_stats read_stats() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+} // namespace memtrace

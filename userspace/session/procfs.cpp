@@ -1,0 +1,92 @@
+#include "session/procfs.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "collect/records.h"
+
+namespace memtrace {
+namespace {
+
+constexpr unsigned long kPfKthread = 0x00200000; // include/linux/sched.h
+
+} // namespace
+
+std::optional<std::string> ProcFs::read(pid_t pid, const char *file) const
+{
+    std::ifstream in(root_ + "/" + std::to_string(pid) + "/" + file, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        return std::nullopt;
+    return text.str();
+}
+
+PidInfo ProcFs::inspect(pid_t pid) const
+{
+    PidInfo info;
+    auto stat = read(pid, "stat");
+    if (!stat)
+        return info;
+    // "pid (comm) S ppid pgrp session tty tpgid flags ...": comm may hold spaces and ')'.
+    size_t open = stat->find('(');
+    size_t close = stat->rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open)
+        return info;
+    info.comm = stat->substr(open + 1, close - open - 1);
+    std::istringstream fields(stat->substr(close + 1));
+    std::string state;
+    long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+    unsigned long flags = 0;
+    fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags;
+    if (!fields)
+        return info;
+
+    info.tgid = pid;
+    if (auto status = read(pid, "status")) {
+        std::istringstream lines(*status);
+        std::string line;
+        while (std::getline(lines, line))
+            if (line.rfind("Tgid:", 0) == 0)
+                info.tgid = static_cast<pid_t>(std::stol(line.substr(5)));
+    }
+    if (flags & kPfKthread)
+        info.kind = PidKind::KernelThread;
+    else if (state == "Z" || state == "X")
+        info.kind = PidKind::Zombie;
+    else if (info.tgid != pid)
+        info.kind = PidKind::Thread;
+    else
+        info.kind = PidKind::Process;
+    return info;
+}
+
+std::optional<std::string> ProcFs::cmdline(pid_t pid) const
+{
+    auto raw = read(pid, "cmdline");
+    if (!raw || raw->empty())
+        return std::nullopt;
+    return join_cmdline(*raw);
+}
+
+std::optional<uint64_t> ProcFs::status_kib(pid_t pid, const std::string &field) const
+{
+    auto status = read(pid, "status");
+    if (!status)
+        return std::nullopt;
+    std::istringstream lines(*status);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind(field + ":", 0) == 0) {
+            std::istringstream value(line.substr(field.size() + 1));
+            uint64_t kib = 0;
+            if (value >> kib)
+                return kib;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace memtrace

@@ -1,0 +1,34 @@
+// What memtrace reads of other processes in /proc. The root is a parameter so
+// unit tests can point it at a fixture tree.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace memtrace {
+
+enum class PidKind { Missing, KernelThread, Zombie, Thread, Process };
+
+struct PidInfo {
+    PidKind kind = PidKind::Missing;
+    pid_t tgid = 0;   // the process a thread id belongs to
+    std::string comm;
+};
+
+class ProcFs {
+public:
+    explicit ProcFs(std::string root = "/proc") : root_(std::move(root)) {}
+
+    PidInfo inspect(pid_t pid) const;
+    std::optional<std::string> cmdline(pid_t pid) const; // argv joined by spaces
+    std::optional<uint64_t> status_kib(pid_t pid, const std::string &field) const; // "VmHWM"
+
+private:
+    std::optional<std::string> read(pid_t pid, const char *file) const;
+    std::string root_;
+};
+
+} // namespace memtrace

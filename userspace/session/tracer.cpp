@@ -1,0 +1,360 @@
+#include "session/tracer.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "collect/records.h"
+#include "error.h"
+#include "model/process_table.h"
+#include "report/live_line.h"
+#include "session/command.h"
+#include "session/loader.h"
+#include "session/preflight.h"
+#include "session/procfs.h"
+
+namespace memtrace {
+namespace {
+
+uint64_t now_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts); // the clock of bpf_ktime_get_ns()
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// SIGINT/SIGTERM/SIGHUP/SIGQUIT arrive on a file descriptor instead of killing
+// memtrace, so results are still written. They stay blocked until exit.
+class SignalInbox {
+public:
+    SignalInbox()
+    {
+        sigemptyset(&set_);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+            sigaddset(&set_, sig);
+        sigprocmask(SIG_BLOCK, &set_, nullptr);
+        fd_ = signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fd_ < 0)
+            throw Error(std::string("cannot create a signalfd: ") + std::strerror(errno));
+    }
+    ~SignalInbox() { close(fd_); }
+    SignalInbox(const SignalInbox &) = delete;
+    SignalInbox &operator=(const SignalInbox &) = delete;
+
+    int fd() const { return fd_; }
+    std::optional<int> take()
+    {
+        signalfd_siginfo info{};
+        if (read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info)))
+            return static_cast<int>(info.ssi_signo);
+        return std::nullopt;
+    }
+
+private:
+    sigset_t set_{};
+    int fd_ = -1;
+};
+
+// A process whose end memtrace waits for: the command, or a -p target.
+struct Watched {
+    pid_t pid = 0;
+    int pidfd = -1; // -1 once it has ended
+};
+
+int open_pidfd(pid_t pid)
+{
+    // glibc 2.36's <sys/pidfd.h> lacks extern "C" for C++: call the kernel directly.
+    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); // -1 (ESRCH) if already gone
+}
+
+// Waits up to timeout_ms for a pidfd to become readable (the process ended).
+// Returns early, with false, if a signal arrives.
+bool wait_for_end(int pidfd, int timeout_ms, SignalInbox &signals)
+{
+    if (pidfd < 0)
+        return true;
+    pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (now >= deadline)
+            return false;
+        int left = static_cast<int>((deadline - now) / 1000000ull) + 1;
+        int n = poll(fds, 2, left);
+        if (n < 0 && errno != EINTR)
+            return false;
+        if (fds[0].revents)
+            return true;
+        if (fds[1].revents) {
+            signals.take();
+            return false;
+        }
+    }
+}
+
+std::string describe_signal_stop(int sig)
+{
+    const char *abbrev = sigabbrev_np(sig);
+    return std::string("interrupted by SIG") + (abbrev ? abbrev : "?");
+}
+
+} // namespace
+
+TraceOutcome run_trace(const Options &opt)
+{
+    ProcFs procfs;
+    check_privileges();
+    check_kernel_btf();
+
+    // Bad targets fail here, before anything is loaded.
+    std::string executable;
+    std::vector<pid_t> pids;
+    if (opt.mode == TraceMode::Command) {
+        const char *path_env = getenv("PATH");
+        executable = resolve_command(opt.command.front(), path_env ? path_env : "");
+    }
+    if (opt.mode == TraceMode::Pids) {
+        std::vector<std::string> notes;
+        pids = resolve_pids(opt.pids, procfs, notes);
+        if (!opt.quiet)
+            for (const auto &note : notes)
+                std::cerr << "memtrace: " << note << '\n';
+    }
+    if (ensure_tracefs() && opt.verbose)
+        std::cerr << "memtrace: mounted tracefs at /sys/kernel/tracing\n";
+
+    SignalInbox signals;
+    // Forked before loading BPF: memtrace is small now, so the child's brief
+    // pre-exec copy of it weighs little in its ru_maxrss.
+    std::optional<HeldCommand> command;
+    if (opt.mode == TraceMode::Command)
+        command.emplace(opt.command, executable,
+                        opt.as_root ? std::nullopt : sudo_invoker());
+
+    LoaderConfig config;
+    config.trace_all = opt.mode == TraceMode::All;
+    config.follow_children = opt.children;
+    config.max_procs = opt.max_procs;
+    config.verbose = opt.verbose;
+    BpfTracer tracer(config);
+    if (command)
+        tracer.add_target(static_cast<uint32_t>(command->pid()));
+    for (pid_t pid : pids)
+        tracer.add_target(static_cast<uint32_t>(pid));
+
+    const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t start_ns = now_ns();
+    ProcessTable table(page_size, start_ns);
+    uint64_t malformed = 0;
+    const BpfTracer::RecordHandler on_record = [&](std::span<const std::byte> bytes) {
+        try {
+            Record rec = decode_record(bytes);
+            if (auto *exec = std::get_if<ExecRecord>(&rec))
+                table.apply(*exec);
+            else if (auto *exit = std::get_if<ExitRecord>(&rec))
+                table.apply(*exit);
+            else
+                ++malformed;
+        } catch (...) {
+            ++malformed; // nothing may throw through libbpf
+        }
+    };
+    auto fill_cmdlines = [&] {
+        for (uint32_t pid : table.live_pids_without_cmdline())
+            if (auto line = procfs.cmdline(static_cast<pid_t>(pid)))
+                table.set_cmdline(pid, *line);
+    };
+
+    if (opt.mode != TraceMode::Command) {
+        tracer.seed_running();
+        table.apply_snapshot(tracer.read_procs());
+        fill_cmdlines();
+    }
+    std::vector<Watched> watched;
+    for (pid_t pid : pids) {
+        const ProcessRecord *rec = table.find(static_cast<uint32_t>(pid));
+        if (!rec || rec->exited)
+            throw Error("pid " + std::to_string(pid) + " exited while memtrace was attaching");
+        watched.push_back({pid, open_pidfd(pid)});
+    }
+    if (command) {
+        command->release(); // throws if exec failed
+        watched.push_back({command->pid(), open_pidfd(command->pid())});
+    }
+
+    if (!opt.quiet && opt.mode == TraceMode::Pids) {
+        std::cerr << "memtrace: tracing";
+        for (pid_t pid : pids) {
+            const ProcessRecord *rec = table.find(static_cast<uint32_t>(pid));
+            std::cerr << " pid " << pid << " (" << (rec ? rec->comm : "?") << ")";
+        }
+        std::cerr << "; Ctrl-C to stop\n";
+    } else if (!opt.quiet && opt.mode == TraceMode::All) {
+        std::cerr << "memtrace: tracing every process (" << table.live().size()
+                  << " running); Ctrl-C to stop\n";
+    }
+
+    // The loop: records as they come, the end of the watched processes,
+    // signals, the progress interval and the duration.
+    std::optional<uint64_t> deadline;
+    if (opt.duration_s)
+        deadline = start_ns + static_cast<uint64_t>(*opt.duration_s * 1e9);
+    std::optional<uint64_t> next_tick;
+    if (opt.interval_s)
+        next_tick = start_ns + static_cast<uint64_t>(*opt.interval_s * 1e9);
+    std::map<uint32_t, uint64_t> previous_rss;
+    std::optional<int> stop_signal;
+    bool duration_elapsed = false;
+    int command_status = 0;
+    rusage command_usage{};
+    bool command_reaped = false;
+
+    auto reap_command = [&] {
+        if (!command || command_reaped)
+            return;
+        if (wait4(command->pid(), &command_status, WNOHANG, &command_usage) == command->pid())
+            command_reaped = true;
+    };
+    auto all_ended = [&] {
+        return std::all_of(watched.begin(), watched.end(), [](auto &w) { return w.pidfd < 0; });
+    };
+
+    while (!(opt.mode != TraceMode::All && all_ended())) {
+        std::vector<pollfd> fds{{tracer.ring_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+        for (const Watched &w : watched)
+            if (w.pidfd >= 0)
+                fds.push_back({w.pidfd, POLLIN, 0});
+        uint64_t now = now_ns();
+        uint64_t wake = UINT64_MAX;
+        if (deadline)
+            wake = std::min(wake, *deadline);
+        if (next_tick)
+            wake = std::min(wake, *next_tick);
+        int timeout = wake == UINT64_MAX ? -1
+                      : wake <= now     ? 0
+                                        : static_cast<int>(std::min<uint64_t>((wake - now) / 1000000ull + 1, 60000));
+        int n = poll(fds.data(), fds.size(), timeout);
+        if (n < 0 && errno != EINTR)
+            throw Error(std::string("poll failed: ") + std::strerror(errno));
+
+        if (fds[0].revents)
+            tracer.consume(on_record);
+        if (fds[1].revents) {
+            if ((stop_signal = signals.take()))
+                break;
+        }
+        for (size_t i = 2; i < fds.size(); ++i) {
+            if (!fds[i].revents)
+                continue;
+            for (Watched &w : watched) {
+                if (w.pidfd == fds[i].fd) {
+                    close(w.pidfd);
+                    w.pidfd = -1;
+                }
+            }
+        }
+        reap_command();
+
+        now = now_ns();
+        if (next_tick && now >= *next_tick) {
+            table.apply_snapshot(tracer.read_procs());
+            fill_cmdlines();
+            std::vector<ProcessRecord> live = table.live();
+            std::stable_sort(live.begin(), live.end(),
+                             [](auto &a, auto &b) { return a.final_rss > b.final_rss; });
+            size_t rows = opt.top.value_or(opt.mode == TraceMode::All ? 10 : live.size());
+            double elapsed = static_cast<double>(now - start_ns) / 1e9;
+            for (size_t i = 0; i < live.size() && i < rows; ++i) {
+                std::cerr << live_line(elapsed, live[i], previous_rss[live[i].pid]) << '\n';
+                previous_rss[live[i].pid] = live[i].final_rss;
+            }
+            while (*next_tick <= now)
+                *next_tick += static_cast<uint64_t>(*opt.interval_s * 1e9);
+        }
+        if (deadline && now >= *deadline) {
+            duration_elapsed = true;
+            break;
+        }
+    }
+
+    // The command outlives the trace: -d ends it like timeout(1) does; on a
+    // signal it most likely got the same one (same terminal), so give it a moment.
+    Watched *cmd_watch = command ? &watched.back() : nullptr;
+    if (cmd_watch && cmd_watch->pidfd >= 0) {
+        if (duration_elapsed) {
+            kill(command->pid(), SIGTERM);
+            if (!wait_for_end(cmd_watch->pidfd, 2000, signals)) {
+                kill(command->pid(), SIGKILL);
+                wait_for_end(cmd_watch->pidfd, 2000, signals);
+            }
+        } else if (stop_signal) {
+            wait_for_end(cmd_watch->pidfd, 1000, signals);
+        }
+        reap_command();
+    }
+    for (Watched &w : watched)
+        if (w.pidfd >= 0)
+            close(w.pidfd);
+
+    // Drain: exit records are written before a process becomes waitable.
+    tracer.consume(on_record);
+    table.apply_snapshot(tracer.read_procs());
+    fill_cmdlines();
+    if (command_reaped)
+        table.set_wait_result(static_cast<uint32_t>(command->pid()), command_status,
+                              static_cast<uint64_t>(command_usage.ru_maxrss) * 1024);
+
+    TraceOutcome outcome;
+    RunReport &report = outcome.report;
+    report.mode = opt.mode;
+    report.command = opt.command;
+    report.command_pid = command ? static_cast<uint32_t>(command->pid()) : 0;
+    for (pid_t pid : pids)
+        report.pids.push_back(static_cast<uint32_t>(pid));
+    report.duration_s = static_cast<double>(now_ns() - start_ns) / 1e9;
+    report.top = opt.top;
+    report.stats = stats_from(tracer.read_stats(), malformed);
+    const uint32_t self = static_cast<uint32_t>(getpid());
+    for (ProcessRecord &rec : table.records())
+        if (!(opt.mode == TraceMode::All && rec.pid == self))
+            report.processes.push_back(std::move(rec));
+
+    if (stop_signal)
+        report.end_reason = describe_signal_stop(*stop_signal);
+    else if (duration_elapsed)
+    {
+        char text[64];
+        std::snprintf(text, sizeof(text), "stopped after -d %g s", *opt.duration_s);
+        report.end_reason = text;
+    }
+    else if (opt.mode == TraceMode::Pids)
+        report.end_reason = pids.size() == 1 ? "it exited" : "all exited";
+
+    if (command) {
+        if (command_reaped)
+            outcome.exit_code = WIFEXITED(command_status) ? WEXITSTATUS(command_status)
+                                                          : 128 + WTERMSIG(command_status);
+        else {
+            outcome.exit_code = 128 + stop_signal.value_or(SIGTERM);
+            if (!opt.quiet)
+                std::cerr << "memtrace: stopped tracing; '" << opt.command.front() << "' (pid "
+                          << command->pid() << ") keeps running, untraced\n";
+        }
+    }
+    return outcome;
+}
+
+} // namespace memtrace
