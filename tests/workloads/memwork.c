@@ -4,10 +4,13 @@
  *   memwork [--wait] [--hold MS] MODE MIB [THREADS]
  *
  *   spike MIB       mmap MIB, touch every page, munmap: a short peak, then nothing
+ *   burst MIB       mmap MIB with MAP_POPULATE and munmap it at once: a peak that
+ *                   lasts microseconds (no sampler can see it)
  *   keep MIB        malloc MIB, touch it, keep it until exit
  *   brk MIB         many small mallocs (256 B each) from the heap (brk), kept
  *   mmap MIB        mmap 1 MiB chunks, touch them, keep them
- *   threads MIB T   T threads each malloc and touch MIB/T at once, kept until joined
+ *   threads MIB T   T threads each malloc and touch MIB/T at once (and --hold it),
+ *                   kept until joined
  *   forkexec MIB    fork; the child execs `memwork keep MIB`; the parent waits
  *   sigkill MIB     malloc and touch MIB, then SIGKILL itself
  *   idle MIB        touch MIB, then sleep until killed (for -p / -a tests)
@@ -89,7 +92,8 @@ static void *thread_alloc(void *arg)
     if (!p)
         die("malloc");
     touch(p, bytes);
-    return p; /* freed by main after join: held until then */
+    hold(); /* the threads stay alive, holding their memory */
+    return p; /* freed by main after join */
 }
 
 int main(int argc, char **argv)
@@ -107,7 +111,7 @@ int main(int argc, char **argv)
     }
     if (argc - i < 2) {
         fprintf(stderr, "usage: memwork [--wait] [--hold MS] "
-                        "spike|keep|brk|mmap|threads|forkexec|sigkill|idle MIB [THREADS]\n");
+                        "spike|burst|keep|brk|mmap|threads|forkexec|sigkill|idle MIB [THREADS]\n");
         return 2;
     }
     const char *mode = argv[i];
@@ -127,6 +131,13 @@ int main(int argc, char **argv)
         hold();
         munmap(p, bytes);
         sleep_ms(50); /* after the spike: a poller would see only this */
+    } else if (!strcmp(mode, "burst")) {
+        char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED)
+            die("mmap");
+        munmap(p, bytes);
+        sleep_ms(50);
     } else if (!strcmp(mode, "keep") || !strcmp(mode, "sigkill") || !strcmp(mode, "idle")) {
         char *p = malloc(bytes);
         if (!p)
@@ -169,8 +180,7 @@ int main(int argc, char **argv)
                 die("pthread_create");
         for (int t = 0; t < nthreads; t++)
             pthread_join(tids[t], &mem[t]);
-        hold();
-        report(); /* the peak is while the threads hold their memory */
+        report(); /* before the frees: VmRSS still holds the threads' memory */
         for (int t = 0; t < nthreads; t++)
             free(mem[t]);
         return 0;
@@ -181,7 +191,12 @@ int main(int argc, char **argv)
         if (child == 0) {
             char mib[32];
             snprintf(mib, sizeof(mib), "%zu", bytes / MIB);
-            execl("/proc/self/exe", "memwork", "keep", mib, (char *)NULL);
+            char self[4096];
+            ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+            if (len <= 0)
+                _exit(127);
+            self[len] = 0; /* exec by real path: comm stays "memwork" */
+            execl(self, "memwork", "keep", mib, (char *)NULL);
             _exit(127);
         }
         int status = 0;

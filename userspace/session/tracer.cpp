@@ -278,7 +278,8 @@ TraceOutcome run_trace(const Options &opt)
             size_t rows = opt.top.value_or(opt.mode == TraceMode::All ? 10 : live.size());
             double elapsed = static_cast<double>(now - start_ns) / 1e9;
             for (size_t i = 0; i < live.size() && i < rows; ++i) {
-                std::cerr << live_line(elapsed, live[i], previous_rss[live[i].pid]) << '\n';
+                auto [prev, fresh] = previous_rss.try_emplace(live[i].pid, live[i].start_rss);
+                std::cerr << live_line(elapsed, live[i], prev->second) << '\n';
                 previous_rss[live[i].pid] = live[i].final_rss;
             }
             while (*next_tick <= now)

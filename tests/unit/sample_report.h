@@ -1,0 +1,57 @@
+// A small, fixed RunReport for the writers' golden tests.
+#pragma once
+
+#include "model/run_report.h"
+
+namespace memtrace::testing {
+
+inline ProcessRecord sample_process(uint32_t pid, const char *comm, uint64_t peak_mib)
+{
+    constexpr uint64_t MiB = 1024 * 1024;
+    ProcessRecord p;
+    p.pid = pid;
+    p.ppid = 1;
+    p.comm = comm;
+    p.cmdline = std::string(comm) + " --size " + std::to_string(peak_mib);
+    p.start_rss = 8 * 1024;
+    p.peak_rss = peak_mib * MiB;
+    p.peak_anon = (peak_mib - 1) * MiB;
+    p.peak_file = MiB;
+    p.final_rss = 3 * MiB / 2;
+    p.final_vm = 4 * MiB;
+    p.peak_vm = (peak_mib + 2) * MiB;
+    p.page_faults = peak_mib * 256 + 12;
+    p.touched = peak_mib * MiB + 64 * 1024;
+    p.mapped = (peak_mib + 1) * MiB;
+    p.unmapped = peak_mib * MiB;
+    p.start_s = 0.001;
+    p.peak_s = 0.25;
+    p.end_s = 0.5;
+    p.execed = true;
+    p.exited = true;
+    p.wait_status = 0;
+    return p;
+}
+
+inline RunReport sample_command_report()
+{
+    RunReport r;
+    r.mode = TraceMode::Command;
+    r.command = {"./app", "--size", "256"};
+    r.command_pid = 4242;
+    r.duration_s = 0.5;
+    ProcessRecord app = sample_process(4242, "app", 256);
+    app.kernel_maxrss = 256 * 1024 * 1024 - 100 * 1024;
+    ProcessRecord child = sample_process(4243, "worker", 64);
+    child.ppid = 4242;
+    child.forked = true;
+    child.execed = false;
+    child.start_s = 0.1;
+    child.wait_status = 9; // killed by SIGKILL
+    r.processes = {child, app};
+    r.stats.rss_events = 70000;
+    r.stats.fault_events = 65000;
+    return r;
+}
+
+} // namespace memtrace::testing

@@ -1,0 +1,119 @@
+#include <catch2/catch.hpp>
+
+#include "cli/options.h"
+#include "error.h"
+
+using namespace memtrace;
+
+namespace {
+
+Options parse(std::vector<std::string> args)
+{
+    auto result = parse_options(args);
+    REQUIRE(std::holds_alternative<Options>(result));
+    return std::get<Options>(result);
+}
+
+std::string error_of(std::vector<std::string> args)
+{
+    try {
+        parse_options(args);
+    } catch (const Error &e) {
+        CHECK(e.exit_code() == 2);
+        std::string what = e.what();
+        CHECK(what.find('\n') == std::string::npos); // one line
+        return what;
+    }
+    FAIL("no error for the arguments");
+    return "";
+}
+
+} // namespace
+
+TEST_CASE("a command after -- is taken verbatim")
+{
+    Options o = parse({"--children", "--", "./prog", "-p", "3", "--json", "x"});
+    CHECK(o.mode == TraceMode::Command);
+    CHECK(o.command == std::vector<std::string>{"./prog", "-p", "3", "--json", "x"});
+    CHECK(o.children);
+    CHECK(o.pids.empty());
+    CHECK(o.json_path.empty());
+}
+
+TEST_CASE("a command may also follow the options without --")
+{
+    Options o = parse({"-q", "ls", "-l", "/tmp"});
+    CHECK(o.mode == TraceMode::Command);
+    CHECK(o.command == std::vector<std::string>{"ls", "-l", "/tmp"});
+    CHECK(o.quiet);
+}
+
+TEST_CASE("-p takes comma lists and repeats, sorted and unique")
+{
+    Options o = parse({"-p", "30,10", "--pid", "20", "-p", "10"});
+    CHECK(o.mode == TraceMode::Pids);
+    CHECK(o.pids == std::vector<pid_t>{10, 20, 30});
+}
+
+TEST_CASE("-a with duration, interval, top and outputs")
+{
+    Options o = parse({"-a", "-d", "2.5", "-i", "0.5", "--top", "5", "--json", "-", "-o", "t.txt"});
+    CHECK(o.mode == TraceMode::All);
+    CHECK(o.duration_s == Approx(2.5));
+    CHECK(o.interval_s == Approx(0.5));
+    CHECK(o.top == 5u);
+    CHECK(o.json_path == "-");
+    CHECK(o.table_path == "t.txt");
+}
+
+TEST_CASE("defaults")
+{
+    Options o = parse({"--", "true"});
+    CHECK_FALSE(o.duration_s);
+    CHECK_FALSE(o.interval_s);
+    CHECK_FALSE(o.top);
+    CHECK(o.max_procs == 16384);
+    CHECK_FALSE(o.as_root);
+    CHECK(o.table_path.empty());
+}
+
+TEST_CASE("-o - means stdout")
+{
+    CHECK(parse({"-o", "-", "-a"}).table_path.empty());
+}
+
+TEST_CASE("--help and --version exit early with text")
+{
+    auto help = parse_options({"--help"});
+    REQUIRE(std::holds_alternative<EarlyExit>(help));
+    const std::string &text = std::get<EarlyExit>(help).text;
+    for (const char *word : {"-- CMD", "-p PID", "-a", "--children", "--json", "--duration",
+                             "--interval", "--top", "--as-root", "PEAK RSS", "Examples", "CAP_BPF"})
+        CHECK(text.find(word) != std::string::npos);
+    auto version = parse_options({"-V"});
+    REQUIRE(std::holds_alternative<EarlyExit>(version));
+    CHECK(std::get<EarlyExit>(version).text.rfind("memtrace ", 0) == 0);
+}
+
+TEST_CASE("bad input gives one clear line")
+{
+    CHECK(error_of({}).find("nothing to trace") != std::string::npos);
+    CHECK(error_of({"--bogus"}).find("unknown option '--bogus'") != std::string::npos);
+    CHECK(error_of({"--bogus", "--", "ls"}).find("--bogus") != std::string::npos);
+    CHECK(error_of({"-p", "12,abc"}).find("invalid PID 'abc'") != std::string::npos);
+    CHECK(error_of({"-p", "0"}).find("invalid PID '0'") != std::string::npos);
+    CHECK(error_of({"-p", "-5"}).find("PID") != std::string::npos);
+    CHECK(error_of({"-p", "1", "--", "ls"}).find("not both") != std::string::npos);
+    CHECK(error_of({"-a", "-p", "1"}).find("-a traces every process") != std::string::npos);
+    CHECK(error_of({"-a", "--", "ls"}).find("-a traces every process") != std::string::npos);
+    CHECK(error_of({"--"}).find("no command after '--'") != std::string::npos);
+    CHECK(error_of({"-d", "0", "-a"}).find("positive number of seconds, got '0'") != std::string::npos);
+    CHECK(error_of({"-d", "soon", "-a"}).find("got 'soon'") != std::string::npos);
+    CHECK(error_of({"-i", "-1", "-a"}).find("interval") != std::string::npos);
+    CHECK(error_of({"--top", "0", "-a"}).find("whole number from 1") != std::string::npos);
+    CHECK(error_of({"--max-procs", "2", "-a"}).find("16") != std::string::npos);
+    CHECK(error_of({"--json"}).find("--json") != std::string::npos);
+    CHECK(error_of({"-p", "3", "--as-root"}).find("--as-root") != std::string::npos);
+    CHECK(error_of({"--json", "-", "-o", "-", "-a"}).find("both write to stdout") != std::string::npos);
+    CHECK(error_of({"-q", "x", "--", "ls"}).find("before '--'") != std::string::npos);
+}

@@ -1,0 +1,171 @@
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "model/process_table.h"
+
+using namespace memtrace;
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kStart = 1'000'000'000; // trace start, ns
+
+mt_proc proc(uint32_t tgid, uint64_t peak_pages, uint32_t flags = 0)
+{
+    mt_proc p{};
+    p.tgid = tgid;
+    p.ppid = 1;
+    std::strncpy(p.comm, "work", sizeof(p.comm));
+    p.flags = flags;
+    p.start_ns = kStart + 500'000'000;
+    p.peak_ns = kStart + 1'500'000'000;
+    p.pages[MT_RSS_FILE] = 100;
+    p.pages[MT_RSS_ANON] = 200;
+    p.pages[MT_RSS_SHMEM] = 3;
+    p.pages[MT_RSS_SWAP] = 7;
+    p.start_rss = 2;
+    p.peak_rss = peak_pages;
+    p.peak_split[MT_RSS_ANON] = peak_pages - 10;
+    p.peak_split[MT_RSS_FILE] = 10;
+    p.vm = 1000;
+    p.peak_vm = 2000;
+    p.faults = 42;
+    p.touched = 300;
+    p.mapped = 1500;
+    p.unmapped = 500;
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("kernel figures become bytes and seconds since the trace began")
+{
+    ProcessRecord r;
+    apply_figures(r, proc(7, 1000), kPage, kStart);
+    CHECK(r.pid == 7);
+    CHECK(r.comm == "work");
+    CHECK(r.peak_rss == 1000 * kPage);
+    CHECK(r.peak_anon == 990 * kPage);
+    CHECK(r.peak_file == 10 * kPage);
+    CHECK(r.peak_shmem == 0);
+    CHECK(r.final_rss == 303 * kPage); // file + anon + shmem, not swap
+    CHECK(r.final_swap == 7 * kPage);
+    CHECK(r.start_rss == 2 * kPage);
+    CHECK(r.final_vm == 1000 * kPage);
+    CHECK(r.peak_vm == 2000 * kPage);
+    CHECK(r.page_faults == 42);
+    CHECK(r.touched == 300 * kPage);
+    CHECK(r.mapped == 1500 * kPage);
+    CHECK(r.unmapped == 500 * kPage);
+    CHECK(r.start_s == Approx(0.5));
+    CHECK(r.peak_s == Approx(1.5));
+    CHECK(r.growth() == 998 * kPage);
+    CHECK_FALSE(r.exited);
+    CHECK_FALSE(r.exit_code());
+}
+
+TEST_CASE("exit statuses decode like a shell's $?")
+{
+    ProcessRecord r;
+    r.wait_status = 3 << 8;
+    CHECK(r.exit_code() == 3);
+    CHECK_FALSE(r.exit_signal());
+    r.wait_status = 9;
+    CHECK(r.exit_code() == 137);
+    CHECK(r.exit_signal() == 9);
+    r.wait_status = 0x80 | 11; // core dumped
+    CHECK(r.exit_signal() == 11);
+    CHECK(signal_name(9) == "SIGKILL");
+    CHECK(signal_name(15) == "SIGTERM");
+}
+
+TEST_CASE("an exec names the process; its exit ends it")
+{
+    ProcessTable t(kPage, kStart);
+    t.apply(ExecRecord{7, 1, kStart, "memwork", "memwork keep 100"});
+    REQUIRE(t.find(7));
+    CHECK(t.find(7)->execed);
+    CHECK(t.live().size() == 1);
+
+    mt_proc final = proc(7, 5000, MT_PROC_EXECED | MT_PROC_EXITED);
+    final.exit_code = 0;
+    final.exit_ns = kStart + 2'000'000'000;
+    t.apply(ExitRecord{final.exit_ns, final});
+    CHECK(t.live().empty());
+    auto all = t.records();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].cmdline == "memwork keep 100");
+    CHECK(all[0].exited);
+    CHECK(all[0].exit_code() == 0);
+    CHECK(all[0].end_s == Approx(2.0));
+    CHECK(all[0].peak_rss == 5000 * kPage);
+}
+
+TEST_CASE("a forked child without exec runs its parent's command line")
+{
+    ProcessTable t(kPage, kStart);
+    t.apply(ExecRecord{10, 1, kStart, "server", "server --workers 2"});
+    mt_proc child = proc(11, 50, MT_PROC_FORKED);
+    child.ppid = 10;
+    t.apply_snapshot({child});
+    REQUIRE(t.find(11));
+    CHECK(t.find(11)->cmdline == "server --workers 2");
+
+    // once it execs, it is its own program
+    t.apply(ExecRecord{11, 10, kStart, "ls", "ls -l"});
+    CHECK(t.find(11)->cmdline == "ls -l");
+}
+
+TEST_CASE("a snapshot marked exited (its exit record was lost) still ends the process")
+{
+    ProcessTable t(kPage, kStart);
+    mt_proc p = proc(12, 10, MT_PROC_ATTACHED | MT_PROC_EXITED);
+    p.exit_code = 1 << 8;
+    t.apply_snapshot({p});
+    CHECK(t.live().empty());
+    REQUIRE(t.records().size() == 1);
+    CHECK(t.records()[0].exit_code() == 1);
+    CHECK(t.records()[0].attached);
+}
+
+TEST_CASE("the command's wait status and ru_maxrss come from wait4")
+{
+    ProcessTable t(kPage, kStart);
+    mt_proc p = proc(20, 10, MT_PROC_EXECED | MT_PROC_EXITED);
+    p.exit_code = 0;
+    t.apply(ExitRecord{0, p});
+    t.set_wait_result(20, 9, 4096 * 1024);
+    auto all = t.records();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].exit_signal() == 9);
+    CHECK(all[0].kernel_maxrss == 4096u * 1024);
+
+    // still live when reaped (exit record not read yet): ended by the wait result
+    ProcessTable u(kPage, kStart);
+    u.apply_snapshot({proc(21, 10, MT_PROC_EXECED)});
+    u.set_wait_result(21, 0, 1024);
+    CHECK(u.live().empty());
+    CHECK(u.records().at(0).exit_code() == 0);
+}
+
+TEST_CASE("a pid that ends and is reused is two processes")
+{
+    ProcessTable t(kPage, kStart);
+    mt_proc first = proc(30, 10, MT_PROC_FORKED | MT_PROC_EXITED);
+    t.apply(ExitRecord{0, first});
+    t.apply(ExecRecord{30, 1, kStart, "again", "again"});
+    t.apply_snapshot({proc(30, 20, MT_PROC_EXECED)});
+    auto all = t.records();
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].peak_rss == 10 * kPage);
+    CHECK(all[1].peak_rss == 20 * kPage);
+    CHECK(t.find(30)->peak_rss == 20 * kPage); // the live one first
+}
+
+TEST_CASE("live processes without a command line are listed for /proc lookup")
+{
+    ProcessTable t(kPage, kStart);
+    t.apply_snapshot({proc(40, 1, MT_PROC_ATTACHED), proc(41, 1, MT_PROC_ATTACHED)});
+    t.set_cmdline(40, "daemon -f");
+    CHECK(t.live_pids_without_cmdline() == std::vector<uint32_t>{41});
+}

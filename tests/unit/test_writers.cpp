@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "golden.h"
+#include "report/json_writer.h"
+#include "report/live_line.h"
+#include "report/table_writer.h"
+#include "sample_report.h"
+
+using namespace memtrace;
+using memtrace::testing::sample_command_report;
+using memtrace::testing::sample_process;
+
+TEST_CASE("table for a command and its child (golden)")
+{
+    std::ostringstream out;
+    write_table(out, sample_command_report());
+    check_golden("table_command.txt", out.str());
+}
+
+TEST_CASE("table for -a: top by peak and by growth (golden)")
+{
+    RunReport r;
+    r.mode = TraceMode::All;
+    r.duration_s = 10;
+    r.end_reason = "stopped after -d 10 s";
+    r.top = 2;
+    for (uint32_t i = 1; i <= 4; ++i) {
+        ProcessRecord p = sample_process(100 + i, "proc", 10 * i);
+        p.start_rss = (i == 1 ? 1 : 10 * i - 1) * 1024 * 1024; // pid 101 grew most
+        if (i == 3) {
+            p.exited = false;
+            p.wait_status.reset();
+            p.end_s.reset();
+        }
+        r.processes.push_back(p);
+    }
+    r.stats.ringbuf_drops = 2;
+    std::ostringstream out;
+    write_table(out, r);
+    check_golden("table_all.txt", out.str());
+}
+
+TEST_CASE("table for -p with nothing traced says so")
+{
+    RunReport r;
+    r.mode = TraceMode::Pids;
+    r.pids = {5, 6};
+    r.duration_s = 1;
+    std::ostringstream out;
+    write_table(out, r);
+    CHECK(out.str() == "memtrace: traced pids 5,6 for 1.00 s\n\nNo process was traced.\n");
+}
+
+TEST_CASE("JSON report (golden) with the documented keys")
+{
+    std::ostringstream out;
+    write_json(out, sample_command_report());
+    check_golden("report_command.json", out.str());
+
+    auto j = nlohmann::json::parse(out.str());
+    CHECK(j["version"] == 1);
+    CHECK(j["duration_s"] == 0.5);
+    REQUIRE(j["processes"].size() == 2);
+    const auto &app = j["processes"][0]; // sorted by peak
+    for (const char *key : {"pid", "comm", "cmdline", "peak_rss_bytes", "start_rss_bytes",
+                            "final_rss_bytes", "peak_anon_bytes", "peak_file_bytes",
+                            "peak_shmem_bytes", "peak_vm_bytes", "page_faults", "touched_bytes",
+                            "mapped_bytes", "unmapped_bytes", "exit_code"})
+        CHECK(app.contains(key));
+    CHECK(app["pid"] == 4242);
+    CHECK(app["origin"] == "command");
+    CHECK(app["peak_rss_bytes"] == 256ull * 1024 * 1024);
+    CHECK(app["exit_code"] == 0);
+    CHECK(app["kernel_maxrss_bytes"] == 256ull * 1024 * 1024 - 100 * 1024);
+    const auto &worker = j["processes"][1];
+    CHECK(worker["exit_code"] == 137);
+    CHECK(worker["exit_signal"] == "SIGKILL");
+    CHECK(worker["origin"] == "forked");
+    CHECK(j["stats"]["lost_events"] == 0);
+}
+
+TEST_CASE("JSON for a running process has null exit fields")
+{
+    RunReport r;
+    r.mode = TraceMode::Pids;
+    r.pids = {9};
+    ProcessRecord p = sample_process(9, "svc", 5);
+    p.exited = false;
+    p.wait_status.reset();
+    p.end_s.reset();
+    r.processes = {p};
+    std::ostringstream out;
+    write_json(out, r);
+    auto j = nlohmann::json::parse(out.str());
+    CHECK(j["mode"] == "pids");
+    CHECK(j["pids"] == std::vector<int>{9});
+    CHECK(j["processes"][0]["exit_code"].is_null());
+    CHECK(j["processes"][0]["end_s"].is_null());
+    CHECK(j["processes"][0]["running"] == true);
+    CHECK_FALSE(j.contains("command"));
+}
+
+TEST_CASE("live line shows RSS, its change, peak, VM and faults")
+{
+    ProcessRecord p = sample_process(77, "svc", 100);
+    p.final_rss = 50 * 1024 * 1024;
+    p.exited = false;
+    CHECK(live_line(2.0, p, 40 * 1024 * 1024) ==
+          "[    2.0s] 77 svc  rss 50.0 MiB (+10.0 MiB)  peak 100.0 MiB  vm 4.0 MiB  faults 25,612");
+    p.exited = true;
+    CHECK(live_line(12.5, p, 60 * 1024 * 1024).find("(-10.0 MiB)") != std::string::npos);
+    CHECK(live_line(12.5, p, 0).find("[exited]") != std::string::npos);
+}
+
+TEST_CASE("describe_end")
+{
+    ProcessRecord p;
+    CHECK(describe_end(p) == "is still running");
+    p.exited = true;
+    p.wait_status = 2 << 8;
+    CHECK(describe_end(p) == "exited with status 2");
+    p.wait_status = 15;
+    CHECK(describe_end(p) == "was killed by SIGTERM");
+}
