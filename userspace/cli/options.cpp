@@ -34,7 +34,7 @@ constexpr const char *kFooter =
     "             per-CPU counters are summed at every change, so no spike is missed. The kernel's\n"
     "             own VmHWM / ru_maxrss may read up to ~0.5 MiB lower (it sums approximately).\n"
     "  START/FINAL RSS  when tracing of the program began (attach, fork, exec) and ended.\n"
-    "  FAULTS     user page faults; TOUCHED: memory brought into RSS by them.\n"
+    "  FAULTS     user page faults; TOUCHED: memory brought into RSS in all (pages mapped in).\n"
     "  MAPPED     virtual memory mapped (mmap, brk, mremap); UNMAPPED: released.\n"
     "  A process that execs is reported for the program it runs now, like VmHWM.\n"
     "\n"

@@ -116,7 +116,7 @@ void write_legend(std::ostream &out, bool with_growth)
            "  program began (attach, fork or exec) and ended (exit or end of trace).\n";
     if (with_growth)
         out << "GROWTH: PEAK RSS - START RSS.\n";
-    out << "FAULTS: user page faults. TOUCHED: memory brought into RSS (pages faulted in).\n"
+    out << "FAULTS: user page faults. TOUCHED: memory brought into RSS in all (pages mapped in).\n"
            "MAPPED / UNMAPPED: virtual memory mapped and released (mmap, brk, mremap, munmap).\n";
 }
 
