@@ -104,6 +104,17 @@ $(BUILD)/workloads/%: tests/workloads/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -Wall -Wextra -Werror -pthread $< -o $@
 
+# Benchmark workloads: optimized like real programs.
+$(BUILD)/bench/%: bench/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
+
+$(BUILD)/bench/%: bench/workloads/%.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -O2 -g -Wall -Wextra -Werror $< -o $@
+
 $(DEMO): demo/feature_extract.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

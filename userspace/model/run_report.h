@@ -34,6 +34,18 @@ struct TraceStats {
 
 TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records);
 
+// What tracing cost: memtrace's own process, and the kernel time spent in its
+// BPF programs (charged to the traced processes; known only with
+// kernel.bpf_stats_enabled=1).
+struct SelfCost {
+    double cpu_user_s = 0;
+    double cpu_system_s = 0;
+    uint64_t maxrss_bytes = 0;
+    bool bpf_stats_enabled = false;
+    uint64_t bpf_run_time_ns = 0;
+    uint64_t bpf_run_count = 0;
+};
+
 struct RunReport {
     TraceMode mode = TraceMode::Command;
     std::vector<std::string> command;   // -- CMD ARGS
@@ -43,6 +55,7 @@ struct RunReport {
     std::string end_reason;             // "the command exited", "interrupted (SIGINT)", ...
     std::vector<ProcessRecord> processes;
     TraceStats stats;
+    SelfCost cost;
     std::optional<unsigned> top;        // rows per table (-a, --top)
 };
 

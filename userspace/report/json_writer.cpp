@@ -108,6 +108,14 @@ void write_json(std::ostream &out, const RunReport &r)
         {"forks", s.forks},
         {"exits", s.exits},
     };
+    const SelfCost &c = r.cost;
+    j["memtrace"] = {
+        {"cpu_user_s", rounded(c.cpu_user_s)},
+        {"cpu_system_s", rounded(c.cpu_system_s)},
+        {"maxrss_bytes", c.maxrss_bytes},
+        {"bpf_run_time_ns", c.bpf_stats_enabled ? json(c.bpf_run_time_ns) : json(nullptr)},
+        {"bpf_run_count", c.bpf_stats_enabled ? json(c.bpf_run_count) : json(nullptr)},
+    };
     out << j.dump(2) << '\n';
 }
 

@@ -171,6 +171,25 @@ std::vector<mt_proc> BpfTracer::read_procs() const
     return out;
 }
 
+BpfTracer::ProgramCost BpfTracer::program_cost() const
+{
+    ProgramCost cost;
+    bpf_program *prog = nullptr;
+    bpf_object__for_each_program(prog, state_->skel->obj)
+    {
+        int fd = bpf_program__fd(prog);
+        if (fd < 0)
+            continue;
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+            cost.run_time_ns += info.run_time_ns;
+            cost.run_count += info.run_cnt;
+        }
+    }
+    return cost;
+}
+
 mt_stats BpfTracer::read_stats() const
 {
     return state_->skel->bss->stats;

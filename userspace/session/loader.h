@@ -43,6 +43,14 @@ public:
     std::vector<mt_proc> read_procs() const;
     mt_stats read_stats() const;
 
+    // Time the kernel spent in memtrace's programs (counted only while
+    // kernel.bpf_stats_enabled=1), summed over all of them.
+    struct ProgramCost {
+        uint64_t run_time_ns = 0;
+        uint64_t run_count = 0;
+    };
+    ProgramCost program_cost() const;
+
 private:
     struct State;
     std::unique_ptr<State> state_;

@@ -105,6 +105,17 @@ bool wait_for_end(int pidfd, int timeout_ms, SignalInbox &signals)
     }
 }
 
+bool procfs_flag(const char *path)
+{
+    FILE *f = std::fopen(path, "r");
+    if (!f)
+        return false;
+    int value = 0;
+    bool on = std::fscanf(f, "%d", &value) == 1 && value != 0;
+    std::fclose(f);
+    return on;
+}
+
 std::string describe_signal_stop(int sig)
 {
     const char *abbrev = sigabbrev_np(sig);
@@ -328,6 +339,17 @@ TraceOutcome run_trace(const Options &opt)
     report.duration_s = static_cast<double>(now_ns() - start_ns) / 1e9;
     report.top = opt.top;
     report.stats = stats_from(tracer.read_stats(), malformed);
+    rusage own{};
+    getrusage(RUSAGE_SELF, &own);
+    report.cost.cpu_user_s = static_cast<double>(own.ru_utime.tv_sec) +
+                             static_cast<double>(own.ru_utime.tv_usec) / 1e6;
+    report.cost.cpu_system_s = static_cast<double>(own.ru_stime.tv_sec) +
+                               static_cast<double>(own.ru_stime.tv_usec) / 1e6;
+    report.cost.maxrss_bytes = static_cast<uint64_t>(own.ru_maxrss) * 1024;
+    report.cost.bpf_stats_enabled = procfs_flag("/proc/sys/kernel/bpf_stats_enabled");
+    BpfTracer::ProgramCost prog_cost = tracer.program_cost();
+    report.cost.bpf_run_time_ns = prog_cost.run_time_ns;
+    report.cost.bpf_run_count = prog_cost.run_count;
     const uint32_t self = static_cast<uint32_t>(getpid());
     for (ProcessRecord &rec : table.records())
         if (!(opt.mode == TraceMode::All && rec.pid == self))
