@@ -169,3 +169,24 @@ TEST_CASE("live processes without a command line are listed for /proc lookup")
     t.set_cmdline(40, "daemon -f");
     CHECK(t.live_pids_without_cmdline() == std::vector<uint32_t>{41});
 }
+
+TEST_CASE("with a limit, the ended processes kept are the largest and the fastest-growing")
+{
+    ProcessTable t(kPage, kStart);
+    t.limit_ended(4);
+    for (uint32_t pid = 1; pid <= 6; ++pid) {
+        mt_proc p = proc(pid, 100 * pid, MT_PROC_EXITED); // peaks 100..600 pages
+        p.start_rss = pid == 1 ? 0 : 100 * pid - 2 * pid; // growth: 100 pages for pid 1, else 2*pid
+        t.apply(ExitRecord{0, p});
+    }
+    CHECK(t.records().size() == 6); // pruning waits for limit * 1.5 exits
+    mt_proc last = proc(7, 700, MT_PROC_EXITED);
+    last.start_rss = 700 - 14;
+    t.apply(ExitRecord{0, last});
+    // pruned to the top 2 by peak (7, 6) and the top 2 by growth (1: 100 pages, 7: 14)
+    std::vector<uint32_t> kept;
+    for (const auto &r : t.records())
+        kept.push_back(r.pid);
+    CHECK(kept == std::vector<uint32_t>{1, 6, 7});
+    CHECK(t.ended_not_kept() == 4);
+}

@@ -1,5 +1,7 @@
 #include "model/process_table.h"
 
+#include <algorithm>
+
 namespace memtrace {
 
 ProcessRecord &ProcessTable::live_record(uint32_t pid)
@@ -58,6 +60,35 @@ void ProcessTable::finish(uint32_t pid)
     live_.erase(it);
     rec.exited = true;
     ended_.push_back(std::move(rec));
+    if (ended_.size() > ended_limit_ + ended_limit_ / 2)
+        prune_ended(); // amortized: once per limit/2 exits
+}
+
+void ProcessTable::prune_ended()
+{
+    // Keep the half of the limit with the highest peaks and the half with the
+    // most growth (often the same processes), in their original order.
+    size_t half = ended_limit_ / 2;
+    std::vector<size_t> order(ended_.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::vector<bool> keep(ended_.size(), false);
+    auto mark_top = [&](auto key) {
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return key(ended_[a]) > key(ended_[b]); });
+        for (size_t i = 0; i < half && i < order.size(); ++i)
+            keep[order[i]] = true;
+    };
+    mark_top([](const ProcessRecord &p) { return p.peak_rss; });
+    mark_top([](const ProcessRecord &p) { return p.growth(); });
+    std::vector<ProcessRecord> kept;
+    for (size_t i = 0; i < ended_.size(); ++i) {
+        if (keep[i])
+            kept.push_back(std::move(ended_[i]));
+        else
+            ++ended_not_kept_;
+    }
+    ended_ = std::move(kept);
 }
 
 void ProcessTable::set_wait_result(uint32_t pid, int wait_status, uint64_t maxrss_bytes)

@@ -2,6 +2,7 @@
 // Fed with decoded records and map snapshots; never prints.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,6 +29,11 @@ public:
     void set_wait_result(uint32_t pid, int wait_status, uint64_t maxrss_bytes);
     void set_cmdline(uint32_t pid, const std::string &cmdline);
 
+    // With -a a long trace sees processes without end: keep at most `limit`
+    // ended ones, the largest by peak RSS and by growth; count the others.
+    void limit_ended(size_t limit) { ended_limit_ = limit; }
+    uint64_t ended_not_kept() const { return ended_not_kept_; }
+
     std::vector<uint32_t> live_pids_without_cmdline() const;
     const ProcessRecord *find(uint32_t pid) const; // live first, then the last that ended
     std::vector<ProcessRecord> records() const;    // ended, then live (by pid)
@@ -37,11 +43,14 @@ private:
     ProcessRecord &live_record(uint32_t pid);
     void inherit_cmdline(ProcessRecord &rec) const;
     void finish(uint32_t pid);
+    void prune_ended();
 
     uint64_t page_size_;
     uint64_t trace_start_ns_;
     std::map<uint32_t, ProcessRecord> live_;
     std::vector<ProcessRecord> ended_;
+    size_t ended_limit_ = SIZE_MAX;
+    uint64_t ended_not_kept_ = 0;
 };
 
 } // namespace memtrace

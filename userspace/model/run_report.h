@@ -19,6 +19,7 @@ struct TraceStats {
     uint64_t mm_not_owned = 0;     // address spaces not attributed: map full
     uint64_t percpu_misses = 0;    // per-CPU counter reads that failed
     uint64_t malformed_records = 0;
+    uint64_t ended_not_kept = 0;   // -a: small processes that ended, not listed
     uint64_t rss_events = 0;
     uint64_t fault_events = 0;
     uint64_t vm_events = 0;

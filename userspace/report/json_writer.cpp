@@ -101,6 +101,7 @@ void write_json(std::ostream &out, const RunReport &r)
         {"mm_not_owned", s.mm_not_owned},
         {"percpu_read_failures", s.percpu_misses},
         {"malformed_records", s.malformed_records},
+        {"ended_processes_not_listed", s.ended_not_kept},
         {"rss_events", s.rss_events},
         {"page_fault_events", s.fault_events},
         {"vm_events", s.vm_events},

@@ -99,8 +99,9 @@ void write_headline(std::ostream &out, const RunReport &r)
     case TraceMode::All: {
         size_t ended = static_cast<size_t>(
             std::count_if(r.processes.begin(), r.processes.end(), [](auto &p) { return p.exited; }));
-        out << "memtrace: traced every process for " << duration << ": " << r.processes.size()
-            << " seen, " << ended << " exited";
+        out << "memtrace: traced every process for " << duration << ": "
+            << r.processes.size() + r.stats.ended_not_kept << " seen, "
+            << ended + r.stats.ended_not_kept << " exited";
         break;
     }
     }

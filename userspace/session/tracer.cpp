@@ -169,6 +169,8 @@ TraceOutcome run_trace(const Options &opt)
     const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     const uint64_t start_ns = now_ns();
     ProcessTable table(page_size, start_ns);
+    if (opt.mode == TraceMode::All)
+        table.limit_ended(20000);
     uint64_t malformed = 0;
     const BpfTracer::RecordHandler on_record = [&](std::span<const std::byte> bytes) {
         try {
@@ -339,6 +341,7 @@ TraceOutcome run_trace(const Options &opt)
     report.duration_s = static_cast<double>(now_ns() - start_ns) / 1e9;
     report.top = opt.top;
     report.stats = stats_from(tracer.read_stats(), malformed);
+    report.stats.ended_not_kept = table.ended_not_kept();
     rusage own{};
     getrusage(RUSAGE_SELF, &own);
     report.cost.cpu_user_s = static_cast<double>(own.ru_utime.tv_sec) +
