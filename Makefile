@@ -42,6 +42,7 @@ CXXFLAGS += -std=c++20 $(WARN) $(SANITIZE_WARN) $(SANITIZE) -Iinclude -Iuserspac
 LDFLAGS += $(SANITIZE)
 DEPFLAGS = -MMD -MP
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+CORE_LIBS := -lelf -lcapstone
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -I$(BUILD)
@@ -58,8 +59,13 @@ E2E_SRCS := $(sort $(wildcard tests/e2e/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 E2E_OBJS := $(E2E_SRCS:%.cpp=$(BUILD)/%.o)
 
-WORKLOAD_SRCS := $(sort $(wildcard tests/workloads/*.c))
-WORKLOADS := $(WORKLOAD_SRCS:tests/workloads/%.c=$(BUILD)/workloads/%)
+WORKLOADS := $(BUILD)/workloads/memwork
+# funcwork in the shapes -f must handle: PIE, non-PIE, stripped to .dynsym,
+# stripped with a separate debug file (debuglink, and by build-id), a dlopen'ed plugin.
+FUNCWORK := $(addprefix $(BUILD)/workloads/,funcwork funcwork-nopie funcwork-dynsym \
+	funcwork-debuglink libfuncwork_plugin.so debug/.build-id)
+WORKLOADS += $(FUNCWORK)
+FUNCWORK_FLAGS := -O2 -g -Wall -Wextra -Werror -pthread
 DEMO := $(BUILD)/demo/feature_extract
 
 .PHONY: all clean demo test check unit e2e asan install bench deps tests
@@ -96,7 +102,7 @@ $(BUILD)/libmemtrace_core.a: $(CORE_OBJS)
 
 $(BUILD)/memtrace: $(APP_OBJS) $(BUILD)/libmemtrace_core.a
 	$(call msg,LINK,$@)
-	$(Q)$(CXX) $(LDFLAGS) $^ $(LIBBPF_LIBS) -o $@
+	$(Q)$(CXX) $(LDFLAGS) $^ $(LIBBPF_LIBS) $(CORE_LIBS) -o $@
 
 # Workloads: plain C with known memory behaviour. -O1 keeps loops honest.
 $(BUILD)/workloads/%: tests/workloads/%.c
@@ -115,6 +121,36 @@ $(BUILD)/bench/%: bench/workloads/%.cpp
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -O2 -g -Wall -Wextra -Werror $< -o $@
 
+$(BUILD)/workloads/funcwork: tests/workloads/funcwork.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(FUNCWORK_FLAGS) -fPIE -pie $< -ldl -o $@
+
+$(BUILD)/workloads/funcwork-nopie: tests/workloads/funcwork.cpp
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(FUNCWORK_FLAGS) -fno-pie -no-pie $< -ldl -o $@
+
+# exported (-rdynamic), then stripped of .symtab: only .dynsym names its functions
+$(BUILD)/workloads/funcwork-dynsym: tests/workloads/funcwork.cpp
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(FUNCWORK_FLAGS) -rdynamic $< -ldl -o $@ && strip --strip-all $@
+
+# no symbols at all in the binary; they live in funcwork-debuglink.debug
+$(BUILD)/workloads/funcwork-debuglink: tests/workloads/funcwork.cpp
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(FUNCWORK_FLAGS) -Wl,--build-id $< -ldl -o $@.full
+	$(Q)objcopy --only-keep-debug $@.full $@.debug
+	$(Q)objcopy --strip-all --add-gnu-debuglink=$@.debug $@.full $@ && rm -f $@.full
+
+# the same debug file where --debuginfo-dir finds it by build-id (DIR/.build-id/ab/cdef.debug)
+$(BUILD)/workloads/debug/.build-id: $(BUILD)/workloads/funcwork-debuglink
+	$(Q)rm -rf $@ && id=$$(readelf -n $< | sed -n 's/.*Build ID: //p') && \
+	  mkdir -p $@/$${id%$${id#??}} && cp $<.debug $@/$${id%$${id#??}}/$${id#??}.debug
+
+$(BUILD)/workloads/libfuncwork_plugin.so: tests/workloads/funcwork_plugin.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -shared -fPIC $< -o $@
+
 $(DEMO): demo/feature_extract.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -125,11 +161,11 @@ $(BUILD)/tests/unit/%.o $(BUILD)/tests/e2e/%.o: CXXFLAGS += -DMT_BUILD_DIR='"$(a
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libmemtrace_core.a
 	$(call msg,LINK,$@)
-	$(Q)$(CXX) $(LDFLAGS) $^ -o $@
+	$(Q)$(CXX) $(LDFLAGS) $^ $(CORE_LIBS) -o $@
 
 $(BUILD)/e2e-tests: $(E2E_OBJS) $(BUILD)/libmemtrace_core.a
 	$(call msg,LINK,$@)
-	$(Q)$(CXX) $(LDFLAGS) $^ -pthread -o $@
+	$(Q)$(CXX) $(LDFLAGS) $^ $(CORE_LIBS) -pthread -o $@
 
 tests: $(BUILD)/memtrace $(BUILD)/unit-tests $(BUILD)/e2e-tests $(WORKLOADS)
 

@@ -183,6 +183,8 @@ static __always_inline void update_peak_vm(struct mt_proc *p, __u64 vm)
 	}
 }
 
+#include "functions.bpf.h"
+
 static __always_inline void read_comm(struct mt_proc *p, struct task_struct *task)
 {
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
@@ -221,6 +223,8 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 			bpf_map_delete_elem(&mm_owner, &old_mm);
 		ppid = p->ppid;
 		flags |= p->flags & (MT_PROC_ATTACHED | MT_PROC_FORKED);
+		if (cfg_funcs)
+			bpf_map_delete_elem(&call_slots, &tgid); /* the old program's calls */
 	}
 	if (bpf_map_update_elem(&procs, &tgid, &mt_zero_proc, BPF_ANY)) {
 		__sync_fetch_and_add(&stats.procs_full, 1);
@@ -283,6 +287,14 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 	if (m != MT_RSS_SWAP && now > before)
 		__sync_fetch_and_add(&p->touched, (__u64)(now - before));
 	update_peak(p);
+	if (cfg_funcs && p->active_calls) {
+		__u64 rss = rss_of(p);
+		if (rss > p->call_floor) {
+			raise_call_peaks(tgid, rss);
+			p->call_floor = rss;
+		}
+		close_left_calls(p, tgid);
+	}
 	__sync_fetch_and_add(&stats.rss_events, 1);
 	return 0;
 }
@@ -387,6 +399,8 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u64 mm = (__u64)task->mm;
 	if (!mm)
 		return 0;
+	if (cfg_funcs)
+		close_thread_calls(tgid, task->pid); /* exec ends the calls of the old program */
 	struct mt_proc *p = proc_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm,
 				       MT_PROC_EXECED);
 	if (!p)
@@ -422,9 +436,12 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 {
+	__u32 tgid = task->tgid;
+
+	if (cfg_funcs)
+		close_thread_calls(tgid, task->pid); /* a thread's open calls end with it */
 	if (!group_dead)
 		return 0;
-	__u32 tgid = task->tgid;
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return 0;
@@ -459,6 +476,8 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	__builtin_memcpy(&rec->proc, p, sizeof(rec->proc));
 	bpf_ringbuf_submit(rec, 0);
 
+	if (cfg_funcs)
+		bpf_map_delete_elem(&call_slots, &tgid);
 	__u64 own = p->mm;
 	__u32 *owner = bpf_map_lookup_elem(&mm_owner, &own);
 	if (owner && *owner == tgid)

@@ -4,7 +4,7 @@
 set -eu
 
 packages="make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzstd-dev
-pkg-config g++ libcli11-dev catch2 nlohmann-json3-dev python3 util-linux procps"
+pkg-config g++ libcli11-dev catch2 nlohmann-json3-dev libcapstone-dev python3 util-linux procps"
 
 missing=""
 for p in $packages; do

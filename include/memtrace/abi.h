@@ -54,6 +54,77 @@ struct mt_proc {
 	__u64 mapped;           /* virtual memory growth (mmap, brk, mremap) */
 	__u64 unmapped;         /* virtual memory shrink (munmap, brk, mremap) */
 	char comm[MT_COMM_LEN];
+	/* traced function calls (-f): internal state, not figures */
+	__u64 call_floor;       /* lowest running peak among active calls (pages) */
+	__u32 active_calls;     /* calls open in this process (all threads) */
+	__u32 pad0;
+};
+
+/*
+ * Traced functions (-f). Each function has an entry probe and a probe on each of
+ * its ret instructions; the attach cookie says which function and which kind.
+ * Frames are matched by the user stack pointer at entry (where the return
+ * address lies), so a frame left without its ret (exception, longjmp, tail call,
+ * thread exit) is closed as soon as the thread is seen above it.
+ */
+#define MT_PROBE_ENTRY 0
+#define MT_PROBE_RETURN 1   /* on a ret instruction of the function */
+#define MT_PROBE_TAILCALL 2 /* on a jmp that leaves the function for another */
+#define MT_PROBE_ENTRY_TAILCALL 3 /* entry probe on a function that is one tail-call jmp */
+#define MT_COOKIE(kind, func) ((kind) * 0x100000000ull + (func)) /* func < 2^32 */
+
+#define MT_MAX_FRAMES 16   /* traced calls open at once on one thread */
+#define MT_CALL_SLOTS 32   /* traced calls open at once in one process */
+#define MT_NO_SLOT 0xffffffffu
+
+struct mt_frame {
+	__u64 entry_sp;   /* user stack pointer at entry: the return address's slot */
+	__u64 ret_addr;   /* the return address found there */
+	__u64 base;       /* process RSS at entry (pages) */
+	__u64 entry_ns;
+	__u32 func;
+	__u32 slot;       /* index into the process's call slots, or MT_NO_SLOT */
+	__u16 folded;     /* a recursive call folded into the outer call of the same function */
+	__u16 tailcall;   /* left by a tail call: the callee returns for it */
+	__u32 pad;
+};
+
+struct mt_thread_frames {
+	__u32 tgid;
+	__u32 depth;
+	__u32 overflow;   /* entries not pushed: deeper than MT_MAX_FRAMES */
+	__u32 pad;
+	struct mt_frame f[MT_MAX_FRAMES];
+};
+
+/* Running peaks of the calls open in one process: every RSS rise raises them. */
+struct mt_call_slots {
+	__u64 used;       /* bit i: slot i is in use */
+	__u64 peak[MT_CALL_SLOTS];
+};
+
+struct mt_func_key {
+	__u32 tgid;
+	__u32 func;
+};
+
+/* Per process and function, aggregated in the kernel. Pages and counts. */
+struct mt_func_stats {
+	__u64 calls;          /* outermost calls entered */
+	__u64 returned;       /* closed at one of its ret instructions */
+	__u64 unreturned;     /* closed otherwise: exception, longjmp, tail call, thread exit, exec */
+	__u64 folded;         /* recursive calls folded into an outer call */
+	__u64 dropped;        /* calls not tracked: too deep on the thread */
+	__u64 entry_hits;     /* entry probe hits */
+	__u64 return_hits;    /* return-site probe hits */
+	__u64 max_peak_inc;   /* highest peak - base of a call */
+	__u64 max_peak_rss;   /* highest peak of a call */
+	__s64 total_net;      /* sum of (RSS at return - base), returned calls */
+	__u64 max_base;       /* base of the call that set max_peak_inc */
+	__u64 max_entry_ns;   /* entry time of that call */
+	__u64 max_exit_ns;    /* its end */
+	__u32 max_tid;        /* its thread */
+	__u32 pad;
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
@@ -91,6 +162,10 @@ struct mt_stats {
 	__u64 execs;
 	__u64 forks;
 	__u64 exits;
+	__u64 frames_overflow;  /* calls not tracked: thread too deep (MT_MAX_FRAMES) */
+	__u64 slots_full;       /* calls whose peak was approximated: MT_CALL_SLOTS open */
+	__u64 func_stats_full;  /* function figures lost: map full */
+	__u64 threads_full;     /* calls not tracked: thread map full */
 };
 
 #endif /* MEMTRACE_ABI_H */

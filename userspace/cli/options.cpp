@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "error.h"
+#include "symbols/function_pattern.h"
 
 namespace memtrace {
 namespace {
@@ -28,6 +29,9 @@ constexpr const char *kFooter =
     "  sudo memtrace -p 1234 -d 60 -i 5            a running service for a minute, a line every 5 s\n"
     "  sudo memtrace -a -d 10 --top 5              the biggest and fastest-growing processes\n"
     "  sudo memtrace --json out.json -- ./app      the same figures as JSON\n"
+    "  sudo memtrace -f 'build_*' -- ./indexer     per call of build_*: memory at entry, true peak, kept\n"
+    "  sudo memtrace -f libc:malloc -p 1234        a library function in a running process\n"
+    "  memtrace --list-funcs 'Index::*' ./indexer  what a pattern would trace\n"
     "\n"
     "What the figures mean:\n"
     "  PEAK RSS   highest resident memory (anon + file + shmem) seen while traced. Exact: the kernel's\n"
@@ -37,6 +41,10 @@ constexpr const char *kFooter =
     "  FAULTS     user page faults; TOUCHED: memory brought into RSS in all (pages mapped in).\n"
     "  MAPPED     virtual memory mapped (mmap, brk, mremap); UNMAPPED: released.\n"
     "  A process that execs is reported for the program it runs now, like VmHWM.\n"
+    "  For a traced function (-f), per call: base = RSS at entry; peak = highest RSS of the\n"
+    "             process while the call is open (any thread); PEAK INCREMENT = peak - base;\n"
+    "             NET = RSS at return - base. Recursive calls fold into the outermost call.\n"
+    "             UNRETURNED: calls left by an exception, longjmp, thread exit or exec.\n"
     "\n"
     "Needs root, or CAP_BPF + CAP_PERFMON, and a kernel >= 5.8 with BTF. Under sudo, CMD runs\n"
     "as the invoking user (SUDO_UID/SUDO_GID) unless --as-root. memtrace exits with CMD's status\n"
@@ -140,6 +148,32 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             ->check(positive_seconds())
             ->group("Duration");
 
+    std::vector<std::string> func_args;
+    app.add_option("-f,--func", func_args,
+                   "Trace calls of functions: [MODULE:]SYMBOL, a name, glob or C++ name; "
+                   "repeat or use commas (e.g. -f 'build_*' -f libc:malloc)")
+        ->type_name("PATTERN")
+        ->group("Functions");
+    app.add_option("--list-funcs", opt.list_funcs,
+                   "Print the functions PATTERN would trace in -p PID or a program, and exit")
+        ->type_name("PATTERN")
+        ->group("Functions");
+    app.add_option("--max-probes", opt.max_probes,
+                   "Refuse patterns matching more functions than N (default 1000)")
+        ->type_name("N")
+        ->check(whole_number_in(1, 100000))
+        ->group("Functions");
+    app.add_option("--hot-limit", opt.hot_limit,
+                   "Warn when a traced function is called more than N times/s (default 10000)")
+        ->type_name("N")
+        ->check(whole_number_in(1, 4000000000u))
+        ->group("Functions");
+    std::vector<std::string> debug_dirs;
+    app.add_option("--debuginfo-dir", debug_dirs,
+                   "Also look for separate debug files under DIR (default /usr/lib/debug)")
+        ->type_name("DIR")
+        ->group("Functions");
+
     app.add_option("-o,--output", opt.table_path, "Write the table to FILE instead of stdout")
         ->type_name("FILE")
         ->group("Output");
@@ -185,7 +219,29 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     std::sort(opt.pids.begin(), opt.pids.end());
     opt.pids.erase(std::unique(opt.pids.begin(), opt.pids.end()), opt.pids.end());
     opt.command = command;
+    for (const auto &f : func_args) {
+        if (f.empty())
+            throw Error("-f needs a function pattern (e.g. -f build_index or -f libc:malloc)");
+        for (const FunctionPattern &p : parse_function_patterns(f)) {
+            if (all && p.module.empty())
+                throw Error("with -a there is no main program: name the module, e.g. -f libc:" +
+                            p.symbol);
+            opt.functions.push_back(p.text);
+        }
+    }
+    for (const auto &dir : debug_dirs)
+        opt.debug_dirs.insert(opt.debug_dirs.begin(), dir);
 
+    if (!opt.list_funcs.empty()) {
+        if (all)
+            throw Error("--list-funcs needs -p PID or a program, not -a");
+        if (opt.pids.empty() && command.empty())
+            throw Error("--list-funcs needs -p PID or a program (e.g. --list-funcs 'build_*' ./app)");
+        if (!opt.pids.empty() && !command.empty())
+            throw Error("give either -p PID or -- CMD, not both");
+        opt.mode = opt.pids.empty() ? TraceMode::Command : TraceMode::Pids;
+        return opt;
+    }
     int targets = (!opt.pids.empty()) + (!command.empty() || had_dashdash) + all;
     if (targets > 1) {
         if (all)

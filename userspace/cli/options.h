@@ -29,6 +29,12 @@ struct Options {
     bool quiet = false;
     bool verbose = false;
     uint32_t max_procs = 16384;
+
+    std::vector<std::string> functions;   // -f patterns, one per entry (comma lists split)
+    std::string list_funcs;               // --list-funcs PATTERN: print matches and exit
+    uint32_t max_probes = 1000;           // functions a pattern set may match
+    uint64_t hot_limit = 10000;           // calls/s above which a function is reported hot
+    std::vector<std::string> debug_dirs = {"/usr/lib/debug"};
 };
 
 // --help or --version: print `text` to stdout and exit with 0.

@@ -12,11 +12,13 @@
 
 namespace memtrace {
 
-static_assert(sizeof(mt_proc) == 192, "mt_proc layout changed: update BPF and userspace together");
+static_assert(sizeof(mt_proc) == 208, "mt_proc layout changed: update BPF and userspace together");
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 10 * 8);
+static_assert(sizeof(mt_stats) == 14 * 8);
+static_assert(sizeof(mt_func_stats) == 14 * 8);
+static_assert(sizeof(mt_thread_frames) == 16 + MT_MAX_FRAMES * 48);
 
 struct ExecRecord {
     uint32_t pid = 0;

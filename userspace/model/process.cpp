@@ -43,6 +43,12 @@ double seconds_since(uint64_t ns, uint64_t start_ns)
 
 } // namespace
 
+uint64_t rss_pages(const mt_proc &proc)
+{
+    return non_negative(proc.pages[MT_RSS_FILE]) + non_negative(proc.pages[MT_RSS_ANON]) +
+           non_negative(proc.pages[MT_RSS_SHMEM]);
+}
+
 void apply_figures(ProcessRecord &rec, const mt_proc &proc, uint64_t page_size,
                    uint64_t trace_start_ns)
 {
@@ -54,9 +60,7 @@ void apply_figures(ProcessRecord &rec, const mt_proc &proc, uint64_t page_size,
         rec.comm = comm;
 
     rec.start_rss = proc.start_rss * page_size;
-    rec.final_rss = (non_negative(proc.pages[MT_RSS_FILE]) + non_negative(proc.pages[MT_RSS_ANON]) +
-                     non_negative(proc.pages[MT_RSS_SHMEM])) *
-                    page_size;
+    rec.final_rss = rss_pages(proc) * page_size;
     rec.peak_rss = proc.peak_rss * page_size;
     rec.peak_anon = proc.peak_split[MT_RSS_ANON] * page_size;
     rec.peak_file = proc.peak_split[MT_RSS_FILE] * page_size;

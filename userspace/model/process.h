@@ -46,6 +46,9 @@ struct ProcessRecord {
     std::optional<int> exit_signal() const;  // the signal that killed it
 };
 
+// file + anon + shmem pages: the RSS of the kernel's figures.
+uint64_t rss_pages(const mt_proc &proc);
+
 // Converts the kernel's figures (pages, ktime) to a record's (bytes, seconds).
 void apply_figures(ProcessRecord &rec, const mt_proc &proc, uint64_t page_size,
                    uint64_t trace_start_ns);

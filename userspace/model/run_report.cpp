@@ -10,6 +10,10 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.mm_not_owned = kernel.mm_full;
     s.percpu_misses = kernel.percpu_misses;
     s.malformed_records = malformed_records;
+    s.frames_overflow = kernel.frames_overflow;
+    s.slots_full = kernel.slots_full;
+    s.func_stats_full = kernel.func_stats_full;
+    s.threads_full = kernel.threads_full;
     s.rss_events = kernel.rss_events;
     s.fault_events = kernel.fault_events;
     s.vm_events = kernel.vm_events;

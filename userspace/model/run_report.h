@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "memtrace/abi.h"
+#include "model/functions.h"
 #include "model/process.h"
 
 namespace memtrace {
@@ -20,6 +21,10 @@ struct TraceStats {
     uint64_t percpu_misses = 0;    // per-CPU counter reads that failed
     uint64_t malformed_records = 0;
     uint64_t ended_not_kept = 0;   // -a: small processes that ended, not listed
+    uint64_t frames_overflow = 0;  // calls not tracked: too deep on a thread
+    uint64_t slots_full = 0;       // calls whose peak is approximate: too many open at once
+    uint64_t func_stats_full = 0;  // function figures lost: map full
+    uint64_t threads_full = 0;     // calls not tracked: thread map full
     uint64_t rss_events = 0;
     uint64_t fault_events = 0;
     uint64_t vm_events = 0;
@@ -29,7 +34,8 @@ struct TraceStats {
 
     uint64_t lost_events() const
     {
-        return ringbuf_drops + procs_not_traced + mm_not_owned + percpu_misses + malformed_records;
+        return ringbuf_drops + procs_not_traced + mm_not_owned + percpu_misses + malformed_records +
+               frames_overflow + func_stats_full + threads_full;
     }
 };
 
@@ -55,6 +61,8 @@ struct RunReport {
     double duration_s = 0;
     std::string end_reason;             // "the command exited", "interrupted (SIGINT)", ...
     std::vector<ProcessRecord> processes;
+    std::vector<FunctionRecord> functions; // -f, sorted by max peak increment
+    size_t probes_attached = 0;
     TraceStats stats;
     SelfCost cost;
     std::optional<unsigned> top;        // rows per table (-a, --top)

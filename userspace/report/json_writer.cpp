@@ -93,6 +93,33 @@ void write_json(std::ostream &out, const RunReport &r)
         list.push_back(process_json(p, r));
     j["processes"] = std::move(list);
 
+    json functions = json::array();
+    for (const FunctionRecord &f : r.functions) {
+        json fj;
+        fj["symbol"] = f.symbol;
+        fj["demangled"] = f.demangled;
+        fj["module"] = f.module;
+        fj["pid"] = f.pid;
+        fj["calls"] = f.calls;
+        fj["max_peak_increment_bytes"] = f.max_peak_increment;
+        fj["max_peak_rss_bytes"] = f.max_peak_rss;
+        fj["total_net_bytes"] = f.total_net;
+        fj["unreturned"] = f.unreturned;
+        fj["probe_hits"] = f.probe_hits();
+        fj["returned"] = f.returned;
+        fj["active"] = f.active;
+        fj["recursive_calls_folded"] = f.folded;
+        fj["calls_not_tracked"] = f.dropped;
+        fj["max_call"] = {{"tid", f.max_tid},
+                          {"base_rss_bytes", f.max_base},
+                          {"start_s", rounded(f.max_start_s)},
+                          {"end_s", rounded(f.max_end_s)}};
+        fj["estimated_probe_cost_s"] = rounded(f.estimated_cost_s);
+        functions.push_back(std::move(fj));
+    }
+    if (!r.functions.empty() || r.probes_attached)
+        j["functions"] = std::move(functions);
+
     const TraceStats &s = r.stats;
     j["stats"] = {
         {"lost_events", s.lost_events()},
@@ -101,6 +128,9 @@ void write_json(std::ostream &out, const RunReport &r)
         {"mm_not_owned", s.mm_not_owned},
         {"percpu_read_failures", s.percpu_misses},
         {"malformed_records", s.malformed_records},
+        {"calls_not_tracked", s.frames_overflow},
+        {"calls_with_approximate_peak", s.slots_full},
+        {"function_figures_lost", s.func_stats_full + s.threads_full},
         {"ended_processes_not_listed", s.ended_not_kept},
         {"rss_events", s.rss_events},
         {"page_fault_events", s.fault_events},

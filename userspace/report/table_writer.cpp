@@ -1,6 +1,8 @@
 #include "report/table_writer.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
 
 #include "report/text_table.h"
 #include "report/units.h"
@@ -121,6 +123,63 @@ void write_legend(std::ostream &out, bool with_growth)
            "MAPPED / UNMAPPED: virtual memory mapped and released (mmap, brk, mremap, munmap).\n";
 }
 
+std::string function_name(const FunctionRecord &f)
+{
+    return shorten(f.demangled.empty() ? f.symbol : f.demangled, 50);
+}
+
+void write_functions(std::ostream &out, const RunReport &r)
+{
+    if (r.functions.empty())
+        return;
+    using A = TextTable::Align;
+    bool several_pids = false;
+    for (const auto &f : r.functions)
+        several_pids |= f.pid != r.functions.front().pid;
+    TextTable t;
+    t.add_column("FUNCTION", A::Left);
+    t.add_column("MODULE", A::Left);
+    if (several_pids)
+        t.add_column("PID", A::Right);
+    t.add_column("CALLS", A::Right);
+    t.add_column("PEAK INCREMENT", A::Right);
+    t.add_column("PEAK RSS", A::Right);
+    t.add_column("NET (TOTAL)", A::Right);
+    t.add_column("UNRETURNED", A::Right);
+    t.add_column("ACTIVE", A::Right);
+    double cost = 0;
+    uint64_t hits = 0;
+    for (const FunctionRecord &f : r.functions) {
+        std::vector<std::string> row{function_name(f),
+                                     std::filesystem::path(f.module).filename().string()};
+        if (several_pids)
+            row.push_back(std::to_string(f.pid));
+        row.push_back(format_count(f.calls));
+        row.push_back(format_bytes(f.max_peak_increment));
+        row.push_back(format_bytes(f.max_peak_rss));
+        row.push_back(format_signed_bytes(f.total_net));
+        row.push_back(format_count(f.unreturned));
+        row.push_back(f.active ? format_count(f.active) : "");
+        t.add_row(std::move(row));
+        cost += f.estimated_cost_s;
+        hits += f.probe_hits();
+    }
+    out << "\nTraced functions, by the largest peak increment of one call:\n";
+    t.write(out);
+    out << "\nPEAK INCREMENT: the most one call raised the process's RSS above its RSS at entry,\n"
+           "  at its highest point (memory allocated and freed inside the call counts; any thread).\n"
+           "PEAK RSS: the highest process RSS during a call. NET (TOTAL): what the calls kept,\n"
+           "  summed (RSS at return - RSS at entry). UNRETURNED: calls left by an exception, longjmp,\n"
+           "  thread exit or exec. ACTIVE: still running when tracing ended (peak so far counted).\n";
+    char line[160];
+    double share = r.duration_s > 0 ? cost / r.duration_s * 100 : 0;
+    std::snprintf(line, sizeof(line),
+                  "Probe cost: %s probe hits, about %s of the traced program's time (%.1f%% of %s).\n",
+                  format_count(hits).c_str(), format_seconds(cost).c_str(), share,
+                  format_seconds(r.duration_s).c_str());
+    out << line;
+}
+
 void write_warnings(std::ostream &out, const TraceStats &s)
 {
     if (s.ringbuf_drops)
@@ -137,6 +196,15 @@ void write_warnings(std::ostream &out, const TraceStats &s)
             << " per-CPU counter reads failed: RSS figures may be up to 0.5 MiB low\n";
     if (s.malformed_records)
         out << "warning: " << format_count(s.malformed_records) << " malformed records ignored\n";
+    if (s.frames_overflow)
+        out << "warning: " << format_count(s.frames_overflow) << " calls not tracked: more than "
+            << MT_MAX_FRAMES << " traced calls open on one thread\n";
+    if (s.slots_full)
+        out << "warning: " << format_count(s.slots_full) << " calls with an approximate peak: more than "
+            << MT_CALL_SLOTS << " traced calls open at once in one process\n";
+    if (s.func_stats_full || s.threads_full)
+        out << "warning: " << format_count(s.func_stats_full + s.threads_full)
+            << " function figures lost: maps full (too many processes or threads)\n";
 }
 
 } // namespace
@@ -190,6 +258,7 @@ void write_table(std::ostream &out, const RunReport &r)
         write_processes(out, procs, false);
         write_legend(out, false);
     }
+    write_functions(out, r);
     write_warnings(out, r.stats);
 }
 

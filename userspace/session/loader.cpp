@@ -66,13 +66,36 @@ struct BpfTracer::State {
     memtrace_bpf *skel = nullptr;
     ring_buffer *ring = nullptr;
     const RecordHandler *handler = nullptr; // valid only during consume()
+    std::vector<bpf_link *> probe_links;
 
     ~State()
     {
+        for (bpf_link *link : probe_links)
+            bpf_link__destroy(link);
         ring_buffer__free(ring);
         memtrace_bpf__destroy(skel); // detaches every program
     }
 };
+
+namespace {
+
+// Reads every entry of a hash map into (key, value) pairs.
+template <typename K, typename V> std::vector<std::pair<K, V>> read_map(bpf_map *map)
+{
+    std::vector<std::pair<K, V>> out;
+    K key{}, next{};
+    const void *prev = nullptr;
+    while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+        V value{};
+        if (bpf_map__lookup_elem(map, &next, sizeof(next), &value, sizeof(value), 0) == 0)
+            out.emplace_back(next, value);
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+} // namespace
 
 BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State>())
 {
@@ -87,6 +110,7 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     // configure: rodata and map sizes, before load
     skel->rodata->cfg_trace_all = config.trace_all ? 1 : 0;
     skel->rodata->cfg_follow_children = config.follow_children ? 1 : 0;
+    skel->rodata->cfg_funcs = config.functions ? 1 : 0;
     int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0)
         fail("count the possible CPUs", cpus);
@@ -95,6 +119,8 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
         bpf_map__set_max_entries(map, config.max_procs);
     bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
     bpf_program__set_autoattach(skel->progs.mt_seed, false);
+    bpf_program__set_autoattach(skel->progs.mt_func_entry, false);
+    bpf_program__set_autoattach(skel->progs.mt_func_return, false);
 
     if (int err = memtrace_bpf__load(skel))
         fail("load the BPF programs", err);
@@ -142,6 +168,34 @@ void BpfTracer::seed_running()
     bpf_link__destroy(link);
 }
 
+void BpfTracer::attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids)
+{
+    std::vector<pid_t> targets = pids.empty() ? std::vector<pid_t>{-1} : pids;
+    for (const ProbeSite &site : sites) {
+        for (pid_t pid : targets) {
+            LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = site.cookie, .retprobe = false);
+            bpf_program *prog =
+                site.entry ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return;
+            bpf_link *link = bpf_program__attach_uprobe_opts(prog, pid, site.path.c_str(),
+                                                             site.offset, &opts);
+            if (!link) {
+                int err = errno;
+                char where[64];
+                std::snprintf(where, sizeof(where), "0x%llx",
+                              static_cast<unsigned long long>(site.offset));
+                throw Error("cannot attach a probe to " + site.label + " (" + site.path + " at " +
+                            where + "): " + errno_text(err));
+            }
+            state_->probe_links.push_back(link);
+        }
+    }
+}
+
+size_t BpfTracer::probes_attached() const
+{
+    return state_->probe_links.size();
+}
+
 int BpfTracer::ring_fd() const
 {
     return ring_buffer__epoll_fd(state_->ring);
@@ -158,17 +212,24 @@ int BpfTracer::consume(const RecordHandler &handler)
 std::vector<mt_proc> BpfTracer::read_procs() const
 {
     std::vector<mt_proc> out;
-    bpf_map *map = state_->skel->maps.procs;
-    uint32_t key = 0, next = 0;
-    const void *prev = nullptr;
-    while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-        mt_proc proc{};
-        if (bpf_map__lookup_elem(map, &next, sizeof(next), &proc, sizeof(proc), 0) == 0)
-            out.push_back(proc);
-        key = next;
-        prev = &key;
-    }
+    for (auto &[tgid, proc] : read_map<uint32_t, mt_proc>(state_->skel->maps.procs))
+        out.push_back(proc);
     return out;
+}
+
+std::vector<std::pair<mt_func_key, mt_func_stats>> BpfTracer::read_func_stats() const
+{
+    return read_map<mt_func_key, mt_func_stats>(state_->skel->maps.func_stats);
+}
+
+std::vector<std::pair<uint32_t, mt_thread_frames>> BpfTracer::read_thread_frames() const
+{
+    return read_map<uint32_t, mt_thread_frames>(state_->skel->maps.thread_frames);
+}
+
+std::vector<std::pair<uint32_t, mt_call_slots>> BpfTracer::read_call_slots() const
+{
+    return read_map<uint32_t, mt_call_slots>(state_->skel->maps.call_slots);
 }
 
 BpfTracer::ProgramCost BpfTracer::program_cost() const

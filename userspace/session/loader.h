@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <sys/types.h>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,17 @@ struct LoaderConfig {
     uint32_t max_procs = 16384;   // processes traced at once (map sizes)
     uint32_t ringbuf_bytes = 1u << 20;
     bool verbose = false;         // libbpf and verifier messages to stderr
+    bool functions = false;       // -f: frame tracking for traced functions
+};
+
+// One uprobe: a file offset in a file, and the cookie the BPF side reads
+// (MT_COOKIE(kind, function id)). `label` names it in errors.
+struct ProbeSite {
+    std::string path;
+    uint64_t offset = 0;
+    uint64_t cookie = 0;
+    bool entry = true; // the entry probe (else a return or tail-call site)
+    std::string label;
 };
 
 class BpfTracer {
@@ -36,12 +48,21 @@ public:
     // Seeds the figures of traced processes that already run (idle ones too).
     void seed_running();
 
+    // Attaches function probes, in each process of `pids` (the kernel then
+    // plants breakpoints only there), or in every process if `pids` is empty.
+    // Throws Error naming the site that failed.
+    void attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids);
+    size_t probes_attached() const;
+
     int ring_fd() const; // poll()-able: readable when records wait
     // Hands every waiting ring-buffer record to `handler`; returns how many.
     int consume(const RecordHandler &handler);
 
     std::vector<mt_proc> read_procs() const;
     mt_stats read_stats() const;
+    std::vector<std::pair<mt_func_key, mt_func_stats>> read_func_stats() const;
+    std::vector<std::pair<uint32_t, mt_thread_frames>> read_thread_frames() const;
+    std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const;
 
     // Time the kernel spent in memtrace's programs (counted only while
     // kernel.bpf_stats_enabled=1), summed over all of them.

@@ -71,6 +71,24 @@ std::optional<std::string> ProcFs::cmdline(pid_t pid) const
     return join_cmdline(*raw);
 }
 
+std::optional<std::string> ProcFs::environ_value(pid_t pid, const std::string &name) const
+{
+    auto raw = read(pid, "environ");
+    if (!raw)
+        return std::nullopt;
+    std::string prefix = name + "=";
+    size_t start = 0;
+    while (start < raw->size()) {
+        size_t end = raw->find('\0', start);
+        if (end == std::string::npos)
+            end = raw->size();
+        if (raw->compare(start, prefix.size(), prefix) == 0)
+            return raw->substr(start + prefix.size(), end - start - prefix.size());
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
 std::optional<uint64_t> ProcFs::status_kib(pid_t pid, const std::string &field) const
 {
     auto status = read(pid, "status");

@@ -21,7 +21,9 @@
 #include "error.h"
 #include "model/process_table.h"
 #include "report/live_line.h"
+#include "report/units.h"
 #include "session/command.h"
+#include "session/functions.h"
 #include "session/loader.h"
 #include "session/preflight.h"
 #include "session/procfs.h"
@@ -144,6 +146,12 @@ TraceOutcome run_trace(const Options &opt)
             for (const auto &note : notes)
                 std::cerr << "memtrace: " << note << '\n';
     }
+    // Functions: found in the target's files now, so a bad pattern fails before
+    // anything is loaded.
+    std::vector<FunctionProbe> function_probes;
+    if (!opt.functions.empty())
+        function_probes = plan_functions(opt.functions, opt, executable, pids, procfs);
+
     if (ensure_tracefs() && opt.verbose)
         std::cerr << "memtrace: mounted tracefs at /sys/kernel/tracing\n";
 
@@ -160,11 +168,22 @@ TraceOutcome run_trace(const Options &opt)
     config.follow_children = opt.children;
     config.max_procs = opt.max_procs;
     config.verbose = opt.verbose;
+    config.functions = !function_probes.empty();
     BpfTracer tracer(config);
     if (command)
         tracer.add_target(static_cast<uint32_t>(command->pid()));
     for (pid_t pid : pids)
         tracer.add_target(static_cast<uint32_t>(pid));
+    if (!function_probes.empty()) {
+        // With a pid filter the kernel plants breakpoints only in the targets;
+        // children and -a need them in every process using the file.
+        std::vector<pid_t> only;
+        if (!opt.children && command)
+            only = {command->pid()};
+        else if (!opt.children && opt.mode == TraceMode::Pids)
+            only = pids;
+        tracer.attach_probes(probe_sites(function_probes), only);
+    }
 
     const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     const uint64_t start_ns = now_ns();
@@ -208,16 +227,21 @@ TraceOutcome run_trace(const Options &opt)
         watched.push_back({command->pid(), open_pidfd(command->pid())});
     }
 
+    std::string functions_note;
+    if (!function_probes.empty())
+        functions_note = ", " + std::to_string(function_probes.size()) +
+                         (function_probes.size() == 1 ? " function" : " functions") + " (" +
+                         std::to_string(tracer.probes_attached()) + " probes)";
     if (!opt.quiet && opt.mode == TraceMode::Pids) {
         std::cerr << "memtrace: tracing";
         for (pid_t pid : pids) {
             const ProcessRecord *rec = table.find(static_cast<uint32_t>(pid));
             std::cerr << " pid " << pid << " (" << (rec ? rec->comm : "?") << ")";
         }
-        std::cerr << "; Ctrl-C to stop\n";
+        std::cerr << functions_note << "; Ctrl-C to stop\n";
     } else if (!opt.quiet && opt.mode == TraceMode::All) {
-        std::cerr << "memtrace: tracing every process (" << table.live().size()
-                  << " running); Ctrl-C to stop\n";
+        std::cerr << "memtrace: tracing every process (" << table.live().size() << " running"
+                  << functions_note << "); Ctrl-C to stop\n";
     }
 
     // The loop: records as they come, the end of the watched processes,
@@ -229,6 +253,40 @@ TraceOutcome run_trace(const Options &opt)
     if (opt.interval_s)
         next_tick = start_ns + static_cast<uint64_t>(*opt.interval_s * 1e9);
     std::map<uint32_t, uint64_t> previous_rss;
+    // Hot functions: probe hits per second, checked once a second.
+    std::optional<uint64_t> next_hot_check;
+    if (!function_probes.empty())
+        next_hot_check = start_ns + 1000000000ull;
+    std::map<uint32_t, uint64_t> hits_seen;
+    std::vector<bool> warned_hot(function_probes.size(), false);
+    uint64_t last_hot_check = start_ns;
+    auto check_hot = [&](uint64_t now) {
+        std::map<uint32_t, uint64_t> hits;
+        for (const auto &[key, s] : tracer.read_func_stats())
+            hits[key.func] += s.entry_hits;
+        double seconds = static_cast<double>(now - last_hot_check) / 1e9;
+        for (const auto &[func, total] : hits) {
+            double rate = static_cast<double>(total - hits_seen[func]) / seconds;
+            if (func < warned_hot.size() && !warned_hot[func] &&
+                rate > static_cast<double>(opt.hot_limit)) {
+                warned_hot[func] = true;
+                const FunctionProbe &f = function_probes[func];
+                double per_call = probe_cost_us(f.entry_insn) + probe_cost_us(ProbeInsn::SingleStep);
+                // probes take rate x cost of each second: the program runs 1/(1 - share) slower
+                double share = std::min(0.99, rate * per_call / 1e6);
+                char text[160];
+                std::snprintf(text, sizeof(text),
+                              " times/s: its probes (~%.0f µs a call) take ~%.0f%% of the "
+                              "program's time (~%.1fx slower)",
+                              per_call, share * 100, 1 / (1 - share));
+                std::cerr << "memtrace: warning: '" << (f.demangled.empty() ? f.symbol : f.demangled)
+                          << "' is called " << format_count(static_cast<uint64_t>(rate)) << text
+                          << ". Trace a less frequent caller, or raise --hot-limit\n";
+            }
+            hits_seen[func] = total;
+        }
+        last_hot_check = now;
+    };
     std::optional<int> stop_signal;
     bool duration_elapsed = false;
     int command_status = 0;
@@ -256,6 +314,8 @@ TraceOutcome run_trace(const Options &opt)
             wake = std::min(wake, *deadline);
         if (next_tick)
             wake = std::min(wake, *next_tick);
+        if (next_hot_check)
+            wake = std::min(wake, *next_hot_check);
         int timeout = wake == UINT64_MAX ? -1
                       : wake <= now     ? 0
                                         : static_cast<int>(std::min<uint64_t>((wake - now) / 1000000ull + 1, 60000));
@@ -298,6 +358,10 @@ TraceOutcome run_trace(const Options &opt)
             while (*next_tick <= now)
                 *next_tick += static_cast<uint64_t>(*opt.interval_s * 1e9);
         }
+        if (next_hot_check && now >= *next_hot_check) {
+            check_hot(now);
+            *next_hot_check = now + 1000000000ull;
+        }
         if (deadline && now >= *deadline) {
             duration_elapsed = true;
             break;
@@ -325,7 +389,8 @@ TraceOutcome run_trace(const Options &opt)
 
     // Drain: exit records are written before a process becomes waitable.
     tracer.consume(on_record);
-    table.apply_snapshot(tracer.read_procs());
+    std::vector<mt_proc> final_procs = tracer.read_procs();
+    table.apply_snapshot(final_procs);
     fill_cmdlines();
     if (command_reaped)
         table.set_wait_result(static_cast<uint32_t>(command->pid()), command_status,
@@ -340,6 +405,20 @@ TraceOutcome run_trace(const Options &opt)
         report.pids.push_back(static_cast<uint32_t>(pid));
     report.duration_s = static_cast<double>(now_ns() - start_ns) / 1e9;
     report.top = opt.top;
+    if (!function_probes.empty()) {
+        FunctionInputs in;
+        in.functions = traced_functions(function_probes);
+        in.stats = tracer.read_func_stats();
+        in.open_frames = tracer.read_thread_frames();
+        in.slots = tracer.read_call_slots();
+        for (const mt_proc &p : final_procs)
+            in.current_rss.emplace_back(p.tgid, rss_pages(p));
+        in.page_size = page_size;
+        in.trace_start_ns = start_ns;
+        in.now_ns = now_ns();
+        report.functions = build_function_records(in);
+        report.probes_attached = tracer.probes_attached();
+    }
     report.stats = stats_from(tracer.read_stats(), malformed);
     report.stats.ended_not_kept = table.ended_not_kept();
     rusage own{};

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Traced functions (-f): for every call, the process's RSS at entry (base), the
+ * highest RSS of the process while the call is open (peak, whatever thread
+ * allocated), and the RSS at return (net = return - base). Aggregated per
+ * process and function in `func_stats`.
+ *
+ * Probes: one at the entry, one on each ret instruction, one on each jmp that
+ * leaves the function (tail call). No uretprobes: their trampoline replaces the
+ * return address, and C++ exception unwinding through it calls std::terminate.
+ *
+ * Frames are matched by the user stack pointer at entry (the slot of the return
+ * address): a frame whose slot lies below the thread's stack pointer has ended,
+ * returned or not. Included by memtrace.bpf.c after the process state.
+ */
+#ifndef MEMTRACE_FUNCTIONS_BPF_H
+#define MEMTRACE_FUNCTIONS_BPF_H
+
+/* Beyond this distance the stack pointer is taken to be on another stack (a
+ * signal stack, a coroutine): frames are then left open, not closed. */
+#define MT_STACK_GUARD (8ull << 20)
+
+const volatile __u32 cfg_funcs = 0; /* -f given */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct mt_thread_frames);
+} thread_frames SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, struct mt_call_slots);
+} call_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct mt_func_key);
+	__type(value, struct mt_func_stats);
+} func_stats SEC(".maps");
+
+static const struct mt_thread_frames mt_zero_frames;
+static const struct mt_call_slots mt_zero_slots;
+static const struct mt_func_stats mt_zero_func_stats;
+
+static __always_inline struct mt_func_stats *func_stats_of(__u32 tgid, __u32 func)
+{
+	struct mt_func_key key = {.tgid = tgid, .func = func};
+	struct mt_func_stats *s = bpf_map_lookup_elem(&func_stats, &key);
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&func_stats, &key, &mt_zero_func_stats, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&func_stats, &key);
+	if (!s)
+		__sync_fetch_and_add(&stats.func_stats_full, 1);
+	return s;
+}
+
+/* Lock-free max; true if `value` became the new maximum. */
+static __always_inline bool atomic_max(__u64 *where, __u64 value)
+{
+	__u64 seen = *where;
+
+	for (int i = 0; i < 8 && value > seen; i++) {
+		__u64 prev = __sync_val_compare_and_swap(where, seen, value);
+		if (prev == seen)
+			return true;
+		seen = prev;
+	}
+	return false;
+}
+
+/* A slot holds the running peak of one open call. */
+static __noinline __u32 slot_take(struct mt_proc *p, __u32 tgid, __u64 rss)
+{
+	struct mt_call_slots *cs = bpf_map_lookup_elem(&call_slots, &tgid);
+
+	if (!cs) {
+		bpf_map_update_elem(&call_slots, &tgid, &mt_zero_slots, BPF_NOEXIST);
+		cs = bpf_map_lookup_elem(&call_slots, &tgid);
+		if (!cs)
+			return MT_NO_SLOT;
+	}
+	for (__u32 i = 0; i < MT_CALL_SLOTS; i++) {
+		__u64 used = cs->used;
+		__u64 bit = 1ull << i;
+		if (used & bit)
+			continue;
+		if (__sync_val_compare_and_swap(&cs->used, used, used | bit) != used)
+			continue;
+		cs->peak[i] = rss;
+		__sync_fetch_and_add(&p->active_calls, 1);
+		/* every open call's running peak is >= the RSS now */
+		p->call_floor = rss;
+		return i;
+	}
+	__sync_fetch_and_add(&stats.slots_full, 1);
+	return MT_NO_SLOT;
+}
+
+/* Frees a slot; returns the running peak it held. */
+static __always_inline __u64 slot_release(struct mt_proc *p, __u32 tgid, __u32 slot)
+{
+	if (slot >= MT_CALL_SLOTS)
+		return 0;
+	struct mt_call_slots *cs = bpf_map_lookup_elem(&call_slots, &tgid);
+	if (!cs)
+		return 0;
+	__u64 peak = cs->peak[slot & (MT_CALL_SLOTS - 1)];
+	__sync_fetch_and_and(&cs->used, ~(1ull << slot));
+	if (__sync_fetch_and_add(&p->active_calls, -1) <= 1) {
+		p->active_calls = 0;
+		p->call_floor = ~0ull;
+	}
+	return peak;
+}
+
+/*
+ * Called from rss_stat when the process's RSS rose: every open call whose
+ * running peak is lower gets this RSS. Open calls' peaks never increase with
+ * entry time (an earlier call's span covers a later one's), so after this all
+ * of them are >= rss, and rss is the new floor.
+ */
+static __noinline void raise_call_peaks(__u32 tgid, __u64 rss)
+{
+	struct mt_call_slots *cs = bpf_map_lookup_elem(&call_slots, &tgid);
+
+	if (!cs)
+		return;
+	__u64 used = cs->used;
+	for (__u32 i = 0; i < MT_CALL_SLOTS; i++)
+		if (((used >> i) & 1) && cs->peak[i] < rss)
+			cs->peak[i] = rss;
+}
+
+/* Ends one call: its figures go to the function's aggregate. */
+static __noinline void close_call(struct mt_proc *p, __u32 tgid, __u32 tid, struct mt_frame *f,
+				  __u32 returned)
+{
+	if (f->folded)
+		return; /* the outer call of the same function carries the figures */
+	__u64 rss = rss_of(p);
+	__u64 peak = f->base > rss ? f->base : rss;
+	if (f->slot != MT_NO_SLOT) {
+		__u64 running = slot_release(p, tgid, f->slot);
+		if (running > peak)
+			peak = running;
+	} else if (p->peak_ns >= f->entry_ns && p->peak_rss > peak) {
+		peak = p->peak_rss; /* no slot: the all-time peak, if it fell inside the call */
+	}
+	struct mt_func_stats *s = func_stats_of(tgid, f->func);
+	if (!s)
+		return;
+	if (returned) {
+		__sync_fetch_and_add(&s->returned, 1);
+		__sync_fetch_and_add((__u64 *)&s->total_net, (__u64)((__s64)rss - (__s64)f->base));
+	} else {
+		__sync_fetch_and_add(&s->unreturned, 1);
+	}
+	bool first = s->max_exit_ns == 0;
+	if (atomic_max(&s->max_peak_inc, peak - f->base) || first) {
+		s->max_base = f->base;
+		s->max_entry_ns = f->entry_ns;
+		s->max_exit_ns = bpf_ktime_get_ns();
+		s->max_tid = tid;
+	}
+	atomic_max(&s->max_peak_rss, peak);
+}
+
+#define MT_CLOSE_BELOW 0 /* frames whose return-address slot is below sp: they have ended */
+#define MT_CLOSE_ALL 1   /* the thread ends or execs */
+
+/* Pops and closes the frames that have ended, from the top of the thread's
+ * stack; `id` is tgid << 32 | tid. Returns how many frames remain. */
+static __noinline __u32 close_ended(struct mt_proc *p, struct mt_thread_frames *fr, __u64 id,
+				    __u64 sp, __u32 mode)
+{
+	__u32 tgid = id >> 32, tid = (__u32)id;
+
+	for (int i = 0; i < MT_MAX_FRAMES; i++) {
+		__u32 depth = fr->depth;
+		if (depth == 0 || depth > MT_MAX_FRAMES)
+			return 0;
+		struct mt_frame top = fr->f[(depth - 1) & (MT_MAX_FRAMES - 1)];
+		if (mode != MT_CLOSE_ALL) {
+			if (top.entry_sp >= sp)
+				return depth; /* still open: at or above the frame we are in */
+			if (sp - top.entry_sp >= MT_STACK_GUARD)
+				return depth; /* another stack (signal stack, coroutine): leave it */
+		}
+		fr->depth = depth - 1;
+		/* a frame that tail-called has returned through its callee */
+		close_call(p, tgid, tid, &top, mode != MT_CLOSE_ALL && top.tailcall);
+	}
+	return fr->depth;
+}
+
+static __always_inline struct mt_thread_frames *frames_of(__u32 tid, __u32 tgid, bool create)
+{
+	struct mt_thread_frames *fr = bpf_map_lookup_elem(&thread_frames, &tid);
+
+	if (fr && fr->tgid == tgid)
+		return fr;
+	if (!create)
+		return NULL;
+	/* new thread, or a thread id reused by another process */
+	if (bpf_map_update_elem(&thread_frames, &tid, &mt_zero_frames, BPF_ANY)) {
+		__sync_fetch_and_add(&stats.threads_full, 1);
+		return NULL;
+	}
+	fr = bpf_map_lookup_elem(&thread_frames, &tid);
+	if (fr)
+		fr->tgid = tgid;
+	return fr;
+}
+
+SEC("uprobe")
+int mt_func_entry(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (!p)
+		return 0; /* probes are per file: other processes use it too */
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 func = (__u32)cookie;
+	struct mt_func_stats *s = func_stats_of(tgid, func);
+	if (!s)
+		return 0;
+	__sync_fetch_and_add(&s->entry_hits, 1);
+
+	struct mt_thread_frames *fr = frames_of(tid, tgid, true);
+	if (!fr)
+		return 0;
+	__u64 sp = PT_REGS_SP(ctx);
+	__u64 ret_addr = 0;
+	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
+	__u32 depth = close_ended(p, fr, id, sp, MT_CLOSE_BELOW);
+	if (depth > 0 && depth <= MT_MAX_FRAMES) {
+		/* A frame at this very slot: either it tail-called into us (same return
+		 * address, another function), or it has ended and we are a new call. */
+		struct mt_frame top = fr->f[(depth - 1) & (MT_MAX_FRAMES - 1)];
+		if (top.entry_sp == sp &&
+		    !(top.tailcall && top.func != func && top.ret_addr == ret_addr)) {
+			fr->depth = --depth;
+			close_call(p, tgid, tid, &top, top.tailcall);
+		}
+	}
+	if (depth >= MT_MAX_FRAMES) {
+		__sync_fetch_and_add(&s->dropped, 1);
+		__sync_fetch_and_add(&stats.frames_overflow, 1);
+		return 0;
+	}
+	__u16 folded = 0;
+	for (int i = 0; i < MT_MAX_FRAMES; i++)
+		if (i < depth && fr->f[i].func == func)
+			folded = 1;
+
+	struct mt_frame *f = &fr->f[depth & (MT_MAX_FRAMES - 1)];
+	f->entry_sp = sp;
+	f->ret_addr = ret_addr;
+	f->func = func;
+	f->folded = folded;
+	f->tailcall = (cookie >> 32) == MT_PROBE_ENTRY_TAILCALL;
+	f->entry_ns = bpf_ktime_get_ns();
+	f->base = rss_of(p);
+	if (folded) {
+		f->slot = MT_NO_SLOT;
+		__sync_fetch_and_add(&s->folded, 1);
+	} else {
+		f->slot = slot_take(p, tgid, f->base);
+		__sync_fetch_and_add(&s->calls, 1);
+	}
+	fr->depth = depth + 1;
+	return 0;
+}
+
+SEC("uprobe")
+int mt_func_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (!p)
+		return 0;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 func = (__u32)cookie;
+	struct mt_func_stats *s = func_stats_of(tgid, func);
+	if (s)
+		__sync_fetch_and_add(&s->return_hits, 1);
+	struct mt_thread_frames *fr = frames_of(tid, tgid, false);
+	if (!fr)
+		return 0; /* a call that began before tracing */
+
+	/* At a ret (or a tail-call jmp) the stack pointer is back at the slot of the
+	 * return address: the frame at sp is the one leaving now. */
+	__u64 sp = PT_REGS_SP(ctx);
+	__u32 depth = close_ended(p, fr, id, sp, MT_CLOSE_BELOW);
+	if (depth == 0 || depth > MT_MAX_FRAMES)
+		return 0;
+	struct mt_frame *top = &fr->f[(depth - 1) & (MT_MAX_FRAMES - 1)];
+	if (top->entry_sp != sp || top->func != func)
+		return 0; /* its entry was not seen (began before tracing, or dropped) */
+	if ((cookie >> 32) == MT_PROBE_TAILCALL) {
+		top->tailcall = 1; /* the callee will return for it */
+		return 0;
+	}
+	struct mt_frame done = *top;
+	fr->depth = depth - 1;
+	close_call(p, tgid, tid, &done, 1);
+	/* frames that tail-called into this one return with it */
+	for (int i = 0; i < MT_MAX_FRAMES; i++) {
+		__u32 d = fr->depth;
+		if (d == 0 || d > MT_MAX_FRAMES)
+			break;
+		struct mt_frame below = fr->f[(d - 1) & (MT_MAX_FRAMES - 1)];
+		if (below.entry_sp != sp)
+			break;
+		fr->depth = d - 1;
+		close_call(p, tgid, tid, &below, below.tailcall);
+	}
+	return 0;
+}
+
+/* From rss_stat in the thread's own context: calls it has left without a ret
+ * we saw (exception, longjmp, tail call) end once it runs above them. */
+static __always_inline void close_left_calls(struct mt_proc *p, __u32 tgid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if ((id >> 32) != tgid)
+		return;
+	__u32 tid = (__u32)id;
+	struct mt_thread_frames *fr = frames_of(tid, tgid, false);
+	if (!fr || fr->depth == 0)
+		return;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 sp = BPF_CORE_READ(regs, sp);
+	close_ended(p, fr, id, sp, MT_CLOSE_BELOW);
+}
+
+/* A thread ends (or execs): its open calls end unreturned. */
+static __always_inline void close_thread_calls(__u32 tgid, __u32 tid)
+{
+	struct mt_thread_frames *fr = bpf_map_lookup_elem(&thread_frames, &tid);
+	if (!fr)
+		return;
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p && fr->tgid == tgid)
+		close_ended(p, fr, ((__u64)tgid << 32) | tid, 0, MT_CLOSE_ALL);
+	bpf_map_delete_elem(&thread_frames, &tid);
+}
+
+#endif /* MEMTRACE_FUNCTIONS_BPF_H */

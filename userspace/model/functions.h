@@ -1,0 +1,68 @@
+// Traced functions: per process and function, the figures of design.md
+// section 5, in bytes and seconds. Built from the kernel's aggregates.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "memtrace/abi.h"
+
+namespace memtrace {
+
+// What the model needs to know of a traced function.
+struct TracedFunction {
+    std::string symbol;
+    std::string demangled;
+    std::string module;
+    double entry_cost_us = 0;  // estimated cost of one entry probe hit
+    double return_cost_us = 0; // of one return-site probe hit
+};
+
+struct FunctionRecord {
+    uint32_t pid = 0;
+    uint32_t id = 0;
+    std::string symbol;
+    std::string demangled;
+    std::string module;
+
+    uint64_t calls = 0;      // outermost calls entered
+    uint64_t returned = 0;
+    uint64_t unreturned = 0; // exception, longjmp, thread exit, exec
+    uint64_t active = 0;     // still open when tracing ended
+    uint64_t folded = 0;     // recursive calls folded into an outer one
+    uint64_t dropped = 0;    // not tracked: too many open on one thread
+
+    uint64_t max_peak_increment = 0; // peak - base, the largest of any call
+    uint64_t max_peak_rss = 0;
+    int64_t total_net = 0;           // sum of RSS at return - base, returned calls
+
+    // the call that set max_peak_increment
+    uint32_t max_tid = 0;
+    uint64_t max_base = 0;
+    double max_start_s = 0;
+    double max_end_s = 0;
+
+    uint64_t entry_hits = 0;
+    uint64_t return_hits = 0;
+    double estimated_cost_s = 0; // probe overhead paid by the traced program
+
+    uint64_t probe_hits() const { return entry_hits + return_hits; }
+};
+
+struct FunctionInputs {
+    std::vector<TracedFunction> functions; // indexed by function id
+    std::vector<std::pair<mt_func_key, mt_func_stats>> stats;
+    std::vector<std::pair<uint32_t, mt_thread_frames>> open_frames; // by tid
+    std::vector<std::pair<uint32_t, mt_call_slots>> slots;          // by tgid
+    std::vector<std::pair<uint32_t, uint64_t>> current_rss;         // tgid -> pages
+    uint64_t page_size = 4096;
+    uint64_t trace_start_ns = 0;
+    uint64_t now_ns = 0;
+};
+
+// One record per (process, function) seen, sorted by max peak increment.
+std::vector<FunctionRecord> build_function_records(const FunctionInputs &in);
+
+} // namespace memtrace

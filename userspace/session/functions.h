@@ -1,0 +1,30 @@
+// -f for a target: which files to search, the probe plan, and the probe sites.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/options.h"
+#include "model/functions.h"
+#include "session/loader.h"
+#include "symbols/probe_planner.h"
+
+namespace memtrace {
+
+class ProcFs;
+
+// The functions `patterns` name in the target: a program about to run
+// (`executable`), or running processes (`pids`). Throws Error with advice.
+std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patterns,
+                                          const Options &options, const std::string &executable,
+                                          const std::vector<pid_t> &pids, const ProcFs &procfs);
+
+// Every probe site of the plan: each function's entry, returns and tail calls.
+std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes);
+
+// What the model needs of each planned function, by id.
+std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &probes);
+
+} // namespace memtrace

@@ -1,0 +1,257 @@
+#include "symbols/elf_file.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include "error.h"
+
+namespace memtrace {
+
+struct ElfFile::Handle {
+    int fd = -1;
+    Elf *elf = nullptr;
+    ~Handle()
+    {
+        if (elf)
+            elf_end(elf);
+        if (fd >= 0)
+            close(fd);
+    }
+};
+
+namespace {
+
+template <typename Fn> void for_each_section(Elf *elf, Fn fn)
+{
+    Elf_Scn *scn = nullptr;
+    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+        GElf_Shdr shdr;
+        if (gelf_getshdr(scn, &shdr))
+            fn(scn, shdr);
+    }
+}
+
+std::string section_name(Elf *elf, const GElf_Shdr &shdr)
+{
+    size_t strndx = 0;
+    if (elf_getshdrstrndx(elf, &strndx) != 0)
+        return "";
+    const char *name = elf_strptr(elf, strndx, shdr.sh_name);
+    return name ? name : "";
+}
+
+} // namespace
+
+ElfFile::ElfFile(const std::string &path) : handle_(std::make_unique<Handle>()), path_(path)
+{
+    elf_version(EV_CURRENT);
+    handle_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (handle_->fd < 0)
+        throw Error("cannot read '" + path + "': " + std::strerror(errno));
+    handle_->elf = elf_begin(handle_->fd, ELF_C_READ_MMAP, nullptr);
+    if (!handle_->elf || elf_kind(handle_->elf) != ELF_K_ELF)
+        throw Error("'" + path + "' is not an ELF file");
+    GElf_Ehdr ehdr;
+    if (!gelf_getehdr(handle_->elf, &ehdr))
+        throw Error("'" + path + "' has no readable ELF header");
+    size_t count = 0;
+    if (elf_getphdrnum(handle_->elf, &count) != 0)
+        count = 0;
+    for (size_t i = 0; i < count; ++i) {
+        GElf_Phdr phdr;
+        if (gelf_getphdr(handle_->elf, static_cast<int>(i), &phdr) && phdr.p_type == PT_LOAD)
+            segments_.push_back({phdr.p_vaddr, phdr.p_memsz, phdr.p_offset, phdr.p_filesz,
+                                 (phdr.p_flags & PF_X) != 0});
+    }
+}
+
+ElfFile::~ElfFile() = default;
+ElfFile::ElfFile(ElfFile &&) noexcept = default;
+ElfFile &ElfFile::operator=(ElfFile &&) noexcept = default;
+
+bool ElfFile::is_shared_object() const
+{
+    GElf_Ehdr ehdr;
+    return gelf_getehdr(handle_->elf, &ehdr) && ehdr.e_type == ET_DYN;
+}
+
+std::optional<uint64_t> ElfFile::file_offset(uint64_t vaddr) const
+{
+    for (const LoadSegment &seg : segments_)
+        if (vaddr >= seg.vaddr && vaddr < seg.vaddr + seg.filesz)
+            return vaddr - seg.vaddr + seg.offset;
+    return std::nullopt;
+}
+
+std::string ElfFile::build_id() const
+{
+    std::string hex;
+    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (shdr.sh_type != SHT_NOTE || !hex.empty())
+            return;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        if (!data)
+            return;
+        size_t offset = 0, name_off = 0, desc_off = 0;
+        GElf_Nhdr nhdr;
+        while ((offset = gelf_getnote(data, offset, &nhdr, &name_off, &desc_off)) > 0) {
+            if (nhdr.n_type != NT_GNU_BUILD_ID || nhdr.n_namesz != 4 ||
+                std::memcmp(static_cast<char *>(data->d_buf) + name_off, "GNU", 4) != 0)
+                continue;
+            const auto *bytes = static_cast<const unsigned char *>(data->d_buf) + desc_off;
+            static const char digits[] = "0123456789abcdef";
+            for (size_t i = 0; i < nhdr.n_descsz; ++i) {
+                hex += digits[bytes[i] >> 4];
+                hex += digits[bytes[i] & 15];
+            }
+            return;
+        }
+    });
+    return hex;
+}
+
+std::optional<std::string> ElfFile::debuglink() const
+{
+    std::optional<std::string> link;
+    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (link || section_name(handle_->elf, shdr) != ".gnu_debuglink")
+            return;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        if (data && data->d_size > 0) {
+            const char *text = static_cast<const char *>(data->d_buf);
+            link = std::string(text, strnlen(text, data->d_size));
+        }
+    });
+    if (link && link->empty())
+        link.reset();
+    return link;
+}
+
+namespace {
+
+std::vector<std::pair<int64_t, std::string>> dynamic_strings(Elf *elf)
+{
+    std::vector<std::pair<int64_t, std::string>> out;
+    for_each_section(elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (shdr.sh_type != SHT_DYNAMIC)
+            return;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        if (!data || shdr.sh_entsize == 0)
+            return;
+        size_t n = shdr.sh_size / shdr.sh_entsize;
+        for (size_t i = 0; i < n; ++i) {
+            GElf_Dyn dyn;
+            if (!gelf_getdyn(data, static_cast<int>(i), &dyn))
+                break;
+            if (dyn.d_tag == DT_NULL)
+                break;
+            if (dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH) {
+                const char *s = elf_strptr(elf, shdr.sh_link, dyn.d_un.d_val);
+                if (s)
+                    out.emplace_back(dyn.d_tag, s);
+            }
+        }
+    });
+    return out;
+}
+
+} // namespace
+
+std::vector<std::string> ElfFile::needed() const
+{
+    std::vector<std::string> out;
+    for (auto &[tag, value] : dynamic_strings(handle_->elf))
+        if (tag == DT_NEEDED)
+            out.push_back(value);
+    return out;
+}
+
+std::vector<std::string> ElfFile::search_path() const
+{
+    std::string runpath, rpath;
+    for (auto &[tag, value] : dynamic_strings(handle_->elf)) {
+        if (tag == DT_RUNPATH)
+            runpath = value;
+        else if (tag == DT_RPATH)
+            rpath = value;
+    }
+    std::vector<std::string> dirs;
+    std::istringstream list(runpath.empty() ? rpath : runpath);
+    std::string dir;
+    while (std::getline(list, dir, ':'))
+        if (!dir.empty())
+            dirs.push_back(dir);
+    return dirs;
+}
+
+bool ElfFile::has_symtab() const
+{
+    bool found = false;
+    for_each_section(handle_->elf, [&](Elf_Scn *, const GElf_Shdr &shdr) {
+        found |= shdr.sh_type == SHT_SYMTAB;
+    });
+    return found;
+}
+
+std::vector<ElfSymbol> ElfFile::functions() const
+{
+    std::vector<ElfSymbol> out;
+    std::set<std::pair<std::string, uint64_t>> seen;
+    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (shdr.sh_type != SHT_SYMTAB && shdr.sh_type != SHT_DYNSYM)
+            return;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        if (!data || shdr.sh_entsize == 0)
+            return;
+        size_t n = shdr.sh_size / shdr.sh_entsize;
+        for (size_t i = 0; i < n; ++i) {
+            GElf_Sym sym;
+            if (!gelf_getsym(data, static_cast<int>(i), &sym))
+                break;
+            int type = GELF_ST_TYPE(sym.st_info);
+            if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+                sym.st_value == 0)
+                continue;
+            const char *name = elf_strptr(handle_->elf, shdr.sh_link, sym.st_name);
+            if (!name || !*name)
+                continue;
+            std::string text = name;
+            // .dynsym names may carry a version: "malloc@@GLIBC_2.2.5" in some tools' output,
+            // but libelf gives the bare name; keep it as is.
+            if (!seen.emplace(text, sym.st_value).second)
+                continue;
+            int bind = GELF_ST_BIND(sym.st_info);
+            out.push_back({std::move(text), sym.st_value, sym.st_size,
+                           bind == STB_GLOBAL || bind == STB_WEAK, type == STT_GNU_IFUNC});
+        }
+    });
+    return out;
+}
+
+std::optional<std::vector<uint8_t>> ElfFile::read(uint64_t vaddr, uint64_t size) const
+{
+    auto offset = file_offset(vaddr);
+    if (!offset || size > (64u << 20))
+        return std::nullopt;
+    for (const LoadSegment &seg : segments_) {
+        if (vaddr < seg.vaddr || vaddr + size > seg.vaddr + seg.filesz)
+            continue;
+        size_t file_size = 0;
+        const char *image = elf_rawfile(handle_->elf, &file_size);
+        if (!image || *offset + size > file_size)
+            return std::nullopt;
+        return std::vector<uint8_t>(image + *offset, image + *offset + size);
+    }
+    return std::nullopt;
+}
+
+} // namespace memtrace

@@ -1,0 +1,59 @@
+// One ELF file read with libelf: its load segments, identity (build-id,
+// debuglink), dependencies, function symbols and code bytes. Read-only; never
+// trusts the file (bad offsets and sizes are errors, not crashes).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memtrace {
+
+struct ElfSymbol {
+    std::string name;   // as stored (mangled for C++)
+    uint64_t value = 0; // virtual address in the file's own layout
+    uint64_t size = 0;
+    bool global = false; // STB_GLOBAL or STB_WEAK
+    bool ifunc = false;  // STT_GNU_IFUNC: the resolver, not the function itself
+};
+
+struct LoadSegment {
+    uint64_t vaddr = 0;
+    uint64_t memsz = 0;
+    uint64_t offset = 0;
+    uint64_t filesz = 0;
+    bool executable = false;
+};
+
+class ElfFile {
+public:
+    // Throws Error("cannot read PATH: why") if the file is missing or not ELF.
+    explicit ElfFile(const std::string &path);
+    ~ElfFile();
+    ElfFile(ElfFile &&) noexcept;
+    ElfFile &operator=(ElfFile &&) noexcept;
+
+    const std::string &path() const { return path_; }
+    bool is_shared_object() const; // ET_DYN (PIE executables and libraries)
+    const std::vector<LoadSegment> &segments() const { return segments_; }
+    // File offset of a virtual address inside a loaded segment (what uprobes take).
+    std::optional<uint64_t> file_offset(uint64_t vaddr) const;
+    std::string build_id() const;              // hex, "" if none
+    std::optional<std::string> debuglink() const; // .gnu_debuglink file name
+    std::vector<std::string> needed() const;   // DT_NEEDED
+    std::vector<std::string> search_path() const; // DT_RUNPATH, else DT_RPATH, split on ':'
+    bool has_symtab() const;                   // not stripped of .symtab
+    std::vector<ElfSymbol> functions() const;  // defined functions from .symtab and .dynsym
+    // The bytes of [vaddr, vaddr + size) as stored in the file.
+    std::optional<std::vector<uint8_t>> read(uint64_t vaddr, uint64_t size) const;
+
+private:
+    struct Handle;
+    std::unique_ptr<Handle> handle_;
+    std::string path_;
+    std::vector<LoadSegment> segments_;
+};
+
+} // namespace memtrace

@@ -1,0 +1,30 @@
+// What -f names: [MODULE:]SYMBOL, SYMBOL a plain name, a glob or a demangled
+// C++ name; MODULE a path or a short library name ("libc", "libfoo.so").
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace memtrace {
+
+struct FunctionPattern {
+    std::string text;   // as given
+    std::string module; // "" = the main executable, then its libraries
+    std::string symbol;
+};
+
+// One -f argument: may hold a comma list ("a,b"); commas inside a C++
+// parameter list ("f(int, long)") belong to the name. Throws Error if empty.
+std::vector<FunctionPattern> parse_function_patterns(const std::string &argument);
+
+// Does `symbol` match the symbol part? Compared with the stored (mangled)
+// name, the demangled name, and the demangled name without its parameters;
+// glob characters (* ? [) make it a glob, otherwise it must be equal.
+bool symbol_matches(const std::string &pattern, const std::string &mangled,
+                    const std::string &demangled);
+
+// Does the module part name this file? A path names its file; a short name
+// matches the file name exactly or as "NAME.so*" / "NAME-*.so*" ("libc" -> libc.so.6).
+bool module_matches(const std::string &module, const std::string &path);
+
+} // namespace memtrace

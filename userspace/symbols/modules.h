@@ -1,0 +1,51 @@
+// The files whose functions -f can name: a running process's executable
+// mappings, or a program and the libraries it will load.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memtrace {
+
+struct Module {
+    std::string path;      // as the process sees it (shown to users)
+    std::string open_path; // where memtrace reads and attaches it (/proc/PID/root/..., map_files)
+    bool main = false;     // the program itself
+};
+
+// Where ld.so would look for a library.
+struct LibrarySearch {
+    std::vector<std::string> ld_library_path; // LD_LIBRARY_PATH of the target
+    std::vector<std::string> cache;           // files listed by `ldconfig -p` (this machine's arch)
+    std::vector<std::string> default_dirs = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+                                             "/lib64", "/usr/lib64", "/lib", "/usr/lib"};
+    static LibrarySearch from_environment(const std::string &ld_library_path);
+};
+
+// Executable file mappings of process `pid`, main program first, in map order.
+std::vector<Module> process_modules(pid_t pid, const std::string &proc_root = "/proc");
+
+// `executable` and the libraries it needs (DT_NEEDED, transitively), found as
+// ld.so finds them (RPATH/RUNPATH with $ORIGIN, LD_LIBRARY_PATH, cache, defaults).
+// Libraries that cannot be found are left out.
+std::vector<Module> program_modules(const std::string &executable, const LibrarySearch &search);
+
+// A library by file name ("libfoo.so.1") or short name ("libfoo", "libfoo.so"),
+// in `extra_dirs` first, then the search path.
+std::optional<std::string> find_library(const std::string &name, const LibrarySearch &search,
+                                        const std::vector<std::string> &extra_dirs = {});
+
+// "/proc/PID/maps" lines: "start-end perms offset dev inode path"; parsed here so
+// tests can feed fixtures.
+struct MapsEntry {
+    uint64_t start = 0, end = 0, offset = 0;
+    std::string perms;
+    std::string path;
+    bool deleted = false;
+};
+std::vector<MapsEntry> parse_maps(const std::string &text);
+
+} // namespace memtrace

@@ -1,0 +1,49 @@
+// From -f patterns to probe sites: which functions, in which files, at which
+// file offsets. Everything here reads files; nothing is attached.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "symbols/function_pattern.h"
+#include "symbols/modules.h"
+#include "symbols/x86_code.h"
+
+namespace memtrace {
+
+struct FunctionProbe {
+    uint32_t id = 0;
+    std::string symbol;    // as in the symbol table (mangled)
+    std::string demangled;
+    std::string module;      // the file, as the target sees it
+    std::string attach_path; // the file memtrace attaches to
+    uint64_t address = 0;    // in the file's ELF layout
+    uint64_t size = 0;
+    uint64_t entry_offset = 0;               // file offset of the entry probe
+    std::vector<uint64_t> return_offsets;    // file offsets of its ret instructions
+    std::vector<uint64_t> tailcall_offsets;  // file offsets of jmps out of it
+    ProbeInsn entry_insn = ProbeInsn::SingleStep;
+    bool entry_is_tailcall = false;          // the function is one jmp to another
+    bool fully_decoded = true;
+    std::string symbols_from; // "symtab", "dynsym" or the debug file used
+    std::string pattern;      // the pattern that chose it
+};
+
+struct PlanRequest {
+    std::vector<FunctionPattern> patterns;
+    std::vector<Module> modules;           // the target's, main program first
+    LibrarySearch search;                  // for MODULE names not among `modules`
+    std::vector<std::string> debug_dirs = {"/usr/lib/debug"};
+    size_t max_probes = 1000;              // functions, over all patterns
+};
+
+// Throws Error: a pattern that matches nothing (naming the files searched and
+// the closest names), a module that cannot be found, more than max_probes.
+std::vector<FunctionProbe> plan_function_probes(const PlanRequest &request);
+
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(const std::string &a, const std::string &b);
+
+} // namespace memtrace

@@ -1,0 +1,132 @@
+#include "symbols/x86_code.h"
+
+#include <capstone/capstone.h>
+
+#include <cstdio>
+#include <memory>
+
+namespace memtrace {
+namespace {
+
+bool is_endbr64(std::span<const uint8_t> code)
+{
+    return code.size() >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e &&
+           code[3] == 0xfa;
+}
+
+bool in_group(const cs_insn *insn, uint8_t group)
+{
+    for (uint8_t i = 0; i < insn->detail->groups_count; ++i)
+        if (insn->detail->groups[i] == group)
+            return true;
+    return false;
+}
+
+ProbeInsn classify(const cs_insn *insn)
+{
+    if (insn->id == X86_INS_NOP && insn->size == 5)
+        return ProbeInsn::Nop5;
+    if (insn->id == X86_INS_PUSH && insn->detail->x86.op_count == 1 &&
+        insn->detail->x86.operands[0].type == X86_OP_REG)
+        return ProbeInsn::Emulated;
+    bool relative = insn->detail->x86.op_count == 1 &&
+                    insn->detail->x86.operands[0].type == X86_OP_IMM;
+    if ((in_group(insn, CS_GRP_JUMP) || in_group(insn, CS_GRP_CALL)) && relative)
+        return ProbeInsn::Emulated;
+    return ProbeInsn::SingleStep;
+}
+
+struct CapstoneHandle {
+    csh handle = 0;
+    bool ok = false;
+    CapstoneHandle()
+    {
+        ok = cs_open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK;
+        if (ok)
+            cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+    }
+    ~CapstoneHandle()
+    {
+        if (ok)
+            cs_close(&handle);
+    }
+};
+
+} // namespace
+
+const char *probe_insn_name(ProbeInsn kind)
+{
+    switch (kind) {
+    case ProbeInsn::Nop5:
+        return "nop5";
+    case ProbeInsn::Emulated:
+        return "emulated";
+    case ProbeInsn::SingleStep:
+        return "single-step";
+    }
+    return "?";
+}
+
+double probe_cost_us(ProbeInsn kind)
+{
+    switch (kind) {
+    case ProbeInsn::Nop5:
+        return 1.3;
+    case ProbeInsn::Emulated:
+        return 6.0;
+    case ProbeInsn::SingleStep:
+        return 21.0;
+    }
+    return 21.0;
+}
+
+FunctionCode scan_function(std::span<const uint8_t> code, uint64_t address,
+                           const std::vector<AddressRange> &also_inside)
+{
+    FunctionCode out;
+    out.entry = address + (is_endbr64(code) ? 4 : 0);
+    CapstoneHandle cs;
+    if (!cs.ok) {
+        out.fully_decoded = false;
+        out.problem = "capstone could not start";
+        return out;
+    }
+    std::unique_ptr<cs_insn, void (*)(cs_insn *)> insn(cs_malloc(cs.handle),
+                                                       [](cs_insn *i) { cs_free(i, 1); });
+    const uint8_t *bytes = code.data();
+    size_t left = code.size();
+    uint64_t pc = address;
+    const uint64_t end = address + code.size();
+    bool first = true;
+    while (left > 0) {
+        if (!cs_disasm_iter(cs.handle, &bytes, &left, &pc, insn.get())) {
+            out.fully_decoded = false;
+            char where[64];
+            std::snprintf(where, sizeof(where), "undecodable byte at +0x%llx",
+                          static_cast<unsigned long long>(pc - address));
+            out.problem = where;
+            break;
+        }
+        const cs_insn *i = insn.get();
+        if (first && i->address >= out.entry) {
+            out.entry_insn = classify(i);
+            first = false;
+        }
+        if (i->id == X86_INS_RET) {
+            out.returns.push_back(i->address);
+        } else if (i->id == X86_INS_JMP && i->detail->x86.op_count == 1 &&
+                   i->detail->x86.operands[0].type == X86_OP_IMM) {
+            // Only unconditional jumps: a conditional one out of the function
+            // goes to its cold part, not to another function.
+            auto target = static_cast<uint64_t>(i->detail->x86.operands[0].imm);
+            bool inside = target >= address && target < end;
+            for (const AddressRange &r : also_inside)
+                inside |= target >= r.start && target < r.end;
+            if (!inside)
+                out.tail_calls.push_back(i->address);
+        }
+    }
+    return out;
+}
+
+} // namespace memtrace
