@@ -10,6 +10,7 @@
 #include "report/json_writer.h"
 #include "report/output_file.h"
 #include "report/table_writer.h"
+#include "session/functions.h"
 #include "session/tracer.h"
 
 using namespace memtrace;
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
             return 0;
         }
         const Options &options = std::get<Options>(parsed);
+        if (!options.list_funcs.empty())
+            return list_functions(options, std::cout);
 
         // Outputs open before tracing: an unwritable path fails now, not after.
         std::optional<OutputFile> json_out;

@@ -54,4 +54,36 @@ inline RunReport sample_command_report()
     return r;
 }
 
+inline RunReport sample_function_report()
+{
+    RunReport r = sample_command_report();
+    r.processes.pop_back(); // the command only
+    r.processes[0] = sample_process(4242, "app", 256);
+    FunctionRecord spike;
+    spike.pid = 4242;
+    spike.symbol = "transient_spike";
+    spike.demangled = "transient_spike";
+    spike.module = "/opt/app/bin/app";
+    spike.calls = 3;
+    spike.returned = 3;
+    spike.max_peak_increment = 256ull << 20;
+    spike.max_peak_rss = (256ull << 20) + (2ull << 20);
+    spike.total_net = 128 * 1024;
+    spike.entry_hits = 3;
+    spike.return_hits = 3;
+    spike.estimated_cost_s = 3 * 27e-6;
+    FunctionRecord build = spike;
+    build.symbol = "_ZN5Index5buildEm";
+    build.demangled = "Index::build(unsigned long)";
+    build.calls = 1;
+    build.returned = 0;
+    build.unreturned = 1;
+    build.active = 1;
+    build.max_peak_increment = 64ull << 20;
+    build.total_net = 0;
+    r.functions = {spike, build};
+    r.probes_attached = 5;
+    return r;
+}
+
 } // namespace memtrace::testing

@@ -10,6 +10,7 @@
 
 using namespace memtrace;
 using memtrace::testing::sample_command_report;
+using memtrace::testing::sample_function_report;
 using memtrace::testing::sample_process;
 
 TEST_CASE("table for a command and its child (golden)")
@@ -123,4 +124,29 @@ TEST_CASE("describe_end")
     CHECK(describe_end(p) == "exited with status 2");
     p.wait_status = 15;
     CHECK(describe_end(p) == "was killed by SIGTERM");
+}
+
+TEST_CASE("table with traced functions (golden)")
+{
+    std::ostringstream out;
+    write_table(out, sample_function_report());
+    check_golden("table_functions.txt", out.str());
+}
+
+TEST_CASE("JSON functions carry the documented keys")
+{
+    std::ostringstream out;
+    write_json(out, sample_function_report());
+    check_golden("report_functions.json", out.str());
+    auto j = nlohmann::json::parse(out.str());
+    REQUIRE(j["functions"].size() == 2);
+    const auto &f = j["functions"][0];
+    for (const char *key : {"symbol", "demangled", "module", "pid", "calls",
+                            "max_peak_increment_bytes", "max_peak_rss_bytes", "total_net_bytes",
+                            "unreturned", "probe_hits"})
+        CHECK(f.contains(key));
+    CHECK(f["max_peak_increment_bytes"] == 256ull << 20);
+    CHECK(f["probe_hits"] == 6);
+    CHECK(j["functions"][1]["demangled"] == "Index::build(unsigned long)");
+    CHECK(j["functions"][1]["active"] == 1);
 }

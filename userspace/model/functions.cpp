@@ -84,11 +84,17 @@ std::vector<FunctionRecord> build_function_records(const FunctionInputs &in)
         }
     }
 
+    for (uint32_t pid : in.every_function_for)
+        for (uint32_t id = 0; id < in.functions.size(); ++id)
+            record(pid, id);
+
     std::vector<FunctionRecord> out;
     for (auto &[key, r] : records)
         out.push_back(std::move(r));
     std::stable_sort(out.begin(), out.end(), [](const auto &a, const auto &b) {
-        return a.max_peak_increment > b.max_peak_increment;
+        if (a.max_peak_increment != b.max_peak_increment)
+            return a.max_peak_increment > b.max_peak_increment;
+        return a.calls > b.calls;
     });
     return out;
 }

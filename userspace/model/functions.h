@@ -60,6 +60,9 @@ struct FunctionInputs {
     uint64_t page_size = 4096;
     uint64_t trace_start_ns = 0;
     uint64_t now_ns = 0;
+    // Processes that get a row for every function, called or not (the one
+    // target of -- CMD or -p): "0 calls" answers a question too.
+    std::vector<uint32_t> every_function_for;
 };
 
 // One record per (process, function) seen, sorted by max peak increment.

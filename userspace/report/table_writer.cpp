@@ -171,12 +171,15 @@ void write_functions(std::ostream &out, const RunReport &r)
            "PEAK RSS: the highest process RSS during a call. NET (TOTAL): what the calls kept,\n"
            "  summed (RSS at return - RSS at entry). UNRETURNED: calls left by an exception, longjmp,\n"
            "  thread exit or exec. ACTIVE: still running when tracing ended (peak so far counted).\n";
-    char line[160];
+    char line[200], spent[32];
     double share = r.duration_s > 0 ? cost / r.duration_s * 100 : 0;
+    if (cost < 1)
+        std::snprintf(spent, sizeof(spent), "%.1f ms", cost * 1000);
+    else
+        std::snprintf(spent, sizeof(spent), "%s", format_seconds(cost).c_str());
     std::snprintf(line, sizeof(line),
                   "Probe cost: %s probe hits, about %s of the traced program's time (%.1f%% of %s).\n",
-                  format_count(hits).c_str(), format_seconds(cost).c_str(), share,
-                  format_seconds(r.duration_s).c_str());
+                  format_count(hits).c_str(), spent, share, format_seconds(r.duration_s).c_str());
     out << line;
 }
 

@@ -4,6 +4,8 @@
 
 #include "error.h"
 #include "memtrace/abi.h"
+#include "report/function_list.h"
+#include "session/preflight.h"
 #include "session/procfs.h"
 #include "symbols/function_pattern.h"
 #include "symbols/modules.h"
@@ -40,6 +42,27 @@ std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patter
     }
     req.search = LibrarySearch::from_environment(ld_library_path);
     return plan_function_probes(req);
+}
+
+int list_functions(const Options &options, std::ostream &out)
+{
+    ProcFs procfs;
+    std::string executable;
+    std::vector<pid_t> pids;
+    if (options.mode == TraceMode::Pids) {
+        std::vector<std::string> notes;
+        pids = resolve_pids(options.pids, procfs, notes);
+    } else {
+        const char *path_env = getenv("PATH");
+        executable = resolve_command(options.command.front(), path_env ? path_env : "");
+    }
+    // List past --max-probes, so users see how far over a pattern goes.
+    Options listing = options;
+    listing.max_probes = 1000000;
+    std::vector<FunctionProbe> probes =
+        plan_functions({options.list_funcs}, listing, executable, pids, procfs);
+    write_function_list(out, probes, options.max_probes);
+    return 0;
 }
 
 std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes)

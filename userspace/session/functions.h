@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ class ProcFs;
 std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patterns,
                                           const Options &options, const std::string &executable,
                                           const std::vector<pid_t> &pids, const ProcFs &procfs);
+
+// --list-funcs: what -f PATTERN would trace in the target of `options`.
+// Prints a table to `out`; returns the exit code. Throws Error for bad input.
+int list_functions(const Options &options, std::ostream &out);
 
 // Every probe site of the plan: each function's entry, returns and tail calls.
 std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes);

@@ -416,6 +416,10 @@ TraceOutcome run_trace(const Options &opt)
         in.page_size = page_size;
         in.trace_start_ns = start_ns;
         in.now_ns = now_ns();
+        if (command)
+            in.every_function_for = {static_cast<uint32_t>(command->pid())};
+        else if (pids.size() == 1)
+            in.every_function_for = {static_cast<uint32_t>(pids.front())};
         report.functions = build_function_records(in);
         report.probes_attached = tracer.probes_attached();
     }
