@@ -74,7 +74,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller workloads, 3 rounds (a sanity check)")
     ap.add_argument("--rounds", type=int, help="alternating rounds per workload (default 7, quick 3)")
-    ap.add_argument("--output", default=os.path.join(ROOT, "docs/benchmarks.md"))
+    ap.add_argument("--output", default=os.path.join(BUILD, "bench/overhead.md"))
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: memtrace loads BPF programs: run as root")
@@ -119,15 +119,12 @@ def main():
             "faults": proc["page_faults"], "peak": proc["peak_rss_bytes"],
         })
 
-    command = "sudo bench/run.sh" + (" --quick" if args.quick else "") + \
-              (f" --rounds {args.rounds}" if args.rounds else "")
     lines = [
-        "# memtrace benchmarks",
+        "## Process tracing: overhead on the traced program",
         "",
-        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
-        f"Reproduce with `{command}` (or `make bench`); {rounds} alternating rounds per workload,",
-        "medians reported. The workloads time themselves, so the slowdown is the traced",
-        "program's own, not memtrace's start-up (~0.3 s to load and attach its BPF programs).",
+        f"`bench/overhead.py`: {rounds} alternating rounds per workload, medians reported. The",
+        "workloads time themselves, so the slowdown is the traced program's own, not memtrace's",
+        "start-up (~0.3 s to load and attach its BPF programs).",
         "",
         "| workload | alone | under memtrace | slowdown (median) | per-round range | memtrace CPU | memtrace peak RSS |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",

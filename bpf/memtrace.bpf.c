@@ -216,7 +216,12 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 	if (p && p->mm == mm)
 		return p;
 	if (p) {
-		/* exec: the figures so far belonged to the previous program */
+		/* exec: the figures so far belonged to the previous program. The
+		 * exec'ing thread's open calls end now, measured against them (its
+		 * other threads are gone already: exec ends them first). */
+		__u64 current = bpf_get_current_pid_tgid();
+		if (cfg_funcs && (current >> 32) == tgid)
+			close_thread_calls(tgid, (__u32)current);
 		__u64 old_mm = p->mm;
 		__u32 *owner = bpf_map_lookup_elem(&mm_owner, &old_mm);
 		if (owner && *owner == tgid)

@@ -138,6 +138,28 @@ TEST_CASE("-f: longjmp out of a traced frame", "[functions]")
     CHECK(within_2_percent(mib_of(f["max_peak_increment_bytes"]), 40 * MiB));
 }
 
+TEST_CASE("-f: a thread that ends inside a traced call; an exec from inside one", "[functions]")
+{
+    require_root();
+    JsonRun r = run_memtrace_json({"-f", "exiting_frame", "--", funcwork(), "thread_exit", "30"});
+    CHECK(r.result.exit_code == 0);
+    CHECK(r.result.out.find("the thread ended inside exiting_frame") != std::string::npos);
+    const auto &f = function(r, "exiting_frame");
+    CHECK(f["calls"] == 1);
+    CHECK(f["unreturned"] == 1);
+    CHECK(f["active"] == 0);
+    CHECK(within_2_percent(mib_of(f["max_peak_increment_bytes"]), 30 * MiB));
+
+    JsonRun e = run_memtrace_json({"-f", "exec_frame", "--", funcwork(), "exec", "30"});
+    CHECK(e.result.exit_code == 0); // /bin/true's status
+    const auto &x = function(e, "exec_frame");
+    CHECK(x["calls"] == 1);
+    CHECK(x["unreturned"] == 1);
+    CHECK(x["active"] == 0);
+    CHECK(within_2_percent(mib_of(x["max_peak_increment_bytes"]), 30 * MiB));
+    CHECK(e.report["processes"][0]["comm"] == "true");
+}
+
 TEST_CASE("-f: the peak is the process's: another thread's allocation counts", "[functions]")
 {
     require_root();

@@ -13,6 +13,8 @@
 //   funcwork build MIB        Index::build(unsigned long) keeps MIB; build_table / build_tree too
 //   funcwork tail MIB         tail_caller jumps (tail call) into an allocator that keeps MIB
 //   funcwork loop N           calls tiny_call N times (a hot function)
+//   funcwork thread_exit MIB  a thread enters exiting_frame, allocates MIB, pthread_exit()s in it
+//   funcwork exec MIB         exec_frame allocates MIB, then execs /bin/true from inside
 //
 // Every mode runs its function 3 times unless said otherwise; --hold MS keeps
 // the process alive afterwards (for -p), --wait waits for a stdin line first.
@@ -167,6 +169,25 @@ void *allocating_thread(void *arg)
 
 } // namespace
 
+extern "C" NOINLINE void exiting_frame(size_t mib)
+{
+    keep_memory(mib);
+    pthread_exit(nullptr); // the call never returns: its thread ends inside it
+}
+
+extern "C" NOINLINE void exec_frame(size_t mib)
+{
+    keep_memory(mib);
+    execl("/bin/true", "true", static_cast<char *>(nullptr)); // ends the program inside the call
+    perror("execl");
+}
+
+static void *exiting_thread(void *arg)
+{
+    exiting_frame(*static_cast<size_t *>(arg));
+    return nullptr;
+}
+
 extern "C" NOINLINE void wait_for_other(void)
 {
     pthread_mutex_lock(&lock);
@@ -247,6 +268,14 @@ int main(int argc, char **argv)
     } else if (mode == "tail") {
         for (int i = 0; i < 3; ++i)
             tail_caller(n);
+    } else if (mode == "thread_exit") {
+        pthread_t t;
+        pthread_create(&t, nullptr, exiting_thread, &n);
+        pthread_join(t, nullptr);
+        printf("the thread ended inside exiting_frame\n");
+    } else if (mode == "exec") {
+        exec_frame(n);
+        return 1;
     } else if (mode == "loop") {
         int x = 0;
         for (size_t i = 0; i < n; ++i)

@@ -40,8 +40,8 @@ FunctionCode scan_function(std::span<const uint8_t> code, uint64_t address,
 const char *probe_insn_name(ProbeInsn kind);
 
 // Microseconds one probe hit costs the traced program, by how the kernel
-// handles the instruction: measured on our VMs (design.md section 7,
-// bench/probe_cost). A ret is single-stepped; a jmp is emulated.
+// handles the instruction, BPF handler included: measured on our VMs
+// (bench/probes.py; design.md section 7). A ret is single-stepped; a jmp is emulated.
 double probe_cost_us(ProbeInsn kind);
 
 } // namespace memtrace
