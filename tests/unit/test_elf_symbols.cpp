@@ -52,7 +52,8 @@ TEST_CASE("ELF: a non-PIE executable")
 {
     ElfFile elf(workload("funcwork-nopie"));
     CHECK_FALSE(elf.is_shared_object());
-    const ElfSymbol *spike = find(elf.functions(), "transient_spike");
+    auto functions = elf.functions(); // find() points into it: keep it alive
+    const ElfSymbol *spike = find(functions, "transient_spike");
     REQUIRE(spike);
     CHECK(spike->value >= 0x400000); // linked at a fixed address
     CHECK(elf.file_offset(spike->value) < spike->value);
