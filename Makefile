@@ -42,7 +42,7 @@ CXXFLAGS += -std=c++20 $(WARN) $(SANITIZE_WARN) $(SANITIZE) -Iinclude -Iuserspac
 LDFLAGS += $(SANITIZE)
 DEPFLAGS = -MMD -MP
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-CORE_LIBS := -lelf -lcapstone
+CORE_LIBS := -ldw -lelf -lcapstone
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -I$(BUILD)
@@ -59,7 +59,8 @@ E2E_SRCS := $(sort $(wildcard tests/e2e/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 E2E_OBJS := $(E2E_SRCS:%.cpp=$(BUILD)/%.o)
 
-WORKLOADS := $(BUILD)/workloads/memwork
+WORKLOADS := $(BUILD)/workloads/memwork $(BUILD)/workloads/stackwork \
+	$(BUILD)/workloads/stackwork-debuglink
 # funcwork in the shapes -f must handle: PIE, non-PIE, stripped to .dynsym,
 # stripped with a separate debug file (debuglink, and by build-id), a dlopen'ed plugin.
 FUNCWORK := $(addprefix $(BUILD)/workloads/,funcwork funcwork-nopie funcwork-dynsym \
@@ -120,6 +121,25 @@ $(BUILD)/bench/%: bench/workloads/%.cpp
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -O2 -g -Wall -Wextra -Werror $< -o $@
+
+# Frame pointers in every function and no inlining: its call paths are whole in
+# the stacks. clang, because GCC before 14 ignores -mno-omit-leaf-frame-pointer.
+STACKWORK_FLAGS := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
+	-fno-optimize-sibling-calls -Wall -Wextra -Werror
+$(BUILD)/workloads/libstacklib.so: tests/workloads/stacklib.c
+	$(call msg,CLANG,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(STACKWORK_FLAGS) -shared -fPIC $< -o $@
+
+$(BUILD)/workloads/stackwork: tests/workloads/stackwork.c $(BUILD)/workloads/libstacklib.so
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(STACKWORK_FLAGS) -fPIE -pie $< -L$(@D) -lstacklib -Wl,-rpath,'$$ORIGIN' -o $@
+
+# stripped, its symbols in a separate file found by debuglink
+$(BUILD)/workloads/stackwork-debuglink: $(BUILD)/workloads/stackwork
+	$(call msg,STRIP,$@)
+	$(Q)objcopy --only-keep-debug $< $@.debug
+	$(Q)objcopy --strip-all --add-gnu-debuglink=$@.debug $< $@
 
 $(BUILD)/workloads/funcwork: tests/workloads/funcwork.cpp
 	$(call msg,CXX,$@)

@@ -184,6 +184,7 @@ static __always_inline void update_peak_vm(struct mt_proc *p, __u64 vm)
 }
 
 #include "functions.bpf.h"
+#include "stacks.bpf.h"
 
 static __always_inline void read_comm(struct mt_proc *p, struct task_struct *task)
 {
@@ -289,8 +290,13 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 	__s64 now = counter_exact(key, m);
 	/* xchg: concurrent updates telescope, so increments are never counted twice */
 	__s64 before = __sync_lock_test_and_set(&p->pages[m & (MT_NR_RSS - 1)], now);
-	if (m != MT_RSS_SWAP && now > before)
+	if (m != MT_RSS_SWAP && now > before) {
 		__sync_fetch_and_add(&p->touched, (__u64)(now - before));
+		/* pages this process's own thread brought in: its stack says why */
+		if (cfg_stacks == MT_STACKS_TOUCH &&
+		    (bpf_get_current_pid_tgid() >> 32) == tgid)
+			sample_growth(ctx, tgid, (__u64)(now - before) * cfg_page_size);
+	}
 	update_peak(p);
 	if (cfg_funcs && p->active_calls) {
 		__u64 rss = rss_of(p);
@@ -320,7 +326,7 @@ int BPF_PROG(mt_page_fault_user, unsigned long address, struct pt_regs *regs,
 
 /* After mmap/munmap/mremap/brk: mapped and unmapped bytes from total_vm. Deltas
  * taken with xchg telescope exactly, whatever threads interleave. */
-static __always_inline int vm_changed(void)
+static __always_inline int vm_changed(void *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
@@ -333,8 +339,11 @@ static __always_inline int vm_changed(void)
 		return 0;
 	__u64 vm = BPF_CORE_READ((struct mm_struct *)mm, total_vm);
 	__u64 before = __sync_lock_test_and_set(&p->vm, vm);
-	if (vm > before)
+	if (vm > before) {
 		__sync_fetch_and_add(&p->mapped, vm - before);
+		if (cfg_stacks == MT_STACKS_MAP)
+			sample_growth(ctx, tgid, (vm - before) * cfg_page_size);
+	}
 	else if (before > vm)
 		__sync_fetch_and_add(&p->unmapped, before - vm);
 	update_peak_vm(p, vm);
@@ -345,25 +354,30 @@ static __always_inline int vm_changed(void)
 SEC("tp/syscalls/sys_exit_mmap")
 int mt_exit_mmap(void *ctx)
 {
-	return vm_changed();
+	if (cfg_stacks) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		if (bpf_map_lookup_elem(&procs, &tgid))
+			note_exec_mapping(tgid);
+	}
+	return vm_changed(ctx);
 }
 
 SEC("tp/syscalls/sys_exit_munmap")
 int mt_exit_munmap(void *ctx)
 {
-	return vm_changed();
+	return vm_changed(ctx);
 }
 
 SEC("tp/syscalls/sys_exit_mremap")
 int mt_exit_mremap(void *ctx)
 {
-	return vm_changed();
+	return vm_changed(ctx);
 }
 
 SEC("tp/syscalls/sys_exit_brk")
 int mt_exit_brk(void *ctx)
 {
-	return vm_changed();
+	return vm_changed(ctx);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -445,6 +459,10 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 
 	if (cfg_funcs)
 		close_thread_calls(tgid, task->pid); /* a thread's open calls end with it */
+	if (cfg_stacks && !cfg_per_thread) {
+		__u32 tid = task->pid;
+		bpf_map_delete_elem(&sample_state, &tid);
+	}
 	if (!group_dead)
 		return 0;
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);

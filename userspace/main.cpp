@@ -1,5 +1,6 @@
 // memtrace: kernel events -> in-kernel aggregation -> userspace model -> reports.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <iostream>
 #include <optional>
@@ -7,6 +8,7 @@
 
 #include "cli/options.h"
 #include "error.h"
+#include "report/folded_writer.h"
 #include "report/json_writer.h"
 #include "report/output_file.h"
 #include "report/table_writer.h"
@@ -18,6 +20,12 @@ using namespace memtrace;
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); // a closed stdout is a write error, not a silent death
+    // Stacks keep a descriptor per mapped file (-a can see thousands).
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     try {
         auto parsed = parse_options(std::vector<std::string>(argv + 1, argv + argc));
         if (auto *early = std::get_if<EarlyExit>(&parsed)) {
@@ -32,6 +40,9 @@ int main(int argc, char **argv)
         std::optional<OutputFile> json_out;
         if (!options.json_path.empty())
             json_out.emplace(options.json_path);
+        std::optional<OutputFile> folded_out;
+        if (!options.folded_path.empty())
+            folded_out.emplace(options.folded_path);
         std::optional<OutputFile> table_out;
         if (options.json_path != "-" || !options.table_path.empty())
             table_out.emplace(options.table_path);
@@ -45,6 +56,11 @@ int main(int argc, char **argv)
             if (options.mode == TraceMode::Command && options.table_path.empty())
                 std::cout.flush();
             written &= table_out->write(text.str());
+        }
+        if (folded_out) {
+            std::ostringstream text;
+            write_folded(text, outcome.report.folded);
+            written &= folded_out->write(text.str());
         }
         if (json_out) {
             std::ostringstream text;

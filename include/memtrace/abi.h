@@ -127,9 +127,34 @@ struct mt_func_stats {
 	__u32 pad;
 };
 
+/*
+ * Stacks (--folded): sampled by bytes per thread. Every MT bytes of growth a
+ * thread accumulates (pages brought in, or memory mapped), its stack is taken
+ * and that stack's weight grows by the bytes accumulated (a multiple of the
+ * sample size; the remainder waits for the next sample).
+ */
+#define MT_STACKS_NONE 0
+#define MT_STACKS_TOUCH 1 /* RSS growth: pages brought in */
+#define MT_STACKS_MAP 2   /* VM growth: mmap, brk, mremap */
+#define MT_STACK_DEPTH 64 /* frames kept per stack */
+#define MT_STACK_LOST (-1) /* user_stack / kernel_stack: not captured */
+
+struct mt_stack_key {
+	__u32 tgid;
+	__u32 tid;          /* 0 unless per-thread stacks were asked for */
+	__s32 user_stack;   /* id in user_stacks, or MT_STACK_LOST */
+	__s32 kernel_stack; /* id in kernel_stacks, or MT_STACK_LOST when not asked */
+};
+
+struct mt_sample_state {
+	__u64 pending;      /* bytes since this thread's last sample */
+	char comm[MT_COMM_LEN];
+};
+
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
 #define MT_REC_EXEC 1
 #define MT_REC_EXIT 2
+#define MT_REC_EXEC_MAP 3 /* a traced process mapped executable code (stacks only) */
 
 struct mt_rec_hdr {
 	__u32 type; /* MT_REC_* */
@@ -166,6 +191,10 @@ struct mt_stats {
 	__u64 slots_full;       /* calls whose peak was approximated: MT_CALL_SLOTS open */
 	__u64 func_stats_full;  /* function figures lost: map full */
 	__u64 threads_full;     /* calls not tracked: thread map full */
+	__u64 stack_samples;    /* stacks taken */
+	__u64 user_stacks_lost; /* user stacks not captured (stack map full or collision) */
+	__u64 kernel_stacks_lost;
+	__u64 stack_bytes_full; /* samples not counted: stack_bytes map full */
 };
 
 #endif /* MEMTRACE_ABI_H */

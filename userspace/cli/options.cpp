@@ -94,6 +94,26 @@ CLI::Validator whole_number_in(unsigned low, unsigned high)
 
 } // namespace
 
+uint64_t parse_size(const std::string &text, const std::string &option)
+{
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    std::string unit(end, text.data() + text.size());
+    uint64_t scale = 0;
+    if (unit.empty() || unit == "B")
+        scale = 1;
+    else if (unit == "K" || unit == "KiB" || unit == "k")
+        scale = 1024;
+    else if (unit == "M" || unit == "MiB")
+        scale = 1024 * 1024;
+    else if (unit == "G" || unit == "GiB")
+        scale = 1024ull * 1024 * 1024;
+    if (ec != std::errc() || end == text.data() || scale == 0 || value == 0 ||
+        value > (1ull << 40) / scale)
+        throw Error(option + ": expected a size like 4096, 64K or 1M, got '" + text + "'");
+    return value * scale;
+}
+
 std::string version_string()
 {
     return std::string("memtrace ") + kVersion;
@@ -174,6 +194,28 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->type_name("DIR")
         ->group("Functions");
 
+    app.add_option("--folded", opt.folded_path,
+                   "Write flame-graph stacks to FILE: 'root;...;leaf BYTES' lines")
+        ->type_name("FILE")
+        ->group("Stacks");
+    std::string stacks_kind;
+    app.add_option("--stacks", stacks_kind,
+                   "What weighs a stack: touch (pages brought in, the default) or map "
+                   "(memory mapped: mmap, brk, mremap)")
+        ->type_name("touch|map")
+        ->group("Stacks");
+    std::string sample_bytes;
+    app.add_option("--sample-bytes", sample_bytes,
+                   "Take a stack every N bytes of growth per thread (default 512K; 4096 = every page)")
+        ->type_name("N")
+        ->group("Stacks");
+    app.add_flag("--kernel-stacks", opt.kernel_stacks,
+                 "Add kernel frames, below a '-' frame")
+        ->group("Stacks");
+    app.add_flag("--per-pid", opt.per_pid, "Root frame comm-PID instead of comm")->group("Stacks");
+    app.add_flag("--per-thread", opt.per_thread, "Also a frame per thread (name-TID)")
+        ->group("Stacks");
+
     app.add_option("-o,--output", opt.table_path, "Write the table to FILE instead of stdout")
         ->type_name("FILE")
         ->group("Output");
@@ -232,6 +274,21 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     for (const auto &dir : debug_dirs)
         opt.debug_dirs.insert(opt.debug_dirs.begin(), dir);
 
+    if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
+        throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
+    if (opt.folded_path.empty() && (!stacks_kind.empty() || !sample_bytes.empty() ||
+                                    opt.kernel_stacks || opt.per_pid || opt.per_thread))
+        throw Error("--stacks, --sample-bytes, --kernel-stacks, --per-pid and --per-thread shape "
+                    "the stacks of --folded FILE: give it too");
+    if (!opt.folded_path.empty()) {
+        opt.stacks = stacks_kind == "map" ? 2 : 1; // MT_STACKS_MAP : MT_STACKS_TOUCH
+        if (!sample_bytes.empty())
+            opt.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
+        if (opt.sample_bytes < 4096)
+            throw Error("--sample-bytes: at least 4096 (one page), got " + sample_bytes);
+        if (opt.folded_path == "-" && (opt.json_path == "-"))
+            throw Error("--folded - and --json - would both write to stdout: pick one");
+    }
     if (!opt.list_funcs.empty()) {
         if (all)
             throw Error("--list-funcs needs -p PID or a program, not -a");

@@ -35,7 +35,17 @@ struct Options {
     uint32_t max_probes = 1000;           // functions a pattern set may match
     uint64_t hot_limit = 10000;           // calls/s above which a function is reported hot
     std::vector<std::string> debug_dirs = {"/usr/lib/debug"};
+
+    std::string folded_path;              // --folded FILE
+    uint32_t stacks = 0;                  // MT_STACKS_*: what weighs a stack
+    uint64_t sample_bytes = 512 * 1024;   // --sample-bytes
+    bool kernel_stacks = false;
+    bool per_pid = false;
+    bool per_thread = false;
 };
+
+// "4096", "64K", "64KiB", "1M", "1MiB": bytes. Throws Error on anything else.
+uint64_t parse_size(const std::string &text, const std::string &option);
 
 // --help or --version: print `text` to stdout and exit with 0.
 struct EarlyExit {

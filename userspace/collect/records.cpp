@@ -44,6 +44,8 @@ Record decode_record(std::span<const std::byte> bytes)
         std::memcpy(&rec, bytes.data(), sizeof(rec));
         return ExitRecord{hdr.ts_ns, rec.proc};
     }
+    case MT_REC_EXEC_MAP:
+        return ExecMapRecord{hdr.tgid};
     default:
         return MalformedRecord{"unknown record type " + std::to_string(hdr.type)};
     }

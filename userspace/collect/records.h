@@ -16,7 +16,7 @@ static_assert(sizeof(mt_proc) == 208, "mt_proc layout changed: update BPF and us
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 14 * 8);
+static_assert(sizeof(mt_stats) == 18 * 8);
 static_assert(sizeof(mt_func_stats) == 14 * 8);
 static_assert(sizeof(mt_thread_frames) == 16 + MT_MAX_FRAMES * 48);
 
@@ -33,11 +33,16 @@ struct ExitRecord {
     mt_proc proc{};
 };
 
+// A traced process mapped executable code: its mappings should be read again.
+struct ExecMapRecord {
+    uint32_t pid = 0;
+};
+
 struct MalformedRecord {
     std::string why;
 };
 
-using Record = std::variant<ExecRecord, ExitRecord, MalformedRecord>;
+using Record = std::variant<ExecRecord, ExitRecord, ExecMapRecord, MalformedRecord>;
 
 Record decode_record(std::span<const std::byte> bytes);
 

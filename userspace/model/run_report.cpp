@@ -14,6 +14,10 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.slots_full = kernel.slots_full;
     s.func_stats_full = kernel.func_stats_full;
     s.threads_full = kernel.threads_full;
+    s.stack_samples = kernel.stack_samples;
+    s.user_stacks_lost = kernel.user_stacks_lost;
+    s.kernel_stacks_lost = kernel.kernel_stacks_lost;
+    s.stack_bytes_full = kernel.stack_bytes_full;
     s.rss_events = kernel.rss_events;
     s.fault_events = kernel.fault_events;
     s.vm_events = kernel.vm_events;

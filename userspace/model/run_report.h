@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "memtrace/abi.h"
+#include "model/folded.h"
 #include "model/functions.h"
 #include "model/process.h"
 
@@ -25,6 +26,10 @@ struct TraceStats {
     uint64_t slots_full = 0;       // calls whose peak is approximate: too many open at once
     uint64_t func_stats_full = 0;  // function figures lost: map full
     uint64_t threads_full = 0;     // calls not tracked: thread map full
+    uint64_t stack_samples = 0;
+    uint64_t user_stacks_lost = 0;
+    uint64_t kernel_stacks_lost = 0;
+    uint64_t stack_bytes_full = 0;
     uint64_t rss_events = 0;
     uint64_t fault_events = 0;
     uint64_t vm_events = 0;
@@ -53,6 +58,20 @@ struct SelfCost {
     uint64_t bpf_run_count = 0;
 };
 
+// --folded: what was sampled, and how the folded total compares with the exact one.
+struct StacksSummary {
+    std::string kind;            // "touch" or "map"
+    uint64_t sample_bytes = 0;
+    uint64_t samples = 0;        // stacks taken
+    uint64_t folded_total = 0;   // bytes in the folded file
+    uint64_t exact_total = 0;    // touched (or mapped) bytes of the traced processes
+    uint64_t user_stacks_lost = 0;
+    uint64_t kernel_stacks_lost = 0;
+    uint64_t samples_lost = 0;   // not counted: map full
+    std::vector<std::string> without_frame_pointers; // files whose stacks stop short
+    std::string path;            // the folded file
+};
+
 struct RunReport {
     TraceMode mode = TraceMode::Command;
     std::vector<std::string> command;   // -- CMD ARGS
@@ -62,6 +81,8 @@ struct RunReport {
     std::string end_reason;             // "the command exited", "interrupted (SIGINT)", ...
     std::vector<ProcessRecord> processes;
     std::vector<FunctionRecord> functions; // -f, sorted by max peak increment
+    std::optional<StacksSummary> stacks;   // --folded
+    FoldedStacks folded;
     size_t probes_attached = 0;
     TraceStats stats;
     SelfCost cost;

@@ -120,6 +120,19 @@ void write_json(std::ostream &out, const RunReport &r)
     if (!r.functions.empty() || r.probes_attached)
         j["functions"] = std::move(functions);
 
+    if (r.stacks) {
+        const StacksSummary &st = *r.stacks;
+        j["stacks"] = {{"kind", st.kind},
+                       {"file", st.path},
+                       {"sample_bytes", st.sample_bytes},
+                       {"samples", st.samples},
+                       {"distinct_stacks", r.folded.size()},
+                       {"folded_total_bytes", st.folded_total},
+                       {"exact_total_bytes", st.exact_total},
+                       {"samples_without_stack", st.user_stacks_lost + st.samples_lost},
+                       {"without_frame_pointers", st.without_frame_pointers}};
+    }
+
     const TraceStats &s = r.stats;
     j["stats"] = {
         {"lost_events", s.lost_events()},

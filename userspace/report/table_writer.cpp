@@ -183,6 +183,31 @@ void write_functions(std::ostream &out, const RunReport &r)
     out << line;
 }
 
+void write_stacks(std::ostream &out, const RunReport &r)
+{
+    if (!r.stacks)
+        return;
+    const StacksSummary &st = *r.stacks;
+    out << "\nStacks (" << st.path << "): " << format_count(st.samples) << " samples, one per "
+        << format_bytes(st.sample_bytes) << (st.kind == "touch" ? " brought in" : " mapped")
+        << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; "
+        << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
+        << (st.kind == "touch" ? " touched" : " mapped")
+        << " (the rest: each thread's last partial sample).\n";
+    if (!st.without_frame_pointers.empty()) {
+        std::string list;
+        for (const auto &f : st.without_frame_pointers)
+            list += (list.empty() ? "" : ", ") + std::filesystem::path(f).filename().string();
+        out << "note: built without frame pointers: " << list
+            << ".\n  Stacks through their code stop short. Rebuild what you can with "
+               "-fno-omit-frame-pointer.\n";
+    }
+    if (st.user_stacks_lost || st.samples_lost)
+        out << "warning: " << format_count(st.user_stacks_lost + st.samples_lost)
+            << " samples without a stack (stack maps full): their bytes are under "
+               "[stack not captured]\n";
+}
+
 void write_warnings(std::ostream &out, const TraceStats &s)
 {
     if (s.ringbuf_drops)
@@ -262,6 +287,7 @@ void write_table(std::ostream &out, const RunReport &r)
         write_legend(out, false);
     }
     write_functions(out, r);
+    write_stacks(out, r);
     write_warnings(out, r.stats);
 }
 

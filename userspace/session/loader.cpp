@@ -111,6 +111,11 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     skel->rodata->cfg_trace_all = config.trace_all ? 1 : 0;
     skel->rodata->cfg_follow_children = config.follow_children ? 1 : 0;
     skel->rodata->cfg_funcs = config.functions ? 1 : 0;
+    skel->rodata->cfg_stacks = config.stacks;
+    skel->rodata->cfg_sample_bytes = config.sample_bytes;
+    skel->rodata->cfg_kernel_stacks = config.kernel_stacks ? 1 : 0;
+    skel->rodata->cfg_per_thread = config.per_thread ? 1 : 0;
+    skel->rodata->cfg_page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0)
         fail("count the possible CPUs", cpus);
@@ -249,6 +254,59 @@ BpfTracer::ProgramCost BpfTracer::program_cost() const
         }
     }
     return cost;
+}
+
+std::vector<std::pair<mt_stack_key, uint64_t>> BpfTracer::read_stack_bytes() const
+{
+    return read_map<mt_stack_key, uint64_t>(state_->skel->maps.stack_bytes);
+}
+
+std::vector<UserStackFrame> BpfTracer::read_user_stack(int32_t id) const
+{
+    std::vector<UserStackFrame> out;
+    bpf_stack_build_id frames[MT_STACK_DEPTH] = {};
+    uint32_t key = static_cast<uint32_t>(id);
+    if (id < 0 || bpf_map__lookup_elem(state_->skel->maps.user_stacks, &key, sizeof(key), frames,
+                                       sizeof(frames), 0) != 0)
+        return out;
+    for (const bpf_stack_build_id &f : frames) {
+        if (f.status == BPF_STACK_BUILD_ID_EMPTY)
+            break;
+        UserStackFrame frame;
+        frame.has_build_id = f.status == BPF_STACK_BUILD_ID_VALID;
+        if (frame.has_build_id) {
+            std::memcpy(frame.build_id, f.build_id, sizeof(frame.build_id));
+            frame.value = f.offset;
+        } else {
+            frame.value = f.ip;
+        }
+        out.push_back(frame);
+    }
+    return out;
+}
+
+std::vector<uint64_t> BpfTracer::read_kernel_stack(int32_t id) const
+{
+    std::vector<uint64_t> out;
+    uint64_t ips[MT_STACK_DEPTH] = {};
+    uint32_t key = static_cast<uint32_t>(id);
+    if (id < 0 || bpf_map__lookup_elem(state_->skel->maps.kernel_stacks, &key, sizeof(key), ips,
+                                       sizeof(ips), 0) != 0)
+        return out;
+    for (uint64_t ip : ips) {
+        if (!ip)
+            break;
+        out.push_back(ip);
+    }
+    return out;
+}
+
+std::vector<std::pair<uint32_t, std::string>> BpfTracer::read_thread_names() const
+{
+    std::vector<std::pair<uint32_t, std::string>> out;
+    for (auto &[tid, st] : read_map<uint32_t, mt_sample_state>(state_->skel->maps.sample_state))
+        out.emplace_back(tid, std::string(st.comm, strnlen(st.comm, sizeof(st.comm))));
+    return out;
 }
 
 mt_stats BpfTracer::read_stats() const

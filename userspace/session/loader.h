@@ -22,6 +22,17 @@ struct LoaderConfig {
     uint32_t ringbuf_bytes = 1u << 20;
     bool verbose = false;         // libbpf and verifier messages to stderr
     bool functions = false;       // -f: frame tracking for traced functions
+    uint32_t stacks = MT_STACKS_NONE; // --folded: MT_STACKS_TOUCH or MT_STACKS_MAP
+    uint64_t sample_bytes = 512 * 1024;
+    bool kernel_stacks = false;
+    bool per_thread = false;
+};
+
+// One user stack frame as the kernel keeps it (struct bpf_stack_build_id).
+struct UserStackFrame {
+    bool has_build_id = false;
+    uint8_t build_id[20] = {};
+    uint64_t value = 0; // file offset with a build-id, else the address
 };
 
 // One uprobe: a file offset in a file, and the cookie the BPF side reads
@@ -63,6 +74,10 @@ public:
     std::vector<std::pair<mt_func_key, mt_func_stats>> read_func_stats() const;
     std::vector<std::pair<uint32_t, mt_thread_frames>> read_thread_frames() const;
     std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const;
+    std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const;
+    std::vector<UserStackFrame> read_user_stack(int32_t id) const;  // leaf first
+    std::vector<uint64_t> read_kernel_stack(int32_t id) const;      // leaf first
+    std::vector<std::pair<uint32_t, std::string>> read_thread_names() const;
 
     // Time the kernel spent in memtrace's programs (counted only while
     // kernel.bpf_stats_enabled=1), summed over all of them.

@@ -16,8 +16,16 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "collect/records.h"
+#include "collect/stacks.h"
+#include "symbols/elf_file.h"
+#include "symbols/frame_pointers.h"
+#include "symbols/module_index.h"
+#include "symbols/modules.h"
+#include "symbols/stack_namer.h"
+#include "symbols/symbolizer.h"
 #include "error.h"
 #include "model/process_table.h"
 #include "report/live_line.h"
@@ -169,6 +177,10 @@ TraceOutcome run_trace(const Options &opt)
     config.max_procs = opt.max_procs;
     config.verbose = opt.verbose;
     config.functions = !function_probes.empty();
+    config.stacks = opt.stacks;
+    config.sample_bytes = opt.sample_bytes;
+    config.kernel_stacks = opt.kernel_stacks;
+    config.per_thread = opt.per_thread;
     BpfTracer tracer(config);
     if (command)
         tracer.add_target(static_cast<uint32_t>(command->pid()));
@@ -191,18 +203,42 @@ TraceOutcome run_trace(const Options &opt)
     if (opt.mode == TraceMode::All)
         table.limit_ended(20000);
     uint64_t malformed = 0;
+    // Stacks are named from the files processes map: read their mappings at
+    // attach, after exec and after each executable mmap, while they are alive.
+    std::optional<ModuleIndex> modules;
+    std::set<uint32_t> to_snapshot;
+    if (opt.stacks) {
+        modules.emplace();
+        if (!executable.empty()) {
+            const char *env = getenv("LD_LIBRARY_PATH");
+            for (const Module &m :
+                 program_modules(executable, LibrarySearch::from_environment(env ? env : "")))
+                modules->add_file(m.open_path);
+        }
+    }
     const BpfTracer::RecordHandler on_record = [&](std::span<const std::byte> bytes) {
         try {
             Record rec = decode_record(bytes);
-            if (auto *exec = std::get_if<ExecRecord>(&rec))
+            if (auto *exec = std::get_if<ExecRecord>(&rec)) {
                 table.apply(*exec);
-            else if (auto *exit = std::get_if<ExitRecord>(&rec))
+                if (modules)
+                    to_snapshot.insert(exec->pid);
+            } else if (auto *exit = std::get_if<ExitRecord>(&rec)) {
                 table.apply(*exit);
-            else
+            } else if (auto *mapped = std::get_if<ExecMapRecord>(&rec)) {
+                if (modules)
+                    to_snapshot.insert(mapped->pid);
+            } else {
                 ++malformed;
+            }
         } catch (...) {
             ++malformed; // nothing may throw through libbpf
         }
+    };
+    auto take_snapshots = [&] {
+        for (uint32_t pid : to_snapshot)
+            modules->snapshot(static_cast<pid_t>(pid));
+        to_snapshot.clear();
     };
     auto fill_cmdlines = [&] {
         for (uint32_t pid : table.live_pids_without_cmdline())
@@ -214,6 +250,9 @@ TraceOutcome run_trace(const Options &opt)
         tracer.seed_running();
         table.apply_snapshot(tracer.read_procs());
         fill_cmdlines();
+        if (modules)
+            for (const ProcessRecord &p : table.live())
+                modules->snapshot(static_cast<pid_t>(p.pid));
     }
     std::vector<Watched> watched;
     for (pid_t pid : pids) {
@@ -323,8 +362,11 @@ TraceOutcome run_trace(const Options &opt)
         if (n < 0 && errno != EINTR)
             throw Error(std::string("poll failed: ") + std::strerror(errno));
 
-        if (fds[0].revents)
+        if (fds[0].revents) {
             tracer.consume(on_record);
+            if (modules)
+                take_snapshots();
+        }
         if (fds[1].revents) {
             if ((stop_signal = signals.take()))
                 break;
@@ -392,6 +434,11 @@ TraceOutcome run_trace(const Options &opt)
     std::vector<mt_proc> final_procs = tracer.read_procs();
     table.apply_snapshot(final_procs);
     fill_cmdlines();
+    if (modules) {
+        take_snapshots();
+        for (const ProcessRecord &p : table.live())
+            modules->snapshot(static_cast<pid_t>(p.pid));
+    }
     if (command_reaped)
         table.set_wait_result(static_cast<uint32_t>(command->pid()), command_status,
                               static_cast<uint64_t>(command_usage.ru_maxrss) * 1024);
@@ -425,6 +472,7 @@ TraceOutcome run_trace(const Options &opt)
     }
     report.stats = stats_from(tracer.read_stats(), malformed);
     report.stats.ended_not_kept = table.ended_not_kept();
+
     rusage own{};
     getrusage(RUSAGE_SELF, &own);
     report.cost.cpu_user_s = static_cast<double>(own.ru_utime.tv_sec) +
@@ -440,6 +488,73 @@ TraceOutcome run_trace(const Options &opt)
     for (ProcessRecord &rec : table.records())
         if (!(opt.mode == TraceMode::All && rec.pid == self))
             report.processes.push_back(std::move(rec));
+
+    if (modules) {
+        RawStacks raw;
+        bool unknown_build_id = false;
+        for (const auto &[key, bytes] : tracer.read_stack_bytes()) {
+            raw.samples.push_back({key.tgid, key.tid, key.user_stack, key.kernel_stack, bytes});
+            if (key.user_stack >= 0 && !raw.user.count(key.user_stack)) {
+                std::vector<RawUserFrame> frames;
+                for (const UserStackFrame &f : tracer.read_user_stack(key.user_stack)) {
+                    RawUserFrame frame;
+                    frame.value = f.value;
+                    if (f.has_build_id) {
+                        frame.kind = RawUserFrame::BuildId;
+                        static const char digits[] = "0123456789abcdef";
+                        for (uint8_t b : f.build_id) {
+                            frame.build_id += digits[b >> 4];
+                            frame.build_id += digits[b & 15];
+                        }
+                        unknown_build_id |= modules->by_build_id(frame.build_id) == nullptr;
+                    }
+                    frames.push_back(std::move(frame));
+                }
+                raw.user.emplace(key.user_stack, std::move(frames));
+            }
+            if (key.kernel_stack >= 0 && !raw.kernel.count(key.kernel_stack))
+                raw.kernel.emplace(key.kernel_stack, tracer.read_kernel_stack(key.kernel_stack));
+        }
+        if (opt.per_thread)
+            for (auto &[tid, name] : tracer.read_thread_names())
+                raw.thread_names[tid] = name;
+        if (unknown_build_id) // a process gone before it could be read: try the library dirs
+            modules->scan_directories(LibrarySearch().default_dirs);
+
+        Symbolizer symbolizer(opt.debug_dirs);
+        std::optional<KernelSymbols> kernel_symbols;
+        if (opt.kernel_stacks)
+            kernel_symbols.emplace();
+        StackNamer namer(*modules, symbolizer, kernel_symbols ? &*kernel_symbols : nullptr);
+        FoldOptions fold;
+        fold.per_pid = opt.per_pid;
+        fold.per_thread = opt.per_thread;
+        fold.comm_of = [&](uint32_t pid) {
+            const ProcessRecord *rec = table.find(pid);
+            return rec ? rec->comm : std::string();
+        };
+        report.folded = fold_stacks(raw, namer, fold);
+
+        StacksSummary st;
+        st.kind = opt.stacks == MT_STACKS_MAP ? "map" : "touch";
+        st.path = opt.folded_path == "-" ? "stdout" : opt.folded_path;
+        st.sample_bytes = opt.sample_bytes;
+        st.samples = report.stats.stack_samples;
+        st.folded_total = report.folded.total();
+        for (const ProcessRecord &p : report.processes)
+            st.exact_total += opt.stacks == MT_STACKS_MAP ? p.mapped : p.touched;
+        st.user_stacks_lost = report.stats.user_stacks_lost;
+        st.kernel_stacks_lost = report.stats.kernel_stacks_lost;
+        st.samples_lost = report.stats.stack_bytes_full;
+        for (const auto &[open_path, shown] : namer.files_seen()) {
+            try {
+                if (detect_frame_pointers(ElfFile(open_path)) == FramePointers::No)
+                    st.without_frame_pointers.push_back(shown);
+            } catch (...) {
+            }
+        }
+        report.stacks = std::move(st);
+    }
 
     if (stop_signal)
         report.end_reason = describe_signal_stop(*stop_signal);

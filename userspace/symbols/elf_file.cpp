@@ -92,6 +92,14 @@ std::optional<uint64_t> ElfFile::file_offset(uint64_t vaddr) const
     return std::nullopt;
 }
 
+std::optional<uint64_t> ElfFile::vaddr_of(uint64_t offset) const
+{
+    for (const LoadSegment &seg : segments_)
+        if (offset >= seg.offset && offset < seg.offset + seg.filesz)
+            return offset - seg.offset + seg.vaddr;
+    return std::nullopt;
+}
+
 std::string ElfFile::build_id() const
 {
     std::string hex;

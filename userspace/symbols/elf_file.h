@@ -40,6 +40,8 @@ public:
     const std::vector<LoadSegment> &segments() const { return segments_; }
     // File offset of a virtual address inside a loaded segment (what uprobes take).
     std::optional<uint64_t> file_offset(uint64_t vaddr) const;
+    // The inverse: the virtual address a file offset is loaded at.
+    std::optional<uint64_t> vaddr_of(uint64_t file_offset) const;
     std::string build_id() const;              // hex, "" if none
     std::optional<std::string> debuglink() const; // .gnu_debuglink file name
     std::vector<std::string> needed() const;   // DT_NEEDED

@@ -1,0 +1,51 @@
+#include "collect/stacks.h"
+
+namespace memtrace {
+
+FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options)
+{
+    FoldedStacks folded;
+    std::map<std::pair<uint32_t, int32_t>, std::vector<std::string>> user_names; // by (pid, id)
+    std::map<int32_t, std::vector<std::string>> kernel_names;
+    for (const RawStackSample &s : raw.samples) {
+        std::string comm = options.comm_of ? options.comm_of(s.tgid) : "";
+        if (comm.empty())
+            comm = "[pid " + std::to_string(s.tgid) + "]";
+        std::vector<std::string> frames;
+        bool per_pid = options.per_pid || options.per_thread;
+        frames.push_back(folded_safe(per_pid ? comm + "-" + std::to_string(s.tgid) : comm));
+        if (options.per_thread && s.tid) {
+            auto name = raw.thread_names.find(s.tid);
+            std::string thread = name != raw.thread_names.end() && !name->second.empty()
+                                     ? name->second
+                                     : "thread";
+            frames.push_back(folded_safe(thread + "-" + std::to_string(s.tid)));
+        }
+        // A stack id names the same frames in every process only for build-id
+        // frames; address frames depend on the process: cache per (pid, id).
+        auto user = raw.user.find(s.user_id);
+        if (s.user_id >= 0 && user != raw.user.end()) {
+            auto key = std::make_pair(s.tgid, s.user_id);
+            auto cached = user_names.find(key);
+            if (cached == user_names.end())
+                cached = user_names.emplace(key, namer.user_frames(static_cast<pid_t>(s.tgid),
+                                                                   user->second))
+                             .first;
+            frames.insert(frames.end(), cached->second.begin(), cached->second.end());
+        } else {
+            frames.push_back("[stack not captured]");
+        }
+        auto kernel = raw.kernel.find(s.kernel_id);
+        if (s.kernel_id >= 0 && kernel != raw.kernel.end()) {
+            auto cached = kernel_names.find(s.kernel_id);
+            if (cached == kernel_names.end())
+                cached = kernel_names.emplace(s.kernel_id, namer.kernel_frames(kernel->second)).first;
+            frames.push_back("-");
+            frames.insert(frames.end(), cached->second.begin(), cached->second.end());
+        }
+        folded.add(frames, s.bytes);
+    }
+    return folded;
+}
+
+} // namespace memtrace

@@ -1,0 +1,40 @@
+// Stack samples as the kernel side counted them, and their folding into named
+// stacks: the root frame is the process (comm, or comm-PID), then a thread
+// frame when asked, the user frames, and kernel frames below a "-" frame.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/folded.h"
+#include "symbols/stack_namer.h"
+
+namespace memtrace {
+
+struct RawStackSample {
+    uint32_t tgid = 0;
+    uint32_t tid = 0;       // 0 unless per-thread
+    int32_t user_id = -1;   // < 0: the stack was not captured
+    int32_t kernel_id = -1; // < 0: none
+    uint64_t bytes = 0;
+};
+
+struct RawStacks {
+    std::vector<RawStackSample> samples;
+    std::map<int32_t, std::vector<RawUserFrame>> user;   // leaf first
+    std::map<int32_t, std::vector<uint64_t>> kernel;      // leaf first
+    std::map<uint32_t, std::string> thread_names;
+};
+
+struct FoldOptions {
+    bool per_pid = false;
+    bool per_thread = false;
+    std::function<std::string(uint32_t)> comm_of; // process name by pid
+};
+
+FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options);
+
+} // namespace memtrace

@@ -1,0 +1,30 @@
+// Folded stacks: "root;frame;...;leaf BYTES", the format flamegraph.pl,
+// inferno, speedscope and Pyroscope read. Identical stacks are merged.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace memtrace {
+
+struct FoldedLine {
+    std::string stack; // frames joined by ';', root first
+    uint64_t bytes = 0;
+};
+
+class FoldedStacks {
+public:
+    // `frames` root first; each must be free of ';' and newlines (folded_safe).
+    void add(const std::vector<std::string> &frames, uint64_t bytes);
+    std::vector<FoldedLine> lines() const; // sorted by stack
+    uint64_t total() const { return total_; }
+    size_t size() const { return by_stack_.size(); }
+
+private:
+    std::map<std::string, uint64_t> by_stack_;
+    uint64_t total_ = 0;
+};
+
+} // namespace memtrace

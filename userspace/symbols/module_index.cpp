@@ -1,0 +1,133 @@
+#include "symbols/module_index.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "symbols/elf_file.h"
+
+namespace memtrace {
+namespace fs = std::filesystem;
+
+ModuleIndex::~ModuleIndex()
+{
+    for (int fd : kept_fds_)
+        close(fd);
+}
+
+const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path,
+                                        bool deleted)
+{
+    // An open descriptor reads the file after it is deleted or replaced, and
+    // after the process (and its map_files/) is gone.
+    int fd = open(open_path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd >= 0 ? fstat(fd, &st) != 0 : stat(open_path.c_str(), &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return nullptr;
+    }
+    // Same path, same file: one entry (a replaced file at the same path is another).
+    std::string identity = path + "@" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    if (auto it = by_path_.find(identity); it != by_path_.end()) {
+        if (fd >= 0)
+            close(fd);
+        return it->second;
+    }
+    auto file = std::make_unique<ModuleFile>();
+    file->path = path;
+    file->open_path = open_path;
+    if (fd >= 0) {
+        kept_fds_.push_back(fd);
+        file->open_path = "/proc/self/fd/" + std::to_string(fd);
+    }
+    (void)deleted;
+    try {
+        file->build_id = ElfFile(file->open_path).build_id();
+    } catch (...) {
+        // not ELF (or unreadable): still a named region
+    }
+    const ModuleFile *raw = file.get();
+    files_.push_back(std::move(file));
+    by_path_[identity] = raw;
+    if (!raw->build_id.empty())
+        by_id_.emplace(raw->build_id, raw);
+    return raw;
+}
+
+void ModuleIndex::add_file(const std::string &path)
+{
+    remember(path, path, false);
+}
+
+bool ModuleIndex::snapshot(pid_t pid)
+{
+    std::string dir = proc_root_ + "/" + std::to_string(pid);
+    std::ifstream in(dir + "/maps");
+    if (!in)
+        return false;
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<Mapping> mappings;
+    for (const MapsEntry &e : parse_maps(text.str())) {
+        if (e.perms.find('x') == std::string::npos)
+            continue;
+        Mapping m{e.start, e.end, e.offset, nullptr, e.path};
+        if (!e.path.empty() && e.path[0] == '/') {
+            char range[64];
+            std::snprintf(range, sizeof(range), "%llx-%llx",
+                          static_cast<unsigned long long>(e.start),
+                          static_cast<unsigned long long>(e.end));
+            std::string open_path =
+                e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path;
+            m.file = remember(e.path, open_path, e.deleted);
+        }
+        mappings.push_back(std::move(m));
+    }
+    if (mappings.empty() && text.str().empty())
+        return false;
+    maps_[pid] = std::move(mappings);
+    return true;
+}
+
+void ModuleIndex::scan_directories(const std::vector<std::string> &dirs)
+{
+    for (const auto &dir : dirs) {
+        std::error_code ec;
+        for (const auto &entry : fs::directory_iterator(dir, ec)) {
+            std::string name = entry.path().filename().string();
+            if (name.find(".so") == std::string::npos || !entry.is_regular_file(ec))
+                continue;
+            remember(entry.path().string(), entry.path().string(), false);
+        }
+    }
+}
+
+const ModuleFile *ModuleIndex::by_build_id(const std::string &hex) const
+{
+    auto it = by_id_.find(hex);
+    return it == by_id_.end() ? nullptr : it->second;
+}
+
+MappedAddress ModuleIndex::find(pid_t pid, uint64_t address) const
+{
+    MappedAddress out;
+    auto it = maps_.find(pid);
+    if (it == maps_.end())
+        return out;
+    for (const Mapping &m : it->second) {
+        if (address >= m.start && address < m.end) {
+            out.file = m.file;
+            out.region = m.region;
+            out.file_offset = address - m.start + m.offset;
+            return out;
+        }
+    }
+    return out;
+}
+
+} // namespace memtrace

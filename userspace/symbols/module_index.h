@@ -1,0 +1,68 @@
+// Which file a stack frame's build-id names, and what a process had mapped
+// where: gathered from /proc/PID/maps while processes are alive, so frames can
+// be named after they exit (design.md section 6).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "symbols/modules.h"
+
+namespace memtrace {
+
+struct ModuleFile {
+    std::string path;      // as the process saw it (shown in frames)
+    std::string open_path; // where memtrace reads it: a descriptor it keeps open
+    std::string build_id;  // hex, "" if none
+};
+
+// An address in a process: the file mapped there and the file offset.
+struct MappedAddress {
+    const ModuleFile *file = nullptr; // nullptr: anonymous memory ([heap], JIT, ...)
+    std::string region;               // maps name for anonymous regions: "[vdso]", ""
+    uint64_t file_offset = 0;
+};
+
+class ModuleIndex {
+public:
+    explicit ModuleIndex(std::string proc_root = "/proc") : proc_root_(std::move(proc_root)) {}
+    ~ModuleIndex();
+    ModuleIndex(const ModuleIndex &) = delete;
+    ModuleIndex &operator=(const ModuleIndex &) = delete;
+
+    // Reads the process's executable mappings (again: after exec or dlopen the
+    // snapshot is replaced). False if the process is gone.
+    bool snapshot(pid_t pid);
+    // A file known otherwise (the program memtrace runs, its DT_NEEDED).
+    void add_file(const std::string &path);
+    // Last resort for build-ids no snapshot saw: the files in these directories.
+    void scan_directories(const std::vector<std::string> &dirs);
+
+    const ModuleFile *by_build_id(const std::string &hex) const;
+    MappedAddress find(pid_t pid, uint64_t address) const;
+    bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
+    size_t files() const { return files_.size(); }
+
+private:
+    const ModuleFile *remember(const std::string &path, const std::string &open_path, bool deleted);
+
+    struct Mapping {
+        uint64_t start = 0, end = 0, offset = 0;
+        const ModuleFile *file = nullptr;
+        std::string region;
+    };
+    std::string proc_root_;
+    std::vector<std::unique_ptr<ModuleFile>> files_;
+    std::map<std::string, const ModuleFile *> by_id_;
+    std::map<std::string, const ModuleFile *> by_path_; // path + inode identity
+    std::map<pid_t, std::vector<Mapping>> maps_;
+    std::vector<int> kept_fds_; // every file, readable after deletion and process exit
+};
+
+} // namespace memtrace

@@ -1,0 +1,118 @@
+#include "symbols/stack_namer.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+namespace memtrace {
+
+std::string folded_safe(std::string name)
+{
+    for (char &c : name) {
+        if (c == ';')
+            c = ':';
+        else if (c == '\n' || c == '\r')
+            c = ' ';
+    }
+    return name.empty() ? "[unknown]" : name;
+}
+
+StackNamer::StackNamer(const ModuleIndex &index, Symbolizer &symbols, const KernelSymbols *kernel,
+                       const std::string &perf_map_dir)
+    : index_(index), symbols_(symbols), kernel_(kernel), perf_map_dir_(perf_map_dir)
+{
+}
+
+const PerfMap &StackNamer::perf_map(pid_t pid)
+{
+    auto it = perf_maps_.find(pid);
+    if (it == perf_maps_.end())
+        it = perf_maps_
+                 .emplace(pid, PerfMap::load(perf_map_dir_ + "/perf-" + std::to_string(pid) + ".map"))
+                 .first;
+    return it->second;
+}
+
+std::string StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup)
+{
+    std::string name = symbols_.function_at(file.open_path, file.path, lookup);
+    if (!name.empty()) {
+        files_seen_.emplace(file.open_path, file.path);
+        return name;
+    }
+    if (!symbols_.loaded_offset(file.open_path, file.path, offset))
+        return "[unknown]"; // not code of this file: a broken frame-pointer chain
+    files_seen_.emplace(file.open_path, file.path);
+    char text[64];
+    std::snprintf(text, sizeof(text), "+0x%llx]", static_cast<unsigned long long>(offset));
+    return "[" + std::filesystem::path(file.path).filename().string() + text;
+}
+
+std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<RawUserFrame> &frames)
+{
+    std::vector<std::string> names;
+    for (size_t i = 0; i < frames.size(); ++i) {
+        const RawUserFrame &f = frames[i];
+        // Every frame but the innermost holds a return address: the call is one byte before.
+        uint64_t back = i == 0 ? 0 : 1;
+        if (f.kind == RawUserFrame::BuildId) {
+            if (const ModuleFile *file = index_.by_build_id(f.build_id)) {
+                names.push_back(name_in_file(*file, f.value, f.value - back));
+            } else {
+                char text[96];
+                std::snprintf(text, sizeof(text), "[build-id %.12s+0x%llx]", f.build_id.c_str(),
+                              static_cast<unsigned long long>(f.value));
+                names.push_back(text);
+            }
+            continue;
+        }
+        std::string jit = perf_map(pid).name_at(f.value - back);
+        if (!jit.empty()) {
+            names.push_back(jit);
+            continue;
+        }
+        MappedAddress where = index_.find(pid, f.value);
+        if (where.file)
+            names.push_back(name_in_file(*where.file, where.file_offset, where.file_offset - back));
+        else if (!where.region.empty())
+            names.push_back(where.region[0] == '[' ? where.region : "[" + where.region + "]");
+        else
+            names.push_back("[unknown]");
+    }
+    std::reverse(names.begin(), names.end());
+    for (auto &n : names)
+        n = folded_safe(std::move(n));
+    return names;
+}
+
+namespace {
+
+// The frames of memtrace's own tracing (the tracepoint calling its BPF
+// program) sit at the kernel leaf: they are the tool, not the program.
+bool tracing_frame(const std::string &name)
+{
+    for (const char *prefix : {"bpf_", "__bpf_", "__traceiter_", "perf_trace_", "trace_event_"})
+        if (name.rfind(prefix, 0) == 0)
+            return true;
+    return name == "mm_trace_rss_stat";
+}
+
+} // namespace
+
+std::vector<std::string> StackNamer::kernel_frames(const std::vector<uint64_t> &ips)
+{
+    std::vector<std::string> names;
+    bool at_leaf = true;
+    for (size_t i = 0; i < ips.size(); ++i) {
+        uint64_t ip = ips[i] - (i == 0 ? 0 : 1);
+        std::string name = kernel_ ? kernel_->name_at(ip) : "";
+        if (at_leaf && tracing_frame(name))
+            continue;
+        at_leaf = false;
+        names.push_back(folded_safe(name.empty() ? "[kernel]" : name));
+    }
+    std::reverse(names.begin(), names.end());
+    return names;
+}
+
+} // namespace memtrace

@@ -1,0 +1,56 @@
+// Stack frames to names, for folded stacks: "function" where a symbol covers
+// the address, "[module+0xoffset]" where none does, "[unknown]" where not even
+// the module is known. Return addresses are moved back one byte first, so a
+// frame names the function of the call, not of what follows it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "symbols/module_index.h"
+#include "symbols/symbolizer.h"
+
+namespace memtrace {
+
+// One frame of a user stack as the kernel recorded it (struct bpf_stack_build_id).
+struct RawUserFrame {
+    enum Kind { BuildId, Ip } kind = Ip;
+    std::string build_id; // hex, for BuildId
+    uint64_t value = 0;   // file offset (BuildId) or address (Ip)
+};
+
+class StackNamer {
+public:
+    StackNamer(const ModuleIndex &index, Symbolizer &symbols, const KernelSymbols *kernel,
+               const std::string &perf_map_dir = "/tmp");
+
+    // Leaf first in, root first out.
+    std::vector<std::string> user_frames(pid_t pid, const std::vector<RawUserFrame> &leaf_first);
+    std::vector<std::string> kernel_frames(const std::vector<uint64_t> &leaf_first);
+
+    // Files that frames came from (open path -> path shown), for the
+    // frame-pointer check.
+    const std::map<std::string, std::string> &files_seen() const { return files_seen_; }
+
+private:
+    std::string name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup_offset);
+    const PerfMap &perf_map(pid_t pid);
+
+    const ModuleIndex &index_;
+    Symbolizer &symbols_;
+    const KernelSymbols *kernel_;
+    std::string perf_map_dir_;
+    std::map<pid_t, PerfMap> perf_maps_;
+    std::map<std::string, std::string> files_seen_;
+};
+
+// A frame name safe for the folded format: ';' separates frames and a newline
+// ends the line, so both are replaced.
+std::string folded_safe(std::string name);
+
+} // namespace memtrace

@@ -1,0 +1,176 @@
+#include "symbols/symbolizer.h"
+
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "symbols/demangle.h"
+#include "symbols/elf_file.h"
+
+namespace memtrace {
+
+struct Symbolizer::Module {
+    Dwfl *dwfl = nullptr;
+    Dwfl_Module *mod = nullptr;
+    GElf_Addr bias = 0;
+    std::unique_ptr<ElfFile> elf; // file offsets to virtual addresses
+    Dwfl_Callbacks callbacks{};
+    ~Module()
+    {
+        if (dwfl)
+            dwfl_end(dwfl);
+    }
+};
+
+Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)
+{
+    // libdwfl's search path: "-" skips CRC checks, ".debug" is the binary's own
+    // .debug/ directory, then the debug roots (build-id and path layouts).
+    debuginfo_path_ = "-:.debug";
+    for (const auto &dir : debug_dirs)
+        debuginfo_path_ += ":" + dir;
+    debuginfo_ptr_ = debuginfo_path_.data();
+}
+
+Symbolizer::~Symbolizer() = default;
+
+Symbolizer::Module *Symbolizer::module(const std::string &open_path, const std::string &path)
+{
+    auto &slot = modules_[open_path];
+    if (slot)
+        return slot->mod ? slot.get() : nullptr;
+    slot = std::make_unique<Module>();
+    try {
+        slot->elf = std::make_unique<ElfFile>(open_path);
+    } catch (...) {
+        return nullptr; // missing or not ELF: remembered as unreadable
+    }
+    int fd = open(open_path.c_str(), O_RDONLY | O_CLOEXEC); // libdwfl keeps and closes it
+    if (fd < 0)
+        return nullptr;
+    slot->callbacks.find_elf = dwfl_build_id_find_elf;
+    slot->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    slot->callbacks.section_address = dwfl_offline_section_address;
+    slot->callbacks.debuginfo_path = &debuginfo_ptr_;
+    slot->dwfl = dwfl_begin(&slot->callbacks);
+    if (!slot->dwfl) {
+        close(fd);
+        return nullptr;
+    }
+    dwfl_report_begin(slot->dwfl);
+    // Named by its real path: debuglink files are searched beside it.
+    slot->mod = dwfl_report_offline(slot->dwfl, path.c_str(), path.c_str(), fd);
+    dwfl_report_end(slot->dwfl, nullptr, nullptr);
+    if (!slot->mod)
+        return nullptr;
+    if (!dwfl_module_getelf(slot->mod, &slot->bias)) {
+        slot->mod = nullptr;
+        return nullptr;
+    }
+    return slot.get();
+}
+
+std::string Symbolizer::function_at(const std::string &open_path, const std::string &path,
+                                    uint64_t file_offset)
+{
+    Module *m = module(open_path, path);
+    if (!m)
+        return "";
+    auto vaddr = m->elf->vaddr_of(file_offset);
+    if (!vaddr)
+        return "";
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(m->mod, *vaddr + m->bias, &offset, &sym, nullptr,
+                                            nullptr, nullptr);
+    if (!name || !*name)
+        return "";
+    // A symbol with a size that ends before the address is the wrong one.
+    if (sym.st_size != 0 && offset >= sym.st_size)
+        return "";
+    return demangle(name);
+}
+
+bool Symbolizer::loaded_offset(const std::string &open_path, const std::string &path,
+                               uint64_t file_offset)
+{
+    Module *m = module(open_path, path);
+    return m && m->elf->vaddr_of(file_offset).has_value();
+}
+
+KernelSymbols::KernelSymbols(const std::string &kallsyms)
+{
+    std::ifstream in(kallsyms);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string address, type, name;
+        if (!(fields >> address >> type >> name))
+            continue;
+        if (type != "t" && type != "T" && type != "w" && type != "W")
+            continue;
+        uint64_t value = std::strtoull(address.c_str(), nullptr, 16);
+        if (value == 0)
+            continue; // addresses hidden (kptr_restrict, not root)
+        symbols_.emplace_back(value, name);
+    }
+    std::sort(symbols_.begin(), symbols_.end());
+}
+
+std::string KernelSymbols::name_at(uint64_t address) const
+{
+    auto it = std::upper_bound(symbols_.begin(), symbols_.end(), address,
+                               [](uint64_t a, const auto &s) { return a < s.first; });
+    if (it == symbols_.begin())
+        return "";
+    return std::prev(it)->second;
+}
+
+PerfMap PerfMap::parse(const std::string &text)
+{
+    PerfMap map;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::istringstream fields(line);
+        std::string start, size;
+        if (!(fields >> start >> size))
+            continue;
+        std::string name;
+        std::getline(fields >> std::ws, name);
+        char *end1 = nullptr, *end2 = nullptr;
+        uint64_t s = std::strtoull(start.c_str(), &end1, 16);
+        uint64_t n = std::strtoull(size.c_str(), &end2, 16);
+        if (*end1 || *end2 || n == 0 || name.empty())
+            continue;
+        map.entries_.push_back({s, n, name});
+    }
+    std::sort(map.entries_.begin(), map.entries_.end(),
+              [](const Entry &a, const Entry &b) { return a.start < b.start; });
+    return map;
+}
+
+PerfMap PerfMap::load(const std::string &path)
+{
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse(text.str());
+}
+
+std::string PerfMap::name_at(uint64_t address) const
+{
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), address,
+                               [](uint64_t a, const Entry &e) { return a < e.start; });
+    if (it == entries_.begin())
+        return "";
+    --it;
+    return address < it->start + it->size ? it->name : "";
+}
+
+} // namespace memtrace

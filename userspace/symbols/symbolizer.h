@@ -1,0 +1,66 @@
+// Addresses in files to function names, with elfutils' libdwfl: .symtab,
+// .dynsym, separate debug files (build-id, debuglink) and MiniDebugInfo
+// (.gnu_debugdata). One cached module per file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace memtrace {
+
+class Symbolizer {
+public:
+    explicit Symbolizer(const std::vector<std::string> &debug_dirs = {"/usr/lib/debug"});
+    ~Symbolizer();
+    Symbolizer(const Symbolizer &) = delete;
+    Symbolizer &operator=(const Symbolizer &) = delete;
+
+    // The demangled name of the function at `file_offset` in the ELF file read
+    // at `open_path` (a kept descriptor, say), or "" when no symbol covers it.
+    // `path` is where the file lives: debug files are looked for beside it.
+    std::string function_at(const std::string &open_path, const std::string &path,
+                            uint64_t file_offset);
+    // Whether `file_offset` lies in a loaded segment of the file (a frame
+    // pointer chain through code without frame pointers yields wild ones).
+    bool loaded_offset(const std::string &open_path, const std::string &path,
+                       uint64_t file_offset);
+
+private:
+    struct Module;
+    Module *module(const std::string &open_path, const std::string &path);
+    std::string debuginfo_path_;
+    char *debuginfo_ptr_ = nullptr; // libdwfl's callbacks take a char **
+    std::map<std::string, std::unique_ptr<Module>> modules_;
+};
+
+// Kernel frames: /proc/kallsyms (needs root to see addresses).
+class KernelSymbols {
+public:
+    explicit KernelSymbols(const std::string &kallsyms = "/proc/kallsyms");
+    std::string name_at(uint64_t address) const; // "" if unknown
+    bool empty() const { return symbols_.empty(); }
+
+private:
+    std::vector<std::pair<uint64_t, std::string>> symbols_; // sorted by address
+};
+
+// JIT code: /tmp/perf-PID.map ("START SIZE name", hex), written by JITs for perf.
+class PerfMap {
+public:
+    static PerfMap load(const std::string &path);
+    static PerfMap parse(const std::string &text);
+    std::string name_at(uint64_t address) const; // "" if not in any entry
+    bool empty() const { return entries_.empty(); }
+
+private:
+    struct Entry {
+        uint64_t start, size;
+        std::string name;
+    };
+    std::vector<Entry> entries_; // sorted by start
+};
+
+} // namespace memtrace
