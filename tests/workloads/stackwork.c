@@ -4,7 +4,7 @@
  * all in the stacks (libc's are not: Debian builds it without frame pointers,
  * which is why the pages are touched here, not by memset).
  *
- *   stackwork [--lib MIB] [--jit MIB] [--unlink-self] [--hold MS] TABLE_MIB INDEX_MIB
+ *   stackwork [--lib MIB] [--jit MIB] [--unlink-self] [--hold MS] [--wait] TABLE_MIB INDEX_MIB
  *
  * main -> load_table -> fill              touches TABLE_MIB (malloc'd)
  * main -> build_index -> grow -> fill     touches INDEX_MIB (mmap'd, in 1 MiB steps)
@@ -12,6 +12,7 @@
  * main -> run_jit -> jit_fill             touches MIB from generated code named only
  *                                         by /tmp/perf-PID.map (--jit)
  * --unlink-self deletes its own binary first: frames must still be named.
+ * --wait reads a line from stdin before allocating (lets a tracer attach).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -102,7 +103,7 @@ NOINLINE void run_jit(size_t mib)
 int main(int argc, char **argv)
 {
     size_t lib_mib = 0, jit_mib = 0;
-    int hold_ms = 0;
+    int hold_ms = 0, wait_stdin = 0;
     int arg = 1;
     for (; arg < argc && argv[arg][0] == '-'; arg++) {
         if (!strcmp(argv[arg], "--lib") && arg + 1 < argc)
@@ -111,6 +112,8 @@ int main(int argc, char **argv)
             jit_mib = strtoul(argv[++arg], NULL, 10);
         else if (!strcmp(argv[arg], "--hold") && arg + 1 < argc)
             hold_ms = atoi(argv[++arg]);
+        else if (!strcmp(argv[arg], "--wait"))
+            wait_stdin = 1;
         else if (!strcmp(argv[arg], "--unlink-self")) {
             char self[4096];
             ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -124,6 +127,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: stackwork [--lib MIB] [--jit MIB] [--unlink-self] [--hold MS] "
                         "TABLE_MIB INDEX_MIB\n");
         return 2;
+    }
+    if (wait_stdin) {
+        char line[16];
+        if (!fgets(line, sizeof(line), stdin))
+            return 3;
     }
     char *table = load_table(strtoul(argv[arg], NULL, 10));
     char *index = build_index(strtoul(argv[arg + 1], NULL, 10));

@@ -24,7 +24,7 @@ FramePointers detect_frame_pointers(const ElfFile &elf)
         if (++looked == 200)
             break;
     }
-    if (looked < 10)
+    if (looked < 4)
         return FramePointers::Unknown;
     if (with * 2 >= looked)
         return FramePointers::Yes;

@@ -1,0 +1,247 @@
+// --folded: stacks of memory growth, against stackwork, whose call paths and
+// sizes are known (tests/workloads/stackwork.c, built with frame pointers).
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "harness.h"
+
+using namespace e2e;
+
+namespace {
+
+std::string stackwork(const std::string &variant = "stackwork")
+{
+    return workload(variant);
+}
+
+std::map<std::string, uint64_t> read_folded(const std::string &file)
+{
+    std::map<std::string, uint64_t> lines;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        size_t space = line.rfind(' ');
+        REQUIRE(space != std::string::npos);
+        lines[line.substr(0, space)] += std::stoull(line.substr(space + 1));
+    }
+    return lines;
+}
+
+// The bytes of the lines whose stack ends with `suffix`.
+uint64_t ending_with(const std::map<std::string, uint64_t> &lines, const std::string &suffix)
+{
+    uint64_t total = 0;
+    for (const auto &[stack, bytes] : lines)
+        if (stack.size() >= suffix.size() && stack.compare(stack.size() - suffix.size(), suffix.size(), suffix) == 0)
+            total += bytes;
+    return total;
+}
+
+bool within_3_percent(uint64_t measured, uint64_t expected)
+{
+    uint64_t diff = measured > expected ? measured - expected : expected - measured;
+    return diff <= expected * 3 / 100;
+}
+
+std::string dump(const std::map<std::string, uint64_t> &lines)
+{
+    std::ostringstream out;
+    for (const auto &[stack, bytes] : lines)
+        out << stack << ' ' << bytes << '\n';
+    return out.str();
+}
+
+void check_format(const std::string &file)
+{
+    RunResult r = run({std::string(MT_SOURCE_DIR) + "/tests/tools/folded_check.py", file});
+    INFO("folded_check: " << r.out);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.rfind("ok ", 0) == 0);
+}
+
+} // namespace
+
+TEST_CASE("--folded: pages brought in, by the call paths that touched them", "[stacks]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--", stackwork(), "256", "128"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 256 * MiB));
+    CHECK(within_3_percent(ending_with(lines, ";main;build_index;grow;fill"), 128 * MiB));
+    for (const auto &[stack, bytes] : lines)
+        CHECK(stack.rfind("stackwork;", 0) == 0); // comm is the root frame
+    check_format(folded);
+
+    // the folded total is the exact touched total, but for the last partial sample
+    const auto &st = r.report["stacks"];
+    uint64_t folded_total = st["folded_total_bytes"], exact = st["exact_total_bytes"];
+    CHECK(exact == uint64_t(r.report["processes"][0]["touched_bytes"]));
+    CHECK(folded_total <= exact);
+    CHECK(exact - folded_total < uint64_t(st["sample_bytes"]));
+    CHECK(st["kind"] == "touch");
+    CHECK(st["samples"].get<uint64_t>() >= 384 * MiB / (512 * KiB));
+    CHECK(r.result.out.find("Stacks (" + folded + ")") != std::string::npos);
+    // Debian's libc has no frame pointers: the report says so
+    CHECK(r.result.out.find("built without frame pointers: ") != std::string::npos);
+    CHECK(r.result.out.find("libc.so.6") != std::string::npos);
+}
+
+TEST_CASE("--sample-bytes 4096: every page, totals equal", "[stacks]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--sample-bytes", "4096", "--", stackwork(), "64", "32"});
+    auto lines = read_folded(folded);
+    // malloc writes its chunk header in the table's first page: that page is malloc's
+    uint64_t table = ending_with(lines, ";main;load_table;fill");
+    CHECK(table <= 64 * MiB);
+    CHECK(table >= 64 * MiB - 4096);
+    CHECK(ending_with(lines, ";main;build_index;grow;fill") == 32 * MiB); // mmap'd: all fill's
+    CHECK(r.report["stacks"]["folded_total_bytes"] == r.report["stacks"]["exact_total_bytes"]);
+}
+
+TEST_CASE("--stacks map: memory mapped, by who asked for it", "[stacks]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--stacks", "map", "--", stackwork(), "64", "128"});
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    // build_index mmaps 128 MiB itself; the frame-pointer walk from libc's __mmap
+    // (no frame pointer) reaches main, skipping build_index
+    CHECK(within_3_percent(ending_with(lines, ";main;__mmap"), 128 * MiB));
+    const auto &st = r.report["stacks"];
+    CHECK(st["kind"] == "map");
+    CHECK(st["exact_total_bytes"] == r.report["processes"][0]["mapped_bytes"]);
+    CHECK(uint64_t(st["exact_total_bytes"]) - uint64_t(st["folded_total_bytes"]) < 512 * KiB);
+    check_format(folded);
+}
+
+TEST_CASE("--kernel-stacks: kernel frames below '-', without memtrace's own", "[stacks]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    run_memtrace_json({"--folded", folded, "--kernel-stacks", "--", stackwork(), "32", "16"});
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    bool fault_path = false;
+    for (const auto &[stack, bytes] : lines) {
+        size_t dash = stack.find(";-;");
+        REQUIRE(dash != std::string::npos);
+        std::string kernel = stack.substr(dash + 3);
+        fault_path |= stack.find(";fill;-;") != std::string::npos &&
+                      kernel.find("handle_mm_fault") != std::string::npos;
+        CHECK(kernel.find("bpf_") == std::string::npos);
+    }
+    CHECK(fault_path);
+    check_format(folded);
+}
+
+TEST_CASE("--per-pid and --per-thread root frames", "[stacks]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--per-thread", "--", stackwork(), "16", "8"});
+    uint32_t pid = r.report["command_pid"];
+    std::string root = "stackwork-" + std::to_string(pid) + ";stackwork-" + std::to_string(pid) + ";";
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(ending_with(lines, ";main;load_table;fill") == ending_with(lines, root.substr(0, root.size() - 1) + ";__libc_start_call_main;main;load_table;fill"));
+    for (const auto &[stack, bytes] : lines)
+        CHECK(stack.rfind(root, 0) == 0);
+
+    run_memtrace_json({"--folded", folded, "--per-pid", "--", stackwork(), "16", "8"});
+    for (const auto &[stack, bytes] : read_folded(folded))
+        CHECK(stack.find("stackwork-") == 0);
+}
+
+TEST_CASE("frames in a shared library, in JIT code (perf map), in a stripped binary", "[stacks]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    run_memtrace_json({"--folded", folded, "--", stackwork(), "--lib", "48", "--jit", "40", "16", "8"});
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(ending_with(lines, ";main;use_library;lib_touch"), 48 * MiB));
+    CHECK(within_3_percent(ending_with(lines, ";main;run_jit;jit_fill"), 40 * MiB));
+
+    run_memtrace_json({"--folded", folded, "--", stackwork("stackwork-debuglink"), "32", "16"});
+    lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 32 * MiB));
+}
+
+TEST_CASE("a deleted binary, and a process that exits mid-trace, are still named", "[stacks]")
+{
+    require_root();
+    std::string dir = report_dir();
+    std::filesystem::copy_file(stackwork(), dir + "/doomed");
+    std::filesystem::copy_file(workload("libstacklib.so"), dir + "/libstacklib.so");
+    std::string folded = dir + "/out.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--", dir + "/doomed", "--unlink-self", "32", "16"});
+    CHECK_FALSE(std::filesystem::exists(dir + "/doomed"));
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 32 * MiB));
+
+    // a child that has exited long before tracing ends
+    run_memtrace_json({"--children", "--folded", folded, "--", "sh", "-c",
+                       stackwork() + " 24 8; sleep 0.5"});
+    lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 24 * MiB));
+}
+
+TEST_CASE("--folded with -p", "[stacks][pid]")
+{
+    require_root();
+    Background work({stackwork(), "--wait", "40", "20"});
+    std::string folded = report_dir() + "/out.folded";
+    Background tracer({memtrace_bin(), "-p", std::to_string(work.pid()), "--folded", folded});
+    REQUIRE(tracer.wait_for_stderr("memtrace: tracing"));
+    work.send_stdin("go\n");
+    CHECK(work.wait().exit_code == 0);
+    CHECK(tracer.wait(30).exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 40 * MiB));
+    CHECK(within_3_percent(ending_with(lines, ";main;build_index;grow;fill"), 20 * MiB));
+}
+
+TEST_CASE("the format checker rejects what consumers would", "[stacks][tools]")
+{
+    std::string dir = report_dir();
+    auto bad = [&](const std::string &content) {
+        std::ofstream(dir + "/bad.folded") << content;
+        return run({std::string(MT_SOURCE_DIR) + "/tests/tools/folded_check.py", dir + "/bad.folded"});
+    };
+    CHECK(bad("a;b 10\n").exit_code == 0);
+    CHECK(bad("a;;b 10\n").exit_code == 1);   // empty frame
+    CHECK(bad("a;b  10\n").exit_code == 1);   // two spaces
+    CHECK(bad("a;b 1.5\n").exit_code == 1);   // not an integer
+    CHECK(bad("b 1\na 1\n").exit_code == 1);  // not sorted
+    CHECK(bad("a 1\na 2\n").exit_code == 1);  // not merged
+    CHECK(bad("a 1").exit_code == 1);         // no final newline
+}
+
+TEST_CASE("--folded bad input", "[stacks][bad-input]")
+{
+    require_root();
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"--stacks", "map", "--", "true"},
+             {"--folded", "/tmp/x.folded", "--stacks", "heap", "--", "true"},
+             {"--folded", "/tmp/x.folded", "--sample-bytes", "12x", "--", "true"},
+             {"--folded", "/tmp/x.folded", "--sample-bytes", "100", "--", "true"},
+             {"--folded", "/nonexistent/dir/x.folded", "--", "true"}}) {
+        RunResult r = run_memtrace(args);
+        INFO(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+}
