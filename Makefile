@@ -69,7 +69,17 @@ WORKLOADS += $(FUNCWORK)
 FUNCWORK_FLAGS := -O2 -g -Wall -Wextra -Werror -pthread
 DEMO := $(BUILD)/demo/feature_extract
 
-.PHONY: all clean demo test check unit e2e asan install bench deps tests
+# Fuzzers: libFuzzer (clang) over the readers of untrusted input, with the
+# sources they test compiled in, ASan and UBSan on.
+FUZZERS := elf text records
+FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/symbols/frame_pointers.cpp \
+	userspace/symbols/modules.cpp userspace/symbols/function_pattern.cpp \
+	userspace/symbols/demangle.cpp userspace/symbols/symbolizer.cpp \
+	userspace/collect/records.cpp userspace/symbols/x86_code.cpp
+FUZZ_SECONDS ?= 10
+
+.PHONY: all clean demo test check unit e2e asan install bench deps tests fuzz fuzz-smoke
 
 all: $(BUILD)/memtrace
 
@@ -187,7 +197,19 @@ $(BUILD)/e2e-tests: $(E2E_OBJS) $(BUILD)/libmemtrace_core.a
 	$(call msg,LINK,$@)
 	$(Q)$(CXX) $(LDFLAGS) $^ $(CORE_LIBS) -pthread -o $@
 
-tests: $(BUILD)/memtrace $(BUILD)/unit-tests $(BUILD)/e2e-tests $(WORKLOADS)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.cpp $(FUZZ_SRCS) $(wildcard userspace/*/*.h)
+	$(call msg,FUZZER,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuserspace \
+	  $< $(FUZZ_SRCS) -ldw -lelf -lcapstone -o $@
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-smoke: $(FUZZ_BINS) $(WORKLOADS)
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)./scripts/fuzz-smoke $(BUILD) $(FUZZ_SECONDS) $(RESULTS)/fuzz.xml
+
+tests: $(BUILD)/memtrace $(BUILD)/unit-tests $(BUILD)/e2e-tests $(WORKLOADS) $(FUZZ_BINS)
 
 $(BUILD):
 	$(Q)mkdir -p $@
@@ -210,7 +232,9 @@ check: tests
 	$(Q)$(BUILD)/unit-tests -r junit -o $(RESULTS)/unit.xml || true
 	@echo "  TEST     e2e (root: loads BPF)"
 	$(Q)$(BUILD)/e2e-tests -r junit -o $(RESULTS)/e2e.xml || true
-	$(Q)./scripts/test-summary $(RESULTS)/unit.xml $(RESULTS)/e2e.xml
+	@echo "  FUZZ     $(FUZZ_SECONDS) s per target"
+	$(Q)./scripts/fuzz-smoke $(BUILD) $(FUZZ_SECONDS) $(RESULTS)/fuzz.xml || true
+	$(Q)./scripts/test-summary $(RESULTS)/unit.xml $(RESULTS)/e2e.xml $(RESULTS)/fuzz.xml
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory check

@@ -45,9 +45,18 @@ def run_plain(argv):
     return elapsed_of(r.stderr)
 
 
-def run_traced(argv, json_path):
-    r = subprocess.run([MEMTRACE, "-q", "-o", "/dev/null", "--json", json_path, "--"] + argv,
-                       capture_output=True, text=True)
+# What runs the workload: alone, or under memtrace with these options.
+CONFIGS = [
+    ("alone", None),
+    ("memtrace", []),
+    ("--folded", ["--folded", "/tmp/memtrace-bench.folded"]),
+    ("--folded --sample-bytes 4096", ["--folded", "/tmp/memtrace-bench.folded", "--sample-bytes", "4096"]),
+]
+
+
+def run_traced(argv, json_path, options=()):
+    r = subprocess.run([MEMTRACE, "-q", "-o", "/dev/null", "--json", json_path] + list(options) +
+                       ["--"] + argv, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"memtrace failed ({r.returncode}): {r.stderr}")
     with open(json_path) as f:
@@ -87,20 +96,22 @@ def main():
     for name, full_argv, description, quick_argv in WORKLOADS:
         argv = quick_argv if args.quick else full_argv
         run_plain(argv)  # warm-up: page cache, binaries
-        plain, traced, cpu, rss = [], [], [], []
+        times = {label: [] for label, _ in CONFIGS}
+        cpu, rss = [], []
         for i in range(rounds):
-            order = ("plain", "traced") if i % 2 == 0 else ("traced", "plain")
-            for kind in order:
-                if kind == "plain":
-                    plain.append(run_plain(argv))
-                else:
-                    t, report = run_traced(argv, json_path)
-                    traced.append(t)
+            order = CONFIGS if i % 2 == 0 else list(reversed(CONFIGS))
+            for label, options in order:
+                if options is None:
+                    times[label].append(run_plain(argv))
+                    continue
+                t, report = run_traced(argv, json_path, options)
+                times[label].append(t)
+                if label == "memtrace":
                     cost = report["memtrace"]
                     cpu.append(cost["cpu_user_s"] + cost["cpu_system_s"])
                     rss.append(cost["maxrss_bytes"])
-            print(f"{name} round {i + 1}/{rounds}: plain {plain[-1]:.3f} s, traced {traced[-1]:.3f} s",
-                  file=sys.stderr)
+            print(f"{name} round {i + 1}/{rounds}: " +
+                  ", ".join(f"{label} {times[label][-1]:.3f} s" for label, _ in CONFIGS), file=sys.stderr)
         set_bpf_stats(True)
         try:
             _, report = run_traced(argv, json_path)
@@ -108,12 +119,15 @@ def main():
             set_bpf_stats(False)
         cost = report["memtrace"]
         proc = report["processes"][0]
-        ratios = [t / p for t, p in zip(traced, plain)]
+        plain = times["alone"]
+        ratio = {label: statistics.median(times[label]) / statistics.median(plain) for label, _ in CONFIGS}
+        spread = {label: (min(t / p for t, p in zip(times[label], plain)),
+                          max(t / p for t, p in zip(times[label], plain))) for label, _ in CONFIGS}
         rows.append({
             "name": name, "description": description, "argv": argv,
-            "plain": statistics.median(plain), "traced": statistics.median(traced),
-            "ratio": statistics.median(traced) / statistics.median(plain),
-            "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "plain": statistics.median(plain), "traced": statistics.median(times["memtrace"]),
+            "ratio": ratio["memtrace"], "ratio_min": spread["memtrace"][0], "ratio_max": spread["memtrace"][1],
+            "ratios": ratio, "spreads": spread,
             "cpu": statistics.median(cpu), "rss": statistics.median(rss),
             "bpf_ns": cost["bpf_run_time_ns"], "bpf_runs": cost["bpf_run_count"],
             "faults": proc["page_faults"], "peak": proc["peak_rss_bytes"],
@@ -133,6 +147,21 @@ def main():
         lines.append(
             f"| {r['name']} | {r['plain']:.3f} s | {r['traced']:.3f} s | **{r['ratio']:.3f}x** | "
             f"{r['ratio_min']:.3f}-{r['ratio_max']:.3f}x | {r['cpu']:.3f} s | {r['rss'] / 2**20:.1f} MiB |")
+    lines += [
+        "",
+        "With stacks (`--folded`), same rounds: slowdown against the workload alone, median",
+        "(per-round range). The default samples a stack per 512 KiB brought in per thread;",
+        "`--sample-bytes 4096` takes one at every page.",
+        "",
+        "| workload | memtrace | --folded (512 KiB) | --folded --sample-bytes 4096 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        cells = []
+        for label in ("memtrace", "--folded", "--folded --sample-bytes 4096"):
+            lo, hi = r["spreads"][label]
+            cells.append(f"**{r['ratios'][label]:.3f}x** ({lo:.2f}-{hi:.2f})")
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Kernel time in memtrace's BPF programs (one more traced run with",

@@ -19,6 +19,7 @@ namespace memtrace {
 struct ElfFile::Handle {
     int fd = -1;
     Elf *elf = nullptr;
+    std::vector<char> image; // when read from memory
     ~Handle()
     {
         if (elf)
@@ -58,11 +59,25 @@ ElfFile::ElfFile(const std::string &path) : handle_(std::make_unique<Handle>()),
     if (handle_->fd < 0)
         throw Error("cannot read '" + path + "': " + std::strerror(errno));
     handle_->elf = elf_begin(handle_->fd, ELF_C_READ_MMAP, nullptr);
+    load_segments();
+}
+
+ElfFile::ElfFile(const std::string &name, std::vector<char> image)
+    : handle_(std::make_unique<Handle>()), path_(name)
+{
+    elf_version(EV_CURRENT);
+    handle_->image = std::move(image);
+    handle_->elf = elf_memory(handle_->image.data(), handle_->image.size());
+    load_segments();
+}
+
+void ElfFile::load_segments()
+{
     if (!handle_->elf || elf_kind(handle_->elf) != ELF_K_ELF)
-        throw Error("'" + path + "' is not an ELF file");
+        throw Error("'" + path_ + "' is not an ELF file");
     GElf_Ehdr ehdr;
     if (!gelf_getehdr(handle_->elf, &ehdr))
-        throw Error("'" + path + "' has no readable ELF header");
+        throw Error("'" + path_ + "' has no readable ELF header");
     size_t count = 0;
     if (elf_getphdrnum(handle_->elf, &count) != 0)
         count = 0;

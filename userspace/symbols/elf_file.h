@@ -31,6 +31,8 @@ class ElfFile {
 public:
     // Throws Error("cannot read PATH: why") if the file is missing or not ELF.
     explicit ElfFile(const std::string &path);
+    // An ELF image in memory (for fuzzing the reader); `name` names it in errors.
+    ElfFile(const std::string &name, std::vector<char> image);
     ~ElfFile();
     ElfFile(ElfFile &&) noexcept;
     ElfFile &operator=(ElfFile &&) noexcept;
@@ -52,6 +54,7 @@ public:
     std::optional<std::vector<uint8_t>> read(uint64_t vaddr, uint64_t size) const;
 
 private:
+    void load_segments();
     struct Handle;
     std::unique_ptr<Handle> handle_;
     std::string path_;
