@@ -46,6 +46,15 @@ struct {
 	__type(value, struct mt_func_stats);
 } func_stats SEC(".maps");
 
+/* Return addresses already reported, per process (value unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__uint(key_size, 16);            /* {tgid, pad, return address} */
+	__type(value, __u64);
+} retsites_seen SEC(".maps");
+
 static const struct mt_thread_frames mt_zero_frames;
 static const struct mt_call_slots mt_zero_slots;
 static const struct mt_func_stats mt_zero_func_stats;
@@ -141,6 +150,36 @@ static __noinline void raise_call_peaks(__u32 tgid, __u64 rss)
 			cs->peak[i] = rss;
 }
 
+/* The timeline's brackets: the first calls of each function in each process,
+ * and every call that sets a new maximum; the others are only counted. */
+static __always_inline void mark_call(struct mt_func_stats *s, __u32 tgid, __u32 tid,
+				      struct mt_frame *f, __u64 peak, __u64 rss, __u32 returned,
+				      bool new_max)
+{
+	if (s->marks >= MT_MARKS_PER_FUNC && !new_max) {
+		__sync_fetch_and_add(&s->marks_dropped, 1);
+		return;
+	}
+	struct mt_rec_mark *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return;
+	}
+	__sync_fetch_and_add(&s->marks, 1);
+	rec->hdr.type = MT_REC_MARK;
+	rec->hdr.tgid = tgid;
+	rec->hdr.ts_ns = bpf_ktime_get_ns();
+	rec->tid = tid;
+	rec->func = f->func;
+	rec->entry_ns = f->entry_ns;
+	rec->base = f->base;
+	rec->peak = peak;
+	rec->rss_end = rss;
+	rec->returned = returned;
+	rec->pad = 0;
+	bpf_ringbuf_submit(rec, 0);
+}
+
 /* Ends one call: its figures go to the function's aggregate. */
 static __noinline void close_call(struct mt_proc *p, __u32 tgid, __u32 tid, struct mt_frame *f,
 				  __u32 returned)
@@ -166,13 +205,16 @@ static __noinline void close_call(struct mt_proc *p, __u32 tgid, __u32 tid, stru
 		__sync_fetch_and_add(&s->unreturned, 1);
 	}
 	bool first = s->max_exit_ns == 0;
-	if (atomic_max(&s->max_peak_inc, peak - f->base) || first) {
+	bool new_max = atomic_max(&s->max_peak_inc, peak - f->base);
+	if (new_max || first) {
 		s->max_base = f->base;
 		s->max_entry_ns = f->entry_ns;
 		s->max_exit_ns = bpf_ktime_get_ns();
 		s->max_tid = tid;
 	}
 	atomic_max(&s->max_peak_rss, peak);
+	if (cfg_timeline_ns)
+		mark_call(s, tgid, tid, f, peak, rss, returned, new_max);
 }
 
 #define MT_CLOSE_BELOW 0 /* frames whose return-address slot is below sp: they have ended */
@@ -220,6 +262,33 @@ static __always_inline struct mt_thread_frames *frames_of(__u32 tid, __u32 tgid,
 	if (fr)
 		fr->tgid = tgid;
 	return fr;
+}
+
+/* A call left by a tail call: ask userspace (once per process and return
+ * address) to probe where the tail callee will return. */
+static __always_inline void want_retsite(__u32 tgid, __u32 func, __u64 ret_addr)
+{
+	struct {
+		__u32 tgid;
+		__u32 pad;
+		__u64 ret_addr;
+	} key = {.tgid = tgid, .ret_addr = ret_addr};
+	__u64 one = 1;
+	if (!ret_addr || bpf_map_update_elem(&retsites_seen, &key, &one, BPF_NOEXIST))
+		return; /* reported already (or the map is full) */
+	struct mt_rec_retsite *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return;
+	}
+	rec->hdr.type = MT_REC_RETSITE;
+	rec->hdr.tgid = tgid;
+	rec->hdr.ts_ns = bpf_ktime_get_ns();
+	rec->func = func;
+	rec->pad = 0;
+	rec->ret_addr = ret_addr;
+	bpf_ringbuf_submit(rec, 0);
+	__sync_fetch_and_add(&stats.retsites, 1);
 }
 
 SEC("uprobe")
@@ -281,6 +350,8 @@ int mt_func_entry(struct pt_regs *ctx)
 		__sync_fetch_and_add(&s->calls, 1);
 	}
 	fr->depth = depth + 1;
+	if (f->tailcall)
+		want_retsite(tgid, func, ret_addr);
 	return 0;
 }
 
@@ -301,6 +372,11 @@ int mt_func_return(struct pt_regs *ctx)
 	struct mt_thread_frames *fr = frames_of(tid, tgid, false);
 	if (!fr)
 		return 0; /* a call that began before tracing */
+	if ((cookie >> 32) == MT_PROBE_RETADDR) {
+		/* back at the return address: the calls that tail-called away end here */
+		close_ended(p, fr, id, PT_REGS_SP(ctx), MT_CLOSE_BELOW);
+		return 0;
+	}
 
 	/* At a ret (or a tail-call jmp) the stack pointer is back at the slot of the
 	 * return address: the frame at sp is the one leaving now. */
@@ -313,6 +389,7 @@ int mt_func_return(struct pt_regs *ctx)
 		return 0; /* its entry was not seen (began before tracing, or dropped) */
 	if ((cookie >> 32) == MT_PROBE_TAILCALL) {
 		top->tailcall = 1; /* the callee will return for it */
+		want_retsite(tgid, func, top->ret_addr);
 		return 0;
 	}
 	struct mt_frame done = *top;

@@ -26,6 +26,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 cfg_trace_all = 0;       /* -a: every process */
 const volatile __u32 cfg_follow_children = 0; /* --children */
 const volatile __u32 cfg_nr_cpus = 1;         /* possible CPUs */
+const volatile __u64 cfg_timeline_ns = 0;     /* --timeline: interval length, 0 = off */
 
 struct mt_stats stats = {};
 
@@ -183,6 +184,41 @@ static __always_inline void update_peak_vm(struct mt_proc *p, __u64 vm)
 	}
 }
 
+/* The timeline: per process, the highest and the last RSS of the current
+ * interval; one point goes out when an interval ends (at most one per process
+ * and interval with activity: never one per event). */
+static __always_inline void timeline_point(__u32 tgid, __u64 slot, __u64 rss_end, __u64 rss_max)
+{
+	struct mt_rec_point *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return;
+	}
+	rec->hdr.type = MT_REC_POINT;
+	rec->hdr.tgid = tgid;
+	rec->hdr.ts_ns = (slot + 1) * cfg_timeline_ns;
+	rec->rss_end = rss_end;
+	rec->rss_max = rss_max;
+	bpf_ringbuf_submit(rec, 0);
+}
+
+static __always_inline void timeline_update(struct mt_proc *p, __u64 rss)
+{
+	__u64 slot = bpf_ktime_get_ns() / cfg_timeline_ns;
+
+	if (slot != p->tl_slot) {
+		if (p->tl_slot)
+			timeline_point(p->tgid, p->tl_slot, p->tl_last, p->tl_max);
+		p->tl_slot = slot;
+		/* the level held since the interval began counts toward its max */
+		p->tl_max = p->tl_last > rss ? p->tl_last : rss;
+	} else if (rss > p->tl_max) {
+		p->tl_max = rss;
+	}
+	p->tl_last = rss;
+}
+
 #include "functions.bpf.h"
 #include "stacks.bpf.h"
 
@@ -254,6 +290,7 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 	p->peak_ns = p->start_ns;
 	p->vm = BPF_CORE_READ((struct mm_struct *)mm, total_vm);
 	p->peak_vm = p->vm;
+	p->tl_last = p->start_rss;
 	read_comm(p, task);
 
 	if (own_mm && bpf_map_update_elem(&mm_owner, &mm, &tgid, BPF_ANY))
@@ -298,6 +335,8 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 			sample_growth(ctx, tgid, (__u64)(now - before) * cfg_page_size);
 	}
 	update_peak(p);
+	if (cfg_timeline_ns)
+		timeline_update(p, rss_of(p));
 	if (cfg_funcs && p->active_calls) {
 		__u64 rss = rss_of(p);
 		if (rss > p->call_floor) {
@@ -481,6 +520,8 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	__s32 code = task->exit_code;
 	if (BPF_CORE_READ(sig, flags) & MT_SIGNAL_GROUP_EXIT)
 		code = BPF_CORE_READ(sig, group_exit_code);
+	if (cfg_timeline_ns && p->tl_slot)
+		timeline_point(tgid, p->tl_slot, rss_of(p), p->tl_max > rss_of(p) ? p->tl_max : rss_of(p));
 	p->exit_code = code;
 	p->exit_ns = bpf_ktime_get_ns();
 	p->flags |= MT_PROC_EXITED;

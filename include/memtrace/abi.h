@@ -58,6 +58,10 @@ struct mt_proc {
 	__u64 call_floor;       /* lowest running peak among active calls (pages) */
 	__u32 active_calls;     /* calls open in this process (all threads) */
 	__u32 pad0;
+	/* timeline (--timeline): the interval being filled */
+	__u64 tl_slot;          /* ktime / resolution of the current interval, 0 before any */
+	__u64 tl_max;           /* highest RSS in it (pages) */
+	__u64 tl_last;          /* RSS at its latest change (pages) */
 };
 
 /*
@@ -71,6 +75,7 @@ struct mt_proc {
 #define MT_PROBE_RETURN 1   /* on a ret instruction of the function */
 #define MT_PROBE_TAILCALL 2 /* on a jmp that leaves the function for another */
 #define MT_PROBE_ENTRY_TAILCALL 3 /* entry probe on a function that is one tail-call jmp */
+#define MT_PROBE_RETADDR 4  /* at a return address of a call that left by tail call */
 #define MT_COOKIE(kind, func) ((kind) * 0x100000000ull + (func)) /* func < 2^32 */
 
 #define MT_MAX_FRAMES 16   /* traced calls open at once on one thread */
@@ -124,7 +129,8 @@ struct mt_func_stats {
 	__u64 max_entry_ns;   /* entry time of that call */
 	__u64 max_exit_ns;    /* its end */
 	__u32 max_tid;        /* its thread */
-	__u32 pad;
+	__u32 marks;          /* timeline marks sent */
+	__u64 marks_dropped;  /* calls not marked: more than MT_MARKS_PER_FUNC, not a new maximum */
 };
 
 /*
@@ -155,6 +161,10 @@ struct mt_sample_state {
 #define MT_REC_EXEC 1
 #define MT_REC_EXIT 2
 #define MT_REC_EXEC_MAP 3 /* a traced process mapped executable code (stacks only) */
+#define MT_REC_POINT 4    /* a timeline interval ended (--timeline) */
+#define MT_REC_MARK 5     /* a traced call ended (--timeline with -f) */
+#define MT_REC_RETSITE 6  /* a call left by tail call: probe its return address, please */
+#define MT_MARKS_PER_FUNC 200 /* marks kept per process and function, besides new maxima */
 
 struct mt_rec_hdr {
 	__u32 type; /* MT_REC_* */
@@ -175,6 +185,36 @@ struct mt_rec_exit {
 	struct mt_proc proc;    /* final figures, exit_code set */
 };
 
+/* A call of `func` left its function by a tail call; the callee will return to
+ * `ret_addr` (an address in process hdr.tgid). A probe there ends such calls
+ * the moment they return. Sent once per (process, return address). */
+struct mt_rec_retsite {
+	struct mt_rec_hdr hdr;
+	__u32 func;
+	__u32 pad;
+	__u64 ret_addr;
+};
+
+/* One interval of the timeline: hdr.ts_ns is its end. Pages. */
+struct mt_rec_point {
+	struct mt_rec_hdr hdr;
+	__u64 rss_end;          /* RSS when the interval ended */
+	__u64 rss_max;          /* the highest RSS inside it */
+};
+
+/* One traced call, for the plot's brackets: hdr.ts_ns is its end. */
+struct mt_rec_mark {
+	struct mt_rec_hdr hdr;
+	__u32 tid;
+	__u32 func;
+	__u64 entry_ns;
+	__u64 base;             /* RSS at entry (pages) */
+	__u64 peak;             /* highest RSS while open (pages) */
+	__u64 rss_end;          /* RSS when it ended (pages) */
+	__u32 returned;
+	__u32 pad;
+};
+
 /* Everything that can be dropped or can fail is counted here (BPF .bss). */
 struct mt_stats {
 	__u64 ringbuf_drops;    /* records lost: ring buffer full */
@@ -191,6 +231,7 @@ struct mt_stats {
 	__u64 slots_full;       /* calls whose peak was approximated: MT_CALL_SLOTS open */
 	__u64 func_stats_full;  /* function figures lost: map full */
 	__u64 threads_full;     /* calls not tracked: thread map full */
+	__u64 retsites;         /* return-address probes asked for */
 	__u64 stack_samples;    /* stacks taken */
 	__u64 user_stacks_lost; /* user stacks not captured (stack map full or collision) */
 	__u64 kernel_stacks_lost;

@@ -20,7 +20,9 @@ constexpr const char *kUsage =
     "Usage:\n"
     "  memtrace [options] -- CMD [ARGS...]   run CMD and trace it from its first instruction\n"
     "  memtrace [options] -p PID[,PID...]    attach to running processes until they exit\n"
-    "  memtrace [options] -a                 every process on the machine (top-like report)\n";
+    "  memtrace [options] -a                 every process on the machine (top-like report)\n"
+    "  memtrace record [-o FILE] [options] -- CMD | -p PID    record memory over time\n"
+    "  memtrace plot FILE... [-o OUT.svg]    plot recordings     memtrace report FILE\n";
 
 constexpr const char *kFooter =
     "\nExamples:\n"
@@ -32,6 +34,8 @@ constexpr const char *kFooter =
     "  sudo memtrace -f 'build_*' -- ./indexer     per call of build_*: memory at entry, true peak, kept\n"
     "  sudo memtrace -f libc:malloc -p 1234        a library function in a running process\n"
     "  memtrace --list-funcs 'Index::*' ./indexer  what a pattern would trace\n"
+    "  sudo memtrace record -f build_index -- ./a  memory over time, to memtrace-DATE-TIME.mtrace\n"
+    "  memtrace plot a.mtrace b.mtrace -o cmp.svg  both runs in one plot (memtrace plot --help)\n"
     "\n"
     "What the figures mean:\n"
     "  PEAK RSS   highest resident memory (anon + file + shmem) seen while traced. Exact: the kernel's\n"
@@ -112,6 +116,103 @@ uint64_t parse_size(const std::string &text, const std::string &option)
         value > (1ull << 40) / scale)
         throw Error(option + ": expected a size like 4096, 64K or 1M, got '" + text + "'");
     return value * scale;
+}
+
+std::vector<std::string> record_arguments(const std::vector<std::string> &args,
+                                          const std::string &default_file)
+{
+    std::vector<std::string> out;
+    std::string file;
+    bool command = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (!command && args[i] == "--")
+            command = true;
+        if (!command && (args[i] == "-o" || args[i] == "--output")) {
+            if (i + 1 >= args.size())
+                throw Error("record -o needs a file name");
+            file = args[++i];
+            continue;
+        }
+        if (!command && args[i].rfind("--output=", 0) == 0) {
+            file = args[i].substr(9);
+            continue;
+        }
+        out.push_back(args[i]);
+    }
+    out.insert(out.begin(), {"--timeline", file.empty() ? default_file : file});
+    return out;
+}
+
+std::string mprof_path(const std::string &recording_path)
+{
+    const std::string ext = ".mtrace";
+    if (recording_path.size() > ext.size() &&
+        recording_path.compare(recording_path.size() - ext.size(), ext.size(), ext) == 0)
+        return recording_path.substr(0, recording_path.size() - ext.size()) + ".dat";
+    return recording_path + ".dat";
+}
+
+std::variant<PlotArgs, EarlyExit> parse_plot_options(const std::vector<std::string> &args)
+{
+    PlotArgs out;
+    CLI::App app("memtrace plot: memory over time from recordings, as a self-contained SVG.\n"
+                 "Several recordings are overlaid to compare runs; each peak is marked, and\n"
+                 "the calls of traced functions (-f) are drawn as labelled brackets.\n\n"
+                 "Usage: memtrace plot FILE... [-o OUT.svg] [--title TEXT] [--no-functions] [--png]\n",
+                 "memtrace plot");
+    app.formatter(std::make_shared<HelpFormatter>());
+    app.set_help_flag("-h,--help", "Show this help and exit");
+    app.add_option("files", out.files, "Recordings (from memtrace record or --timeline)")
+        ->type_name("FILE")
+        ->required();
+    app.add_option("-o,--output", out.output,
+                   "The image to write (default: the first recording's name, .svg or .png)")
+        ->type_name("OUT");
+    app.add_option("--title", out.title, "The plot's title (default: the commands)");
+    bool no_functions = false;
+    app.add_flag("--no-functions", no_functions, "No brackets for traced calls");
+    app.add_flag("--png", out.png, "Write PNG instead of SVG (needs rsvg-convert: librsvg2-bin)");
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        app.parse(reversed);
+    } catch (const CLI::CallForHelp &) {
+        return EarlyExit{app.help()};
+    } catch (const CLI::ParseError &e) {
+        throw Error(std::string(e.what()) + " (see memtrace plot --help)");
+    }
+    out.functions = !no_functions;
+    if (out.output.empty()) {
+        std::string base = out.files.front();
+        const std::string ext = ".mtrace";
+        if (base.size() > ext.size() && base.compare(base.size() - ext.size(), ext.size(), ext) == 0)
+            base.resize(base.size() - ext.size());
+        out.output = base + (out.png ? ".png" : ".svg");
+    }
+    return out;
+}
+
+std::variant<ReportArgs, EarlyExit> parse_report_options(const std::vector<std::string> &args)
+{
+    ReportArgs out;
+    CLI::App app("memtrace report: the end-of-run tables of a recording, again.\n\n"
+                 "Usage: memtrace report FILE [--json OUT]\n",
+                 "memtrace report");
+    app.formatter(std::make_shared<HelpFormatter>());
+    app.set_help_flag("-h,--help", "Show this help and exit");
+    app.add_option("file", out.file, "A recording (from memtrace record or --timeline)")
+        ->type_name("FILE")
+        ->required();
+    app.add_option("--json", out.json_path, "Write the report as JSON to OUT ('-': stdout)")
+        ->type_name("OUT");
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        app.parse(reversed);
+    } catch (const CLI::CallForHelp &) {
+        return EarlyExit{app.help()};
+    } catch (const CLI::ParseError &e) {
+        throw Error(std::string(e.what()) + " (see memtrace report --help)");
+    }
+    return out;
 }
 
 std::string version_string()
@@ -216,6 +317,20 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     app.add_flag("--per-thread", opt.per_thread, "Also a frame per thread (name-TID)")
         ->group("Stacks");
 
+    app.add_option("--timeline", opt.timeline_path,
+                   "Record memory over time to FILE (points and function calls; see memtrace plot)")
+        ->type_name("FILE")
+        ->group("Timeline");
+    std::string resolution;
+    app.add_option("--resolution", resolution,
+                   "Timeline interval in milliseconds (default 10); each keeps its highest RSS too")
+        ->type_name("MS")
+        ->group("Timeline");
+    std::string format;
+    app.add_option("--format", format, "mprof: also write FILE.dat, which mprof plot reads")
+        ->type_name("mprof")
+        ->group("Timeline");
+
     app.add_option("-o,--output", opt.table_path, "Write the table to FILE instead of stdout")
         ->type_name("FILE")
         ->group("Output");
@@ -274,6 +389,20 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     for (const auto &dir : debug_dirs)
         opt.debug_dirs.insert(opt.debug_dirs.begin(), dir);
 
+    if ((!resolution.empty() || !format.empty()) && opt.timeline_path.empty())
+        throw Error("--resolution and --format shape --timeline FILE: give it too "
+                    "(or use memtrace record)");
+    if (!format.empty() && format != "mprof")
+        throw Error("--format: only mprof is known, got '" + format + "'");
+    opt.mprof_format = format == "mprof";
+    if (!resolution.empty()) {
+        double ms = 0;
+        auto [end, ec] = std::from_chars(resolution.data(), resolution.data() + resolution.size(), ms);
+        if (ec != std::errc() || end != resolution.data() + resolution.size() || !(ms >= 1) ||
+            ms > 3600000)
+            throw Error("--resolution: expected milliseconds, at least 1, got '" + resolution + "'");
+        opt.resolution_ms = ms;
+    }
     if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
         throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
     if (opt.folded_path.empty() && (!stacks_kind.empty() || !sample_bytes.empty() ||

@@ -13,6 +13,11 @@
 
 namespace memtrace {
 
+// --help or --version: print `text` to stdout and exit with 0.
+struct EarlyExit {
+    std::string text;
+};
+
 struct Options {
     TraceMode mode = TraceMode::Command;
     std::vector<std::string> command; // -- CMD ARGS
@@ -42,15 +47,38 @@ struct Options {
     bool kernel_stacks = false;
     bool per_pid = false;
     bool per_thread = false;
+
+    std::string timeline_path;            // --timeline FILE (memtrace record -o FILE)
+    double resolution_ms = 10;            // --resolution
+    bool mprof_format = false;            // --format mprof: also FILE.dat
 };
+
+// `memtrace record [-o FILE] [options] -- CMD`: the tracing arguments it
+// stands for (--timeline FILE, FILE defaulting to memtrace-YYYYMMDD-HHMMSS.mtrace).
+std::vector<std::string> record_arguments(const std::vector<std::string> &args,
+                                          const std::string &default_file);
+// The .dat file mprof reads, beside a recording: "run.mtrace" -> "run.dat".
+std::string mprof_path(const std::string &recording_path);
+
+// memtrace plot FILE... [-o OUT] [--title T] [--no-functions] [--png]
+struct PlotArgs {
+    std::vector<std::string> files;
+    std::string output;
+    std::string title;
+    bool functions = true;
+    bool png = false;
+};
+std::variant<PlotArgs, EarlyExit> parse_plot_options(const std::vector<std::string> &args);
+
+// memtrace report FILE [--json FILE]
+struct ReportArgs {
+    std::string file;
+    std::string json_path;
+};
+std::variant<ReportArgs, EarlyExit> parse_report_options(const std::vector<std::string> &args);
 
 // "4096", "64K", "64KiB", "1M", "1MiB": bytes. Throws Error on anything else.
 uint64_t parse_size(const std::string &text, const std::string &option);
-
-// --help or --version: print `text` to stdout and exit with 0.
-struct EarlyExit {
-    std::string text;
-};
 
 // Throws Error (exit code 2) with a one-line message on bad input.
 std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &args);

@@ -46,6 +46,28 @@ Record decode_record(std::span<const std::byte> bytes)
     }
     case MT_REC_EXEC_MAP:
         return ExecMapRecord{hdr.tgid};
+    case MT_REC_POINT: {
+        mt_rec_point rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short point record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        return PointRecord{hdr.tgid, hdr.ts_ns, rec.rss_end, rec.rss_max};
+    }
+    case MT_REC_MARK: {
+        mt_rec_mark rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short mark record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        return MarkRecord{hdr.tgid, rec.tid,  rec.func,    rec.entry_ns,     hdr.ts_ns,
+                          rec.base, rec.peak, rec.rss_end, rec.returned != 0};
+    }
+    case MT_REC_RETSITE: {
+        mt_rec_retsite rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short return-site record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        return RetsiteRecord{hdr.tgid, rec.func, rec.ret_addr};
+    }
     default:
         return MalformedRecord{"unknown record type " + std::to_string(hdr.type)};
     }

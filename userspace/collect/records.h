@@ -12,12 +12,15 @@
 
 namespace memtrace {
 
-static_assert(sizeof(mt_proc) == 208, "mt_proc layout changed: update BPF and userspace together");
+static_assert(sizeof(mt_proc) == 232, "mt_proc layout changed: update BPF and userspace together");
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 18 * 8);
-static_assert(sizeof(mt_func_stats) == 14 * 8);
+static_assert(sizeof(mt_stats) == 19 * 8);
+static_assert(sizeof(mt_rec_retsite) == 16 + 16);
+static_assert(sizeof(mt_func_stats) == 15 * 8);
+static_assert(sizeof(mt_rec_point) == 16 + 16);
+static_assert(sizeof(mt_rec_mark) == 16 + 48);
 static_assert(sizeof(mt_thread_frames) == 16 + MT_MAX_FRAMES * 48);
 
 struct ExecRecord {
@@ -38,11 +41,34 @@ struct ExecMapRecord {
     uint32_t pid = 0;
 };
 
+// A timeline interval of one process ended (pages, ktime).
+struct PointRecord {
+    uint32_t pid = 0;
+    uint64_t ts_ns = 0; // the interval's end
+    uint64_t rss_end = 0;
+    uint64_t rss_max = 0;
+};
+
+// A traced call ended (pages, ktime).
+struct MarkRecord {
+    uint32_t pid = 0, tid = 0, func = 0;
+    uint64_t entry_ns = 0, exit_ns = 0;
+    uint64_t base = 0, peak = 0, rss_end = 0;
+    bool returned = false;
+};
+
+// Probe `ret_addr` in process `pid`: calls of `func` return there by tail call.
+struct RetsiteRecord {
+    uint32_t pid = 0, func = 0;
+    uint64_t ret_addr = 0;
+};
+
 struct MalformedRecord {
     std::string why;
 };
 
-using Record = std::variant<ExecRecord, ExitRecord, ExecMapRecord, MalformedRecord>;
+using Record = std::variant<ExecRecord, ExitRecord, ExecMapRecord, PointRecord, MarkRecord,
+                            RetsiteRecord, MalformedRecord>;
 
 Record decode_record(std::span<const std::byte> bytes);
 

@@ -14,6 +14,7 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.slots_full = kernel.slots_full;
     s.func_stats_full = kernel.func_stats_full;
     s.threads_full = kernel.threads_full;
+    s.retsites_wanted = kernel.retsites;
     s.stack_samples = kernel.stack_samples;
     s.user_stacks_lost = kernel.user_stacks_lost;
     s.kernel_stacks_lost = kernel.kernel_stacks_lost;

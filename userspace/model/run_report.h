@@ -26,6 +26,9 @@ struct TraceStats {
     uint64_t slots_full = 0;       // calls whose peak is approximate: too many open at once
     uint64_t func_stats_full = 0;  // function figures lost: map full
     uint64_t threads_full = 0;     // calls not tracked: thread map full
+    uint64_t retsites_wanted = 0;   // return addresses of tail-calling calls reported
+    uint64_t retsites_attached = 0; // ... probed
+    uint64_t retsites_failed = 0;
     uint64_t stack_samples = 0;
     uint64_t user_stacks_lost = 0;
     uint64_t kernel_stacks_lost = 0;

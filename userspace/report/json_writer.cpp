@@ -4,10 +4,13 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "error.h"
+
 namespace memtrace {
-namespace {
 
 using json = nlohmann::ordered_json;
+
+namespace {
 
 double rounded(double seconds)
 {
@@ -72,6 +75,11 @@ json process_json(const ProcessRecord &p, const RunReport &r)
 } // namespace
 
 void write_json(std::ostream &out, const RunReport &r)
+{
+    out << report_json(r).dump(2) << '\n';
+}
+
+json report_json(const RunReport &r)
 {
     json j;
     j["version"] = 1;
@@ -144,6 +152,8 @@ void write_json(std::ostream &out, const RunReport &r)
         {"calls_not_tracked", s.frames_overflow},
         {"calls_with_approximate_peak", s.slots_full},
         {"function_figures_lost", s.func_stats_full + s.threads_full},
+        {"return_address_probes", s.retsites_attached},
+        {"return_address_probes_failed", s.retsites_failed},
         {"ended_processes_not_listed", s.ended_not_kept},
         {"rss_events", s.rss_events},
         {"page_fault_events", s.fault_events},
@@ -160,7 +170,89 @@ void write_json(std::ostream &out, const RunReport &r)
         {"bpf_run_time_ns", c.bpf_stats_enabled ? json(c.bpf_run_time_ns) : json(nullptr)},
         {"bpf_run_count", c.bpf_stats_enabled ? json(c.bpf_run_count) : json(nullptr)},
     };
-    out << j.dump(2) << '\n';
+    return j;
+}
+
+RunReport report_from_json(const json &j)
+{
+    if (!j.is_object() || j.value("version", 0) != 1 || !j.contains("processes"))
+        throw Error("not a memtrace report (version 1)");
+    RunReport r;
+    std::string mode = j.value("mode", "command");
+    r.mode = mode == "all" ? TraceMode::All : mode == "pids" ? TraceMode::Pids : TraceMode::Command;
+    r.command = j.value("command", std::vector<std::string>{});
+    r.command_pid = j.value("command_pid", 0u);
+    r.pids = j.value("pids", std::vector<uint32_t>{});
+    r.duration_s = j.value("duration_s", 0.0);
+    r.end_reason = j.value("end_reason", "");
+    for (const auto &p : j["processes"]) {
+        ProcessRecord rec;
+        rec.pid = p.value("pid", 0u);
+        rec.ppid = p.value("ppid", 0u);
+        rec.comm = p.value("comm", "");
+        rec.cmdline = p.value("cmdline", "");
+        rec.peak_rss = p.value("peak_rss_bytes", uint64_t{0});
+        rec.start_rss = p.value("start_rss_bytes", uint64_t{0});
+        rec.final_rss = p.value("final_rss_bytes", uint64_t{0});
+        rec.peak_anon = p.value("peak_anon_bytes", uint64_t{0});
+        rec.peak_file = p.value("peak_file_bytes", uint64_t{0});
+        rec.peak_shmem = p.value("peak_shmem_bytes", uint64_t{0});
+        rec.final_swap = p.value("final_swap_bytes", uint64_t{0});
+        rec.peak_vm = p.value("peak_vm_bytes", uint64_t{0});
+        rec.final_vm = p.value("final_vm_bytes", uint64_t{0});
+        rec.page_faults = p.value("page_faults", uint64_t{0});
+        rec.touched = p.value("touched_bytes", uint64_t{0});
+        rec.mapped = p.value("mapped_bytes", uint64_t{0});
+        rec.unmapped = p.value("unmapped_bytes", uint64_t{0});
+        rec.start_s = p.value("start_s", 0.0);
+        rec.peak_s = p.value("peak_s", 0.0);
+        if (p.contains("end_s") && p["end_s"].is_number())
+            rec.end_s = p["end_s"].get<double>();
+        std::string origin = p.value("origin", "");
+        rec.forked = origin == "forked";
+        rec.attached = origin == "attached";
+        rec.execed = p.value("execed", false);
+        rec.exited = !p.value("running", false);
+        if (p.contains("exit_signal") && p["exit_signal"].is_string()) {
+            for (int sig = 1; sig < 65; ++sig)
+                if (signal_name(sig) == p["exit_signal"].get<std::string>())
+                    rec.wait_status = sig;
+        } else if (p.contains("exit_code") && p["exit_code"].is_number()) {
+            rec.wait_status = (p["exit_code"].get<int>() & 0xff) << 8;
+        }
+        if (p.contains("kernel_maxrss_bytes"))
+            rec.kernel_maxrss = p["kernel_maxrss_bytes"].get<uint64_t>();
+        r.processes.push_back(std::move(rec));
+    }
+    if (j.contains("functions")) {
+        for (const auto &f : j["functions"]) {
+            FunctionRecord fr;
+            fr.symbol = f.value("symbol", "");
+            fr.demangled = f.value("demangled", "");
+            fr.module = f.value("module", "");
+            fr.pid = f.value("pid", 0u);
+            fr.calls = f.value("calls", uint64_t{0});
+            fr.returned = f.value("returned", uint64_t{0});
+            fr.unreturned = f.value("unreturned", uint64_t{0});
+            fr.active = f.value("active", uint64_t{0});
+            fr.folded = f.value("recursive_calls_folded", uint64_t{0});
+            fr.dropped = f.value("calls_not_tracked", uint64_t{0});
+            fr.max_peak_increment = f.value("max_peak_increment_bytes", uint64_t{0});
+            fr.max_peak_rss = f.value("max_peak_rss_bytes", uint64_t{0});
+            fr.total_net = f.value("total_net_bytes", int64_t{0});
+            fr.entry_hits = f.value("probe_hits", uint64_t{0});
+            fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
+            r.functions.push_back(std::move(fr));
+        }
+    }
+    if (j.contains("stats")) {
+        const auto &s = j["stats"];
+        r.stats.ringbuf_drops = s.value("ringbuf_drops", uint64_t{0});
+        r.stats.procs_not_traced = s.value("procs_not_traced", uint64_t{0});
+        r.stats.mm_not_owned = s.value("mm_not_owned", uint64_t{0});
+        r.stats.ended_not_kept = s.value("ended_processes_not_listed", uint64_t{0});
+    }
+    return r;
 }
 
 } // namespace memtrace

@@ -79,6 +79,9 @@ std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes)
         for (uint64_t off : p.tailcall_offsets)
             sites.push_back({p.attach_path, off, MT_COOKIE(MT_PROBE_TAILCALL, p.id), false,
                              label + " (tail call)"});
+        for (uint64_t off : p.retaddr_offsets)
+            sites.push_back({p.attach_path, off, MT_COOKIE(MT_PROBE_RETADDR, p.id), false,
+                             label + " (return address)"});
     }
     return sites;
 }

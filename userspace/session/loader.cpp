@@ -111,6 +111,7 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     skel->rodata->cfg_trace_all = config.trace_all ? 1 : 0;
     skel->rodata->cfg_follow_children = config.follow_children ? 1 : 0;
     skel->rodata->cfg_funcs = config.functions ? 1 : 0;
+    skel->rodata->cfg_timeline_ns = config.timeline_ns;
     skel->rodata->cfg_stacks = config.stacks;
     skel->rodata->cfg_sample_bytes = config.sample_bytes;
     skel->rodata->cfg_kernel_stacks = config.kernel_stacks ? 1 : 0;

@@ -26,6 +26,7 @@ struct LoaderConfig {
     uint64_t sample_bytes = 512 * 1024;
     bool kernel_stacks = false;
     bool per_thread = false;
+    uint64_t timeline_ns = 0;     // --timeline: interval length, 0 = off
 };
 
 // One user stack frame as the kernel keeps it (struct bpf_stack_build_id).

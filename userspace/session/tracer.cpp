@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "error.h"
 #include "model/process_table.h"
 #include "report/live_line.h"
+#include "report/json_writer.h"
 #include "report/units.h"
 #include "session/command.h"
 #include "session/functions.h"
@@ -181,25 +183,45 @@ TraceOutcome run_trace(const Options &opt)
     config.sample_bytes = opt.sample_bytes;
     config.kernel_stacks = opt.kernel_stacks;
     config.per_thread = opt.per_thread;
+    if (!opt.timeline_path.empty())
+        config.timeline_ns = static_cast<uint64_t>(opt.resolution_ms * 1e6);
     BpfTracer tracer(config);
     if (command)
         tracer.add_target(static_cast<uint32_t>(command->pid()));
     for (pid_t pid : pids)
         tracer.add_target(static_cast<uint32_t>(pid));
+    // With a pid filter the kernel plants breakpoints only in the targets;
+    // children and -a need them in every process using the file.
+    std::vector<pid_t> probe_pids;
+    std::set<std::pair<std::string, uint64_t>> retsites_attached; // (file, offset)
+    uint64_t retsites_failed = 0;
+    if (!opt.children && command)
+        probe_pids = {command->pid()};
+    else if (!opt.children && opt.mode == TraceMode::Pids)
+        probe_pids = pids;
     if (!function_probes.empty()) {
-        // With a pid filter the kernel plants breakpoints only in the targets;
-        // children and -a need them in every process using the file.
-        std::vector<pid_t> only;
-        if (!opt.children && command)
-            only = {command->pid()};
-        else if (!opt.children && opt.mode == TraceMode::Pids)
-            only = pids;
-        tracer.attach_probes(probe_sites(function_probes), only);
+        tracer.attach_probes(probe_sites(function_probes), probe_pids);
+        // return addresses probed up front: the run-time ones skip them
+        for (const FunctionProbe &f : function_probes)
+            for (uint64_t off : f.retaddr_offsets)
+                retsites_attached.emplace(f.module, off);
     }
 
     const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     const uint64_t start_ns = now_ns();
+    timespec wall{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    const double start_unix = static_cast<double>(wall.tv_sec) + static_cast<double>(wall.tv_nsec) / 1e9;
     ProcessTable table(page_size, start_ns);
+    std::optional<Recording> recording;
+    if (!opt.timeline_path.empty()) {
+        recording.emplace();
+        recording->resolution = opt.resolution_ms / 1000.0;
+        recording->start_unix = start_unix;
+    }
+    auto since_start = [&](uint64_t ns) {
+        return (static_cast<double>(ns) - static_cast<double>(start_ns)) / 1e9;
+    };
     if (opt.mode == TraceMode::All)
         table.limit_ended(20000);
     uint64_t malformed = 0;
@@ -207,6 +229,9 @@ TraceOutcome run_trace(const Options &opt)
     // attach, after exec and after each executable mmap, while they are alive.
     std::optional<ModuleIndex> modules;
     std::set<uint32_t> to_snapshot;
+    // Calls that leave by tail call return through the tail callee: a probe at
+    // their return address (attached while tracing) ends them on time.
+    std::vector<RetsiteRecord> wanted_retsites;
     if (opt.stacks) {
         modules.emplace();
         if (!executable.empty()) {
@@ -228,12 +253,48 @@ TraceOutcome run_trace(const Options &opt)
             } else if (auto *mapped = std::get_if<ExecMapRecord>(&rec)) {
                 if (modules)
                     to_snapshot.insert(mapped->pid);
+            } else if (auto *site = std::get_if<RetsiteRecord>(&rec)) {
+                wanted_retsites.push_back(*site);
+            } else if (auto *point = std::get_if<PointRecord>(&rec)) {
+                if (recording)
+                    recording->points.push_back({point->pid, since_start(point->ts_ns),
+                                                 point->rss_end * page_size,
+                                                 point->rss_max * page_size});
+            } else if (auto *mark = std::get_if<MarkRecord>(&rec)) {
+                if (recording && mark->func < function_probes.size()) {
+                    const FunctionProbe &f = function_probes[mark->func];
+                    recording->marks.push_back(
+                        {mark->pid, mark->tid, f.demangled.empty() ? f.symbol : f.demangled,
+                         since_start(mark->entry_ns), since_start(mark->exit_ns),
+                         mark->base * page_size, mark->peak * page_size,
+                         mark->rss_end * page_size, mark->returned});
+                }
             } else {
                 ++malformed;
             }
         } catch (...) {
             ++malformed; // nothing may throw through libbpf
         }
+    };
+    auto attach_retsites = [&] {
+        for (const RetsiteRecord &site : wanted_retsites) {
+            auto where = file_offset_at(static_cast<pid_t>(site.pid), site.ret_addr);
+            if (!where || site.func >= function_probes.size())
+                continue;
+            if (!retsites_attached.emplace(where->path, where->offset).second)
+                continue; // this file offset is probed already (another process, same code)
+            const FunctionProbe &f = function_probes[site.func];
+            ProbeSite probe{where->open_path, where->offset, MT_COOKIE(MT_PROBE_RETADDR, site.func),
+                            false, "the return address of '" + (f.demangled.empty() ? f.symbol : f.demangled) + "'"};
+            try {
+                tracer.attach_probes({probe}, probe_pids);
+            } catch (const Error &e) {
+                ++retsites_failed; // such calls still end, when their thread is next seen
+                if (opt.verbose)
+                    std::cerr << "memtrace: " << e.what() << '\n';
+            }
+        }
+        wanted_retsites.clear();
     };
     auto take_snapshots = [&] {
         for (uint32_t pid : to_snapshot)
@@ -366,6 +427,8 @@ TraceOutcome run_trace(const Options &opt)
             tracer.consume(on_record);
             if (modules)
                 take_snapshots();
+            if (!wanted_retsites.empty())
+                attach_retsites();
         }
         if (fds[1].revents) {
             if ((stop_signal = signals.take()))
@@ -472,6 +535,8 @@ TraceOutcome run_trace(const Options &opt)
     }
     report.stats = stats_from(tracer.read_stats(), malformed);
     report.stats.ended_not_kept = table.ended_not_kept();
+    report.stats.retsites_attached = retsites_attached.size() - retsites_failed;
+    report.stats.retsites_failed = retsites_failed;
 
     rusage own{};
     getrusage(RUSAGE_SELF, &own);
@@ -556,6 +621,23 @@ TraceOutcome run_trace(const Options &opt)
         report.stacks = std::move(st);
     }
 
+    if (recording) {
+        // the interval each live process was in when tracing ended
+        double end_t = since_start(now_ns());
+        for (const mt_proc &p : final_procs)
+            if (p.tl_slot) {
+                uint64_t rss = rss_pages(p);
+                recording->points.push_back(
+                    {p.tgid, end_t, rss * page_size, std::max<uint64_t>(p.tl_max, rss) * page_size});
+            }
+        std::stable_sort(recording->points.begin(), recording->points.end(),
+                         [](const auto &a, const auto &b) { return a.t < b.t; });
+        std::stable_sort(recording->marks.begin(), recording->marks.end(),
+                         [](const auto &a, const auto &b) { return a.start < b.start; });
+        for (const auto &[key, s] : tracer.read_func_stats())
+            recording->marks_dropped += s.marks_dropped;
+    }
+
     if (stop_signal)
         report.end_reason = describe_signal_stop(*stop_signal);
     else if (duration_elapsed)
@@ -567,6 +649,30 @@ TraceOutcome run_trace(const Options &opt)
     else if (opt.mode == TraceMode::Pids)
         report.end_reason = pids.size() == 1 ? "it exited" : "all exited";
 
+    if (recording) {
+        recording->duration = report.duration_s;
+        recording->command = opt.command;
+        if (command) {
+            recording->main_pid = static_cast<uint32_t>(command->pid());
+            // the program's name and its arguments: short enough for a legend
+            for (size_t i = 0; i < opt.command.size(); ++i)
+                recording->label +=
+                    (i ? " " + opt.command[i]
+                       : std::filesystem::path(opt.command[i]).filename().string());
+        } else if (!pids.empty()) {
+            recording->main_pid = static_cast<uint32_t>(pids.front());
+            const ProcessRecord *rec = table.find(recording->main_pid);
+            recording->label = rec && !rec->cmdline.empty() ? rec->cmdline
+                                                            : "pid " + std::to_string(pids.front());
+        } else {
+            recording->label = "every process";
+        }
+        for (const ProcessRecord &p : report.processes)
+            recording->processes.push_back(
+                {p.pid, p.ppid, p.comm, p.cmdline, p.start_s, p.end_s ? *p.end_s : -1.0});
+        recording->report = report_json(report);
+        outcome.recording = std::move(recording);
+    }
     if (command) {
         if (command_reaped)
             outcome.exit_code = WIFEXITED(command_status) ? WEXITSTATUS(command_status)

@@ -5,11 +5,15 @@
 
 #include "cli/options.h"
 #include "model/run_report.h"
+#include "model/timeline.h"
+
+#include <optional>
 
 namespace memtrace {
 
 struct TraceOutcome {
     RunReport report;
+    std::optional<Recording> recording; // --timeline
     int exit_code = 0; // the command's status (128 + signal), or 0 with -p / -a
 };
 

@@ -81,6 +81,26 @@ std::vector<Module> process_modules(pid_t pid, const std::string &proc_root)
     return out;
 }
 
+std::optional<FileOffset> file_offset_at(pid_t pid, uint64_t address, const std::string &proc_root)
+{
+    std::string dir = proc_root + "/" + std::to_string(pid);
+    std::ifstream in(dir + "/maps");
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const MapsEntry &e : parse_maps(text.str())) {
+        if (address < e.start || address >= e.end)
+            continue;
+        if (e.path.empty() || e.path[0] != '/')
+            return std::nullopt;
+        char range[64];
+        std::snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(e.start),
+                      static_cast<unsigned long long>(e.end));
+        return FileOffset{e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path, e.path,
+                          address - e.start + e.offset};
+    }
+    return std::nullopt;
+}
+
 LibrarySearch LibrarySearch::from_environment(const std::string &ld_library_path)
 {
     LibrarySearch search;

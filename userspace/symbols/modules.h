@@ -38,6 +38,16 @@ std::vector<Module> program_modules(const std::string &executable, const Library
 std::optional<std::string> find_library(const std::string &name, const LibrarySearch &search,
                                         const std::vector<std::string> &extra_dirs = {});
 
+// The file mapped at `address` in process `pid`, and the offset in it: what a
+// uprobe at that address attaches to. nullopt for anonymous memory or a gone process.
+struct FileOffset {
+    std::string open_path; // through /proc/PID/root (or map_files/ for a deleted file)
+    std::string path;      // as the process sees it
+    uint64_t offset = 0;
+};
+std::optional<FileOffset> file_offset_at(pid_t pid, uint64_t address,
+                                         const std::string &proc_root = "/proc");
+
 // "/proc/PID/maps" lines: "start-end perms offset dev inode path"; parsed here so
 // tests can feed fixtures.
 struct MapsEntry {

@@ -110,6 +110,29 @@ bool better_name(const ElfSymbol &a, const ElfSymbol &b)
     return a.name.size() < b.name.size();
 }
 
+// Direct calls to `target` anywhere in the module's functions: each function
+// is decoded from its own start, so no probe can land inside an instruction.
+std::vector<uint64_t> return_addresses_of_calls(const ModuleSymbols &ms, uint64_t target)
+{
+    std::vector<uint64_t> offsets;
+    uint64_t decoded = 0;
+    for (const ElfSymbol &f : ms.functions) {
+        if (f.ifunc || f.size == 0 || f.size > (1u << 20))
+            continue;
+        if ((decoded += f.size) > (32u << 20))
+            break; // a huge program: the calls found at run time will do
+        auto code = ms.binary->read(f.value, f.size);
+        if (!code)
+            continue;
+        for (uint64_t ret : calls_to(*code, f.value, target))
+            if (auto off = ms.binary->file_offset(ret))
+                offsets.push_back(*off);
+    }
+    std::sort(offsets.begin(), offsets.end());
+    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+    return offsets;
+}
+
 } // namespace
 
 size_t edit_distance(const std::string &a, const std::string &b)
@@ -257,6 +280,8 @@ std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
                         probe.tailcall_offsets.push_back(*off);
                 }
                 probe.fully_decoded = scanned.fully_decoded;
+                if (probe.entry_is_tailcall || !probe.tailcall_offsets.empty())
+                    probe.retaddr_offsets = return_addresses_of_calls(*ms, f.value);
                 probes.push_back(std::move(probe));
                 ++matched_here;
                 if (probes.size() > req.max_probes)

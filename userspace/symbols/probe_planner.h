@@ -24,6 +24,9 @@ struct FunctionProbe {
     uint64_t entry_offset = 0;               // file offset of the entry probe
     std::vector<uint64_t> return_offsets;    // file offsets of its ret instructions
     std::vector<uint64_t> tailcall_offsets;  // file offsets of jmps out of it
+    // When it tail-calls: file offsets of the return addresses of the direct
+    // calls to it in its own file (a tail callee returns there for it).
+    std::vector<uint64_t> retaddr_offsets;
     ProbeInsn entry_insn = ProbeInsn::SingleStep;
     bool entry_is_tailcall = false;          // the function is one jmp to another
     bool fully_decoded = true;

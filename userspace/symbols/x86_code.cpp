@@ -67,6 +67,27 @@ const char *probe_insn_name(ProbeInsn kind)
     return "?";
 }
 
+std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, uint64_t target)
+{
+    std::vector<uint64_t> out;
+    CapstoneHandle cs;
+    if (!cs.ok)
+        return out;
+    std::unique_ptr<cs_insn, void (*)(cs_insn *)> insn(cs_malloc(cs.handle),
+                                                       [](cs_insn *i) { cs_free(i, 1); });
+    const uint8_t *bytes = code.data();
+    size_t left = code.size();
+    uint64_t pc = address;
+    while (left > 0 && cs_disasm_iter(cs.handle, &bytes, &left, &pc, insn.get())) {
+        const cs_insn *i = insn.get();
+        if (i->id == X86_INS_CALL && i->detail->x86.op_count == 1 &&
+            i->detail->x86.operands[0].type == X86_OP_IMM &&
+            static_cast<uint64_t>(i->detail->x86.operands[0].imm) == target)
+            out.push_back(i->address + i->size);
+    }
+    return out;
+}
+
 double probe_cost_us(ProbeInsn kind)
 {
     switch (kind) {

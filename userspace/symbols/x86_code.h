@@ -37,6 +37,10 @@ struct AddressRange {
 FunctionCode scan_function(std::span<const uint8_t> code, uint64_t address,
                            const std::vector<AddressRange> &also_inside = {});
 
+// The return addresses of the direct calls to `target` in a function's code
+// (`code` from `address`): the instruction after each `call target`.
+std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, uint64_t target);
+
 const char *probe_insn_name(ProbeInsn kind);
 
 // Microseconds one probe hit costs the traced program, by how the kernel

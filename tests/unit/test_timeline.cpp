@@ -1,0 +1,171 @@
+#include <catch2/catch.hpp>
+#include <sstream>
+
+#include "error.h"
+#include "golden.h"
+#include "report/json_writer.h"
+#include "report/recording.h"
+#include "report/svg_plot.h"
+#include "report/table_writer.h"
+#include "sample_report.h"
+
+using namespace memtrace;
+
+namespace {
+
+constexpr uint64_t MiB = 1024 * 1024;
+
+Recording sample_recording(const std::string &label, uint64_t peak_mib)
+{
+    Recording r;
+    r.label = label;
+    r.command = {"./app", "spike"};
+    r.start_unix = 1700000000.5;
+    r.resolution = 0.1;
+    r.duration = 1.0;
+    r.main_pid = 42;
+    r.processes = {{42, 1, "app", "./app spike", 0.0, 1.0}};
+    r.points = {{42, 0.1, 10 * MiB, 10 * MiB},
+                {42, 0.2, 5 * MiB, peak_mib * MiB}, // a spike inside the interval
+                {42, 0.5, 20 * MiB, 20 * MiB}};
+    r.marks = {{42, 42, "Index::build(unsigned long)", 0.12, 0.18, 5 * MiB, peak_mib * MiB, 5 * MiB, true}};
+    r.report = {{"version", 1}, {"processes", {{{"pid", 42}, {"start_rss_bytes", MiB}}}}};
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("nice ticks: 1, 2, 2.5, 5 x 10^k from 0 past the maximum")
+{
+    CHECK(nice_ticks(0.95, 10) == std::vector<double>{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0});
+    auto mib = nice_ticks(257, 6);
+    CHECK(mib.front() == 0);
+    CHECK(mib.back() >= 257);
+    CHECK(mib[1] == 50);
+    CHECK(nice_ticks(0, 5).back() > 0);
+    CHECK(nice_ticks(12.5, 5)[1] == 2.5);
+    CHECK(tick_label(0.25) == "0.25");
+    CHECK(tick_label(100) == "100");
+    CHECK(tick_label(2.5) == "2.5");
+}
+
+TEST_CASE("recordings round-trip through their JSON lines")
+{
+    Recording r = sample_recording("app spike", 300);
+    r.marks_dropped = 7;
+    std::stringstream text;
+    write_recording(text, r);
+    Recording back = read_recording(text, "test");
+    CHECK(back.label == r.label);
+    CHECK(back.command == r.command);
+    CHECK(back.start_unix == Approx(r.start_unix));
+    CHECK(back.resolution == Approx(0.1));
+    CHECK(back.main_pid == 42);
+    REQUIRE(back.processes.size() == 1);
+    CHECK(back.processes[0].cmdline == "./app spike");
+    REQUIRE(back.points.size() == 3);
+    CHECK(back.points[1].max_rss == 300 * MiB);
+    REQUIRE(back.marks.size() == 1);
+    CHECK(back.marks[0].function == "Index::build(unsigned long)");
+    CHECK(back.marks[0].peak == 300 * MiB);
+    CHECK(back.marks_dropped == 7);
+    CHECK(back.report["processes"][0]["pid"] == 42);
+}
+
+TEST_CASE("reading a recording: clear errors with the line")
+{
+    auto error_of = [](const std::string &text) -> std::string {
+        std::istringstream in(text);
+        try {
+            read_recording(in, "x.mtrace");
+        } catch (const Error &e) {
+            return e.what();
+        }
+        return "(no error)";
+    };
+    CHECK(error_of("").find("empty") != std::string::npos);
+    CHECK(error_of("hello\n").find("x.mtrace: line 1: not JSON") != std::string::npos);
+    CHECK(error_of("{\"type\":\"point\"}\n").find("not a memtrace-recording header") != std::string::npos);
+    CHECK(error_of("{\"type\":\"memtrace-recording\",\"version\":9}\n").find("version 9") != std::string::npos);
+    CHECK(error_of("{\"type\":\"memtrace-recording\",\"version\":1}\n{\"type\":\"point\",\"pid\":1}\n")
+              .find("line 2: bad \"point\" line") != std::string::npos);
+    // lines of a later version's new types are skipped, not refused
+    CHECK(error_of("{\"type\":\"memtrace-recording\",\"version\":1}\n{\"type\":\"future\"}\n") == "(no error)");
+}
+
+TEST_CASE("mprof's .dat: CMDLINE, MEM samples forward in time, FUNC, CHLD")
+{
+    Recording r = sample_recording("app spike", 300);
+    r.points.push_back({43, 0.3, 7 * MiB, 8 * MiB}); // a child
+    std::stringstream out;
+    write_mprof(out, r);
+    std::string text = out.str();
+    CHECK(text.rfind("CMDLINE app spike\n", 0) == 0);
+    CHECK(text.find("MEM 1.000000 1700000000.5000\n") != std::string::npos); // start RSS
+    CHECK(text.find("MEM 300.000000 ") != std::string::npos);               // the spike kept
+    CHECK(text.find("FUNC Index::build(unsigned_long) 5.0000 1700000000.6200 5.0000 1700000000.6800\n") !=
+          std::string::npos);
+    CHECK(text.find("CHLD 0 8.000000 1700000000.8000") != std::string::npos);
+    // mprof needs its samples in time order
+    std::istringstream lines(text);
+    std::string line;
+    double last = 0;
+    while (std::getline(lines, line)) {
+        if (line.rfind("MEM ", 0) != 0)
+            continue;
+        double t = std::stod(line.substr(line.rfind(' ') + 1));
+        CHECK(t >= last);
+        last = t;
+    }
+}
+
+TEST_CASE("the total series: one process as is; several summed")
+{
+    Recording r = sample_recording("a", 300);
+    auto one = total_series(r);
+    REQUIRE(one.size() == 3);
+    CHECK(one[1].rss == 5 * MiB);
+    CHECK(one[1].max_rss == 300 * MiB);
+
+    r.processes.push_back({43, 42, "child", "child", 0.15, -1});
+    r.report["processes"].push_back({{"pid", 43}, {"start_rss_bytes", MiB}});
+    r.points.push_back({43, 0.2, 2 * MiB, 3 * MiB});
+    r.points.push_back({43, 0.5, 4 * MiB, 4 * MiB});
+    auto both = total_series(r);
+    REQUIRE(both.size() == 3);
+    CHECK(both[1].rss == 7 * MiB);           // 5 + 2
+    CHECK(both[2].rss == 24 * MiB);          // 20 + 4
+    CHECK(both[1].max_rss >= 300 * MiB);     // the spike stays visible
+}
+
+TEST_CASE("the SVG: legend per recording, the peaks, the brackets (golden)")
+{
+    PlotOptions options;
+    options.title = "array vs dict";
+    std::string svg = plot_svg({sample_recording("app array", 300), sample_recording("app dict", 40)}, options);
+    CHECK(svg.rfind("<?xml", 0) == 0);
+    CHECK(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") != std::string::npos);
+    CHECK(svg.find("app array (peak 300.0 MiB)") != std::string::npos);
+    CHECK(svg.find("app dict (peak 40.0 MiB)") != std::string::npos);
+    CHECK(svg.find("class=\"bracket\" data-function=\"Index::build(unsigned long)\"") != std::string::npos);
+    CHECK(svg.find(">array vs dict<") != std::string::npos);
+    CHECK(svg.find("time (s)") != std::string::npos);
+    check_golden("plot_two.svg", svg);
+
+    options.functions = false;
+    CHECK(plot_svg({sample_recording("x", 10)}, options).find("class=\"bracket\"") == std::string::npos);
+    // names that need escaping stay well-formed
+    Recording odd = sample_recording("a <b> & \"c\"", 10);
+    CHECK(plot_svg({odd}, {}).find("a &lt;b&gt; &amp; &quot;c&quot;") != std::string::npos);
+}
+
+TEST_CASE("a report survives JSON: memtrace report FILE prints the same table")
+{
+    RunReport r = memtrace::testing::sample_command_report();
+    RunReport back = report_from_json(report_json(r));
+    std::ostringstream a, b;
+    write_table(a, r);
+    write_table(b, back);
+    CHECK(a.str() == b.str());
+    CHECK_THROWS_AS(report_from_json(nlohmann::ordered_json::object()), Error);
+}
