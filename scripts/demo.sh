@@ -1,6 +1,7 @@
 #!/bin/sh
-# memtrace's demo: the same feature count done two ways, traced from outside.
-# Usage: scripts/demo.sh [BUILD_DIR]   (run as root: memtrace loads BPF programs)
+# memtrace's demo: the same feature count done two ways, traced from outside,
+# recorded over time and plotted together (memory_profiler's mprof run / plot,
+# without its blind spots). Usage: scripts/demo.sh [BUILD_DIR]   (as root)
 set -eu
 build=${1:-build}
 memtrace="$build/memtrace"
@@ -12,15 +13,24 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 for mode in array dict; do
-    echo "\$ memtrace --json $build/demo/$mode.json -- $demo $mode"
-    "$memtrace" --json "$build/demo/$mode.json" -- "$demo" "$mode"
+    echo "\$ memtrace record -o $build/demo/$mode.mtrace -- $demo $mode"
+    "$memtrace" record -o "$build/demo/$mode.mtrace" -- "$demo" "$mode"
     echo
 done
 
-/usr/bin/python3 - "$build/demo/array.json" "$build/demo/dict.json" <<'PY'
+plot="$build/demo/array-vs-dict.svg"
+echo "\$ memtrace plot $build/demo/array.mtrace $build/demo/dict.mtrace -o $plot"
+"$memtrace" plot "$build/demo/array.mtrace" "$build/demo/dict.mtrace" -o "$plot" \
+    --title "feature_extract: every observation (array) vs distinct ones (dict)"
+
+/usr/bin/python3 - "$build/demo/array.mtrace" "$build/demo/dict.mtrace" "$plot" <<'PY'
 import json, sys
-peaks = [json.load(open(f))["processes"][0]["peak_rss_bytes"] for f in sys.argv[1:]]
-mib = [p / 2**20 for p in peaks]
-print(f"Peak RSS: array {mib[0]:.1f} MiB, dict {mib[1]:.1f} MiB: "
+def peak(path):
+    with open(path) as f:
+        lines = [json.loads(line) for line in f]
+    return lines[-1]["processes"][0]["peak_rss_bytes"]  # the report line: exact peak
+peaks = [peak(p) for p in sys.argv[1:3]]
+print(f"\nPeak RSS: array {peaks[0] / 2**20:.1f} MiB, dict {peaks[1] / 2**20:.1f} MiB: "
       f"storing every observation needs {peaks[0] / peaks[1]:.1f}x the memory.")
+print(f"Plot of both over time: {sys.argv[3]} (open it in a browser)")
 PY

@@ -4,7 +4,8 @@
 set -eu
 
 packages="make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzstd-dev
-pkg-config g++ libcli11-dev catch2 nlohmann-json3-dev libcapstone-dev python3 util-linux procps"
+pkg-config g++ libcli11-dev catch2 nlohmann-json3-dev libcapstone-dev python3 util-linux procps
+librsvg2-bin python3-memory-profiler python3-matplotlib python3-pil chromium"
 
 missing=""
 for p in $packages; do

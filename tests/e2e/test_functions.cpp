@@ -241,7 +241,7 @@ TEST_CASE("-f with -p: probes on a running process", "[functions][pid]")
     std::string json = report_dir() + "/r.json";
     Background tracer({memtrace_bin(), "-p", std::to_string(work.pid()), "-f", "transient_spike",
                        "--json", json});
-    REQUIRE(tracer.wait_for_stderr("1 function (2 probes)"));
+    REQUIRE(tracer.wait_for_stderr(", 1 function ("));
     work.send_stdin("go\n");
     CHECK(work.wait().exit_code == 0);
     CHECK(tracer.wait(30).exit_code == 0);

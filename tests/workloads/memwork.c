@@ -17,6 +17,8 @@
  *
  *   --wait      read a line from stdin before starting (lets a tracer attach first)
  *   --hold MS   keep the memory MS milliseconds before finishing
+ *   --align MS  start just after a multiple of MS on the monotonic clock: the
+ *               boundary of memtrace's timeline intervals of MS (--resolution MS)
  *
  * Ground truth: with MEMWORK_REPORT_DIR set, the kernel's own figures for this
  * process (VmHWM, VmPeak, VmRSS from /proc/self/status) are written to
@@ -38,6 +40,22 @@
 
 static long g_page;
 static int g_hold_ms;
+static int g_align_ms;
+
+/* Sleeps until 2% into the next interval of g_align_ms milliseconds. */
+static void align(void)
+{
+    if (g_align_ms <= 0)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long interval = (long long)g_align_ms * 1000000LL;
+    long long ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+    long long wait = interval - ns % interval + interval / 50;
+    struct timespec ts = {(time_t)(wait / 1000000000LL), (long)(wait % 1000000000LL)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
 
 static void die(const char *what)
 {
@@ -106,11 +124,13 @@ int main(int argc, char **argv)
             wait_stdin = 1;
         else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
             g_hold_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--align") && i + 1 < argc)
+            g_align_ms = atoi(argv[++i]);
         else
             break;
     }
     if (argc - i < 2) {
-        fprintf(stderr, "usage: memwork [--wait] [--hold MS] "
+        fprintf(stderr, "usage: memwork [--wait] [--hold MS] [--align MS] "
                         "spike|burst|keep|brk|mmap|threads|forkexec|sigkill|idle MIB [THREADS]\n");
         return 2;
     }
@@ -132,6 +152,7 @@ int main(int argc, char **argv)
         munmap(p, bytes);
         sleep_ms(50); /* after the spike: a poller would see only this */
     } else if (!strcmp(mode, "burst")) {
+        align();
         char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (p == MAP_FAILED)
