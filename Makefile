@@ -61,6 +61,10 @@ E2E_OBJS := $(E2E_SRCS:%.cpp=$(BUILD)/%.o)
 
 WORKLOADS := $(BUILD)/workloads/memwork $(BUILD)/workloads/stackwork \
 	$(BUILD)/workloads/stackwork-debuglink
+# unwindwork (-O2, GCC's default: no frame pointers), its frame-pointer twin,
+# and a stripped copy whose symbols are found by build-id
+WORKLOADS += $(addprefix $(BUILD)/workloads/,unwindwork unwindwork-fp unwindwork-stripped \
+	unwind-debug/.build-id)
 # funcwork in the shapes -f must handle: PIE, non-PIE, stripped to .dynsym,
 # stripped with a separate debug file (debuglink, and by build-id), a dlopen'ed plugin.
 FUNCWORK := $(addprefix $(BUILD)/workloads/,funcwork funcwork-nopie funcwork-dynsym \
@@ -150,6 +154,31 @@ $(BUILD)/workloads/stackwork-debuglink: $(BUILD)/workloads/stackwork
 	$(call msg,STRIP,$@)
 	$(Q)objcopy --only-keep-debug $< $@.debug
 	$(Q)objcopy --strip-all --add-gnu-debuglink=$@.debug $< $@
+
+UNWINDWORK_FLAGS := -O2 -g -Wall -Wextra -Werror
+$(BUILD)/workloads/libunwindlib.so: tests/workloads/unwindlib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNWINDWORK_FLAGS) -shared -fPIC $< -o $@
+
+$(BUILD)/workloads/unwindwork: tests/workloads/unwindwork.c $(BUILD)/workloads/libunwindlib.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UNWINDWORK_FLAGS) -fPIE -pie $< -L$(@D) -lunwindlib -Wl,-rpath,'$$ORIGIN' -o $@
+
+$(BUILD)/workloads/unwindwork-fp: tests/workloads/unwindwork.c $(BUILD)/workloads/libunwindlib.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UNWINDWORK_FLAGS) -fno-omit-frame-pointer -fPIE -pie $< -L$(@D) -lunwindlib \
+	  -Wl,-rpath,'$$ORIGIN' -o $@
+
+# no symbols in the binary (CFI stays: .eh_frame is loaded code's); its debug
+# file only where --debuginfo-dir finds it by build-id
+$(BUILD)/workloads/unwindwork-stripped: $(BUILD)/workloads/unwindwork
+	$(call msg,STRIP,$@)
+	$(Q)objcopy --strip-all $< $@
+
+$(BUILD)/workloads/unwind-debug/.build-id: $(BUILD)/workloads/unwindwork
+	$(Q)rm -rf $@ && id=$$(readelf -n $< | sed -n 's/.*Build ID: //p') && \
+	  mkdir -p $@/$${id%$${id#??}} && objcopy --only-keep-debug $< $@/$${id%$${id#??}}/$${id#??}.debug
 
 $(BUILD)/workloads/funcwork: tests/workloads/funcwork.cpp
 	$(call msg,CXX,$@)

@@ -466,6 +466,15 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	p->flags |= MT_PROC_EXECED;
 	read_comm(p, task);
 	__sync_fetch_and_add(&stats.execs, 1);
+	if (cfg_unwind == MT_UNWIND_AUTO)
+		bpf_map_delete_elem(&unwind_hints, &tgid); /* another program: not known yet */
+	if (cfg_stacks && cfg_per_thread) {
+		/* the thread frame is named after the program, not what it was before exec */
+		__u32 tid = task->pid;
+		struct mt_sample_state *st = bpf_map_lookup_elem(&sample_state, &tid);
+		if (st)
+			bpf_get_current_comm(st->comm, sizeof(st->comm));
+	}
 
 	struct mt_rec_exec *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
@@ -504,6 +513,8 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	}
 	if (!group_dead)
 		return 0;
+	if (cfg_unwind == MT_UNWIND_AUTO)
+		bpf_map_delete_elem(&unwind_hints, &tgid);
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return 0;

@@ -15,6 +15,38 @@ const volatile __u64 cfg_sample_bytes = 512 * 1024;
 const volatile __u32 cfg_kernel_stacks = 0;
 const volatile __u32 cfg_per_thread = 0;
 const volatile __u64 cfg_page_size = 4096;
+const volatile __u32 cfg_unwind = MT_UNWIND_FP;
+const volatile __u32 cfg_stack_copy = MT_STACK_COPY_DEFAULT; /* bytes, multiple of 8 */
+const volatile __u32 cfg_copy_cpus = 1; /* entries of stack_scratch */
+
+/* Stack copies for DWARF unwinding, on a ring buffer of their own: a burst of
+ * them never crowds out exec and exit records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} stack_events SEC(".maps");
+
+/* Where a copy is assembled: one entry per CPU (a per-CPU map value is limited
+ * to 32 KiB). Room for a page beyond the largest copy keeps every read's bounds
+ * provable to the verifier. */
+struct mt_stack_scratch {
+	struct mt_rec_stack rec;
+	__u8 data[MT_STACK_COPY_MAX + 4096];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mt_stack_scratch);
+} stack_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, struct mt_unwind_hint);
+} unwind_hints SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -74,6 +106,9 @@ static __always_inline void note_exec_mapping(__u32 tgid)
 	bpf_map_delete_elem(&mmap_prot, &tid);
 	if (!exec)
 		return;
+	/* Auto: code mapped that userspace has not looked at: DWARF until it has. */
+	if (cfg_unwind == MT_UNWIND_AUTO)
+		bpf_map_delete_elem(&unwind_hints, &tgid);
 	struct mt_rec_hdr *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
@@ -83,6 +118,76 @@ static __always_inline void note_exec_mapping(__u32 tgid)
 	rec->tgid = tgid;
 	rec->ts_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(rec, 0);
+}
+
+/* Auto: walk by frame pointers unless the sampled instruction is in code
+ * without them (or the process is not known yet). */
+static __always_inline bool want_dwarf(__u32 tgid, __u64 ip)
+{
+	if (cfg_unwind == MT_UNWIND_DWARF)
+		return true;
+	if (cfg_unwind != MT_UNWIND_AUTO)
+		return false;
+	struct mt_unwind_hint *h = bpf_map_lookup_elem(&unwind_hints, &tgid);
+	if (!h || h->dwarf_all)
+		return true;
+	for (int i = 0; i < MT_HINT_RANGES; i++) {
+		if (i >= h->n)
+			break;
+		if (ip >= h->start[i] && ip < h->end[i])
+			return true;
+	}
+	return false;
+}
+
+/* Sends the user registers and the top of the user stack to userspace, which
+ * unwinds it with DWARF CFI. Read page by page: one read across the stack's
+ * top end would fail whole. */
+static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 tid, __u64 weight,
+				       __s32 kernel_stack)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	if (cpu >= cfg_copy_cpus)
+		return;
+	struct mt_stack_scratch *buf = bpf_map_lookup_elem(&stack_scratch, &cpu);
+	if (!buf)
+		return;
+	__u64 sp = PT_REGS_SP_CORE(regs);
+	__u32 copied = 0;
+	__u32 flags = 0;
+	for (int i = 0; i < MT_STACK_COPY_MAX / 4096 + 1; i++) {
+		if (copied >= cfg_stack_copy)
+			break;
+		__u64 src = sp + copied;
+		__u32 len = 4096 - (__u32)(src & 4095);
+		if (len > cfg_stack_copy - copied)
+			len = cfg_stack_copy - copied;
+		__u32 off = copied & (MT_STACK_COPY_MAX - 1);
+		if (len == 0 || len > 4096)
+			break;
+		if (bpf_probe_read_user(&buf->data[off], len, (const void *)src)) {
+			flags |= MT_COPY_ENDED_EARLY;
+			break;
+		}
+		copied += len;
+	}
+	if (copied > MT_STACK_COPY_MAX)
+		copied = MT_STACK_COPY_MAX;
+	buf->rec.hdr.type = MT_REC_STACK;
+	buf->rec.hdr.tgid = tgid;
+	buf->rec.hdr.ts_ns = bpf_ktime_get_ns();
+	buf->rec.tid = tid;
+	buf->rec.kernel_stack = kernel_stack;
+	buf->rec.weight = weight;
+	buf->rec.ip = PT_REGS_IP_CORE(regs);
+	buf->rec.sp = sp;
+	buf->rec.bp = PT_REGS_FP_CORE(regs);
+	buf->rec.size = copied;
+	buf->rec.flags = flags;
+	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, 0))
+		__sync_fetch_and_add(&stats.stack_copy_drops, 1);
+	else
+		__sync_fetch_and_add(&stats.stack_copies, 1);
 }
 
 /* `bytes` of growth by the current thread of `tgid`: take its stack once
@@ -114,11 +219,7 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes)
 		.user_stack = MT_STACK_LOST,
 		.kernel_stack = MT_STACK_LOST,
 	};
-	long id = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
-	if (id >= 0)
-		key.user_stack = (__s32)id;
-	else
-		__sync_fetch_and_add(&stats.user_stacks_lost, 1);
+	long id;
 	if (cfg_kernel_stacks) {
 		id = bpf_get_stackid(ctx, &kernel_stacks, 0);
 		if (id >= 0)
@@ -127,6 +228,18 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes)
 			__sync_fetch_and_add(&stats.kernel_stacks_lost, 1);
 	}
 	__sync_fetch_and_add(&stats.stack_samples, 1);
+	if (cfg_unwind != MT_UNWIND_FP) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		if (want_dwarf(tgid, PT_REGS_IP_CORE(regs))) {
+			copy_stack(regs, tgid, key.tid, weight, key.kernel_stack);
+			return;
+		}
+	}
+	id = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
+	if (id >= 0)
+		key.user_stack = (__s32)id;
+	else
+		__sync_fetch_and_add(&stats.user_stacks_lost, 1);
 
 	__u64 *total = bpf_map_lookup_elem(&stack_bytes, &key);
 	if (!total) {

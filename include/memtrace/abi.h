@@ -145,6 +145,29 @@ struct mt_func_stats {
 #define MT_STACK_DEPTH 64 /* frames kept per stack */
 #define MT_STACK_LOST (-1) /* user_stack / kernel_stack: not captured */
 
+/*
+ * How user stacks are walked (--unwind). Frame pointers: bpf_get_stackid, in
+ * the kernel, aggregated in stack_bytes. DWARF: the user registers and a copy
+ * of the top of the user stack go to userspace (MT_REC_STACK), which unwinds
+ * them with the binaries' call-frame information. Auto: DWARF where the
+ * sampled instruction lies in code without frame pointers (mt_unwind_hint).
+ */
+#define MT_UNWIND_FP 0
+#define MT_UNWIND_DWARF 1
+#define MT_UNWIND_AUTO 2
+#define MT_STACK_COPY_MAX 65536   /* --stack-bytes limit */
+#define MT_STACK_COPY_DEFAULT 16384
+#define MT_HINT_RANGES 16
+
+/* Per process (auto): where its code has no frame pointers. Written by
+ * userspace from the process's mappings; absent means "not known yet": DWARF. */
+struct mt_unwind_hint {
+	__u32 dwarf_all;        /* the program itself has no frame pointers */
+	__u32 n;                /* ranges used */
+	__u64 start[MT_HINT_RANGES];
+	__u64 end[MT_HINT_RANGES];
+};
+
 struct mt_stack_key {
 	__u32 tgid;
 	__u32 tid;          /* 0 unless per-thread stacks were asked for */
@@ -164,6 +187,7 @@ struct mt_sample_state {
 #define MT_REC_POINT 4    /* a timeline interval ended (--timeline) */
 #define MT_REC_MARK 5     /* a traced call ended (--timeline with -f) */
 #define MT_REC_RETSITE 6  /* a call left by tail call: probe its return address, please */
+#define MT_REC_STACK 7    /* a user stack to unwind with DWARF (--unwind dwarf|auto) */
 #define MT_MARKS_PER_FUNC 200 /* marks kept per process and function, besides new maxima */
 
 struct mt_rec_hdr {
@@ -215,6 +239,21 @@ struct mt_rec_mark {
 	__u32 pad;
 };
 
+/* A sampled stack to unwind in userspace: the user registers at the sample
+ * and `size` bytes of the user stack from `sp` up, read page by page (the copy
+ * ends early at the first unreadable page: the stack's top, usually). */
+#define MT_COPY_ENDED_EARLY 1 /* flags: fewer than --stack-bytes could be read */
+struct mt_rec_stack {
+	struct mt_rec_hdr hdr;
+	__u32 tid;
+	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
+	__u64 weight;           /* bytes this sample stands for */
+	__u64 ip, sp, bp;       /* user registers */
+	__u32 size;             /* bytes of stack copied */
+	__u32 flags;            /* MT_COPY_* */
+	/* followed by `size` bytes: the stack from sp up */
+};
+
 /* Everything that can be dropped or can fail is counted here (BPF .bss). */
 struct mt_stats {
 	__u64 ringbuf_drops;    /* records lost: ring buffer full */
@@ -236,6 +275,8 @@ struct mt_stats {
 	__u64 user_stacks_lost; /* user stacks not captured (stack map full or collision) */
 	__u64 kernel_stacks_lost;
 	__u64 stack_bytes_full; /* samples not counted: stack_bytes map full */
+	__u64 stack_copies;     /* stacks sent to userspace for DWARF unwinding */
+	__u64 stack_copy_drops; /* stack copies lost: stack ring buffer full */
 };
 
 #endif /* MEMTRACE_ABI_H */

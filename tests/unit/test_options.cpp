@@ -117,3 +117,24 @@ TEST_CASE("bad input gives one clear line")
     CHECK(error_of({"--json", "-", "-o", "-", "-a"}).find("both write to stdout") != std::string::npos);
     CHECK(error_of({"-q", "x", "--", "ls"}).find("before '--'") != std::string::npos);
 }
+
+TEST_CASE("--unwind and --stack-bytes shape the stacks of --folded")
+{
+    Options def = parse({"--folded", "x.folded", "--", "ls"});
+    CHECK(def.unwind == MT_UNWIND_AUTO);
+    CHECK(def.stack_bytes == MT_STACK_COPY_DEFAULT);
+    CHECK(parse({"--folded", "x", "--unwind", "fp", "--", "ls"}).unwind == MT_UNWIND_FP);
+    Options d = parse({"--folded", "x", "--unwind", "dwarf", "--stack-bytes", "64K", "--", "ls"});
+    CHECK(d.unwind == MT_UNWIND_DWARF);
+    CHECK(d.stack_bytes == 65536);
+    CHECK(parse({"--folded", "x", "--stack-bytes", "1001", "--", "ls"}).stack_bytes == 1000);
+    CHECK(error_of({"--folded", "x", "--unwind", "lbr", "--", "ls"}).find("fp, dwarf or auto") !=
+          std::string::npos);
+    CHECK(error_of({"--folded", "x", "--stack-bytes", "1M", "--", "ls"}).find("at most") ==
+              std::string::npos);
+    CHECK(error_of({"--folded", "x", "--stack-bytes", "1M", "--", "ls"}).find("between 512 and 64K") !=
+          std::string::npos);
+    CHECK(error_of({"--folded", "x", "--unwind", "fp", "--stack-bytes", "8K", "--", "ls"})
+              .find("not fp") != std::string::npos);
+    CHECK(error_of({"--unwind", "dwarf", "--", "ls"}).find("--folded FILE") != std::string::npos);
+}

@@ -310,6 +310,19 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                    "Take a stack every N bytes of growth per thread (default 512K; 4096 = every page)")
         ->type_name("N")
         ->group("Stacks");
+    std::string unwind;
+    app.add_option("--unwind", unwind,
+                   "How user stacks are walked: fp (frame pointers, in the kernel), dwarf (copy the "
+                   "stack and unwind it with the binaries' CFI, as perf --call-graph dwarf) or auto "
+                   "(the default: dwarf where the sampled code has no frame pointers)")
+        ->type_name("fp|dwarf|auto")
+        ->group("Stacks");
+    std::string stack_bytes;
+    app.add_option("--stack-bytes", stack_bytes,
+                   "Stack copied per DWARF sample (default 16K, at most 64K); deeper stacks are cut "
+                   "short and counted")
+        ->type_name("N")
+        ->group("Stacks");
     app.add_flag("--kernel-stacks", opt.kernel_stacks,
                  "Add kernel frames, below a '-' frame")
         ->group("Stacks");
@@ -405,10 +418,29 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     }
     if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
         throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
-    if (opt.folded_path.empty() && (!stacks_kind.empty() || !sample_bytes.empty() ||
-                                    opt.kernel_stacks || opt.per_pid || opt.per_thread))
-        throw Error("--stacks, --sample-bytes, --kernel-stacks, --per-pid and --per-thread shape "
-                    "the stacks of --folded FILE: give it too");
+    if (opt.folded_path.empty() &&
+        (!stacks_kind.empty() || !sample_bytes.empty() || opt.kernel_stacks || opt.per_pid ||
+         opt.per_thread || !unwind.empty() || !stack_bytes.empty()))
+        throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid "
+                    "and --per-thread shape the stacks of --folded FILE: give it too");
+    if (!unwind.empty()) {
+        if (unwind == "fp")
+            opt.unwind = MT_UNWIND_FP;
+        else if (unwind == "dwarf")
+            opt.unwind = MT_UNWIND_DWARF;
+        else if (unwind == "auto")
+            opt.unwind = MT_UNWIND_AUTO;
+        else
+            throw Error("--unwind: expected fp, dwarf or auto, got '" + unwind + "'");
+    }
+    if (!stack_bytes.empty()) {
+        uint64_t n = parse_size(stack_bytes, "--stack-bytes");
+        if (n < 512 || n > MT_STACK_COPY_MAX)
+            throw Error("--stack-bytes: between 512 and 64K, got " + stack_bytes);
+        if (opt.unwind == MT_UNWIND_FP)
+            throw Error("--stack-bytes sizes the stack copies of --unwind dwarf|auto, not fp");
+        opt.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
+    }
     if (!opt.folded_path.empty()) {
         opt.stacks = stacks_kind == "map" ? 2 : 1; // MT_STACKS_MAP : MT_STACKS_TOUCH
         if (!sample_bytes.empty())

@@ -47,6 +47,8 @@ struct Options {
     bool kernel_stacks = false;
     bool per_pid = false;
     bool per_thread = false;
+    uint32_t unwind = MT_UNWIND_AUTO;     // --unwind
+    uint32_t stack_bytes = MT_STACK_COPY_DEFAULT; // --stack-bytes: stack copied per DWARF sample
 
     std::string timeline_path;            // --timeline FILE (memtrace record -o FILE)
     double resolution_ms = 10;            // --resolution

@@ -68,6 +68,28 @@ Record decode_record(std::span<const std::byte> bytes)
         std::memcpy(&rec, bytes.data(), sizeof(rec));
         return RetsiteRecord{hdr.tgid, rec.func, rec.ret_addr};
     }
+    case MT_REC_STACK: {
+        mt_rec_stack rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short stack record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        if (rec.size > MT_STACK_COPY_MAX || bytes.size() - sizeof(rec) < rec.size)
+            return MalformedRecord{"stack record of " + std::to_string(bytes.size()) +
+                                   " bytes claims " + std::to_string(rec.size) + " bytes of stack"};
+        StackRecord out;
+        out.snapshot.pid = hdr.tgid;
+        out.snapshot.tid = rec.tid;
+        out.snapshot.ip = rec.ip;
+        out.snapshot.sp = rec.sp;
+        out.snapshot.bp = rec.bp;
+        const auto *data = reinterpret_cast<const uint8_t *>(bytes.data()) + sizeof(rec);
+        out.snapshot.stack.assign(data, data + rec.size);
+        out.snapshot.ended_early = rec.flags & MT_COPY_ENDED_EARLY;
+        out.weight = rec.weight;
+        out.kernel_stack = rec.kernel_stack;
+        out.label_tid = rec.tid;
+        return out;
+    }
     default:
         return MalformedRecord{"unknown record type " + std::to_string(hdr.type)};
     }

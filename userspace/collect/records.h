@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "memtrace/abi.h"
+#include "symbols/dwarf_unwinder.h"
 
 namespace memtrace {
 
@@ -16,7 +17,9 @@ static_assert(sizeof(mt_proc) == 232, "mt_proc layout changed: update BPF and us
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 19 * 8);
+static_assert(sizeof(mt_stats) == 21 * 8);
+static_assert(sizeof(mt_rec_stack) == 16 + 48);
+static_assert(sizeof(mt_unwind_hint) == 8 + 2 * 8 * MT_HINT_RANGES);
 static_assert(sizeof(mt_rec_retsite) == 16 + 16);
 static_assert(sizeof(mt_func_stats) == 15 * 8);
 static_assert(sizeof(mt_rec_point) == 16 + 16);
@@ -63,12 +66,20 @@ struct RetsiteRecord {
     uint64_t ret_addr = 0;
 };
 
+// A sampled user stack to unwind (--unwind dwarf|auto).
+struct StackRecord {
+    StackSnapshot snapshot;
+    uint64_t weight = 0;       // bytes the sample stands for
+    int32_t kernel_stack = -1; // id in the kernel stack map, or < 0
+    uint32_t label_tid = 0;    // 0 unless per-thread stacks
+};
+
 struct MalformedRecord {
     std::string why;
 };
 
 using Record = std::variant<ExecRecord, ExitRecord, ExecMapRecord, PointRecord, MarkRecord,
-                            RetsiteRecord, MalformedRecord>;
+                            RetsiteRecord, StackRecord, MalformedRecord>;
 
 Record decode_record(std::span<const std::byte> bytes);
 

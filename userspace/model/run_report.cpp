@@ -19,6 +19,8 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.user_stacks_lost = kernel.user_stacks_lost;
     s.kernel_stacks_lost = kernel.kernel_stacks_lost;
     s.stack_bytes_full = kernel.stack_bytes_full;
+    s.stack_copies = kernel.stack_copies;
+    s.stack_copy_drops = kernel.stack_copy_drops;
     s.rss_events = kernel.rss_events;
     s.fault_events = kernel.fault_events;
     s.vm_events = kernel.vm_events;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ struct TraceStats {
     uint64_t user_stacks_lost = 0;
     uint64_t kernel_stacks_lost = 0;
     uint64_t stack_bytes_full = 0;
+    uint64_t stack_copies = 0;      // stacks sent for DWARF unwinding
+    uint64_t stack_copy_drops = 0;  // ... lost: stack ring buffer full
     uint64_t rss_events = 0;
     uint64_t fault_events = 0;
     uint64_t vm_events = 0;
@@ -71,8 +74,14 @@ struct StacksSummary {
     uint64_t user_stacks_lost = 0;
     uint64_t kernel_stacks_lost = 0;
     uint64_t samples_lost = 0;   // not counted: map full
-    std::vector<std::string> without_frame_pointers; // files whose stacks stop short
+    std::vector<std::string> without_frame_pointers; // files whose stacks stop short (fp)
     std::string path;            // the folded file
+    std::string unwind;          // "fp", "dwarf" or "auto"
+    uint64_t stack_bytes = 0;    // copied per DWARF sample
+    uint64_t by_frame_pointers = 0; // samples walked by frame pointers (in the kernel)
+    uint64_t by_dwarf = 0;          // samples unwound with DWARF CFI
+    uint64_t copies_lost = 0;       // DWARF samples lost (ring buffer full): not counted
+    std::map<std::string, uint64_t> cut_short; // DWARF unwinds cut short, by reason
 };
 
 struct RunReport {

@@ -138,7 +138,13 @@ json report_json(const RunReport &r)
                        {"folded_total_bytes", st.folded_total},
                        {"exact_total_bytes", st.exact_total},
                        {"samples_without_stack", st.user_stacks_lost + st.samples_lost},
-                       {"without_frame_pointers", st.without_frame_pointers}};
+                       {"without_frame_pointers", st.without_frame_pointers},
+                       {"unwind", {{"method", st.unwind},
+                                   {"stack_bytes", st.stack_bytes},
+                                   {"by_frame_pointers", st.by_frame_pointers},
+                                   {"by_dwarf", st.by_dwarf},
+                                   {"copies_lost", st.copies_lost},
+                                   {"cut_short", st.cut_short}}}};
     }
 
     const TraceStats &s = r.stats;

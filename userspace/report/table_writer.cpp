@@ -6,6 +6,7 @@
 
 #include "report/text_table.h"
 #include "report/units.h"
+#include "symbols/dwarf_unwinder.h"
 
 namespace memtrace {
 namespace {
@@ -194,13 +195,33 @@ void write_stacks(std::ostream &out, const RunReport &r)
         << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
         << (st.kind == "touch" ? " touched" : " mapped")
         << " (the rest: each thread's last partial sample).\n";
+    if (st.unwind == "dwarf" || st.unwind == "auto") {
+        out << "  Unwound (--unwind " << st.unwind << "): " << format_count(st.by_frame_pointers)
+            << " by frame pointers, " << format_count(st.by_dwarf) << " with DWARF CFI from "
+            << format_bytes(st.stack_bytes) << " stack copies";
+        uint64_t cut = 0;
+        std::string why;
+        for (const auto &[reason, n] : st.cut_short) {
+            cut += n;
+            why += (why.empty() ? "" : ", ") + format_count(n) + " " + reason;
+        }
+        if (cut)
+            out << "; " << format_count(cut) << " cut short (" << why
+                << "), shown under a [cut short: ...] frame";
+        out << ".\n";
+        if (st.cut_short.count(unwind_end_name(UnwindEnd::StackTooShort)))
+            out << "  Deeper stacks than the copy: raise --stack-bytes (up to 64K).\n";
+        if (st.copies_lost)
+            out << "warning: " << format_count(st.copies_lost)
+                << " stack copies lost (ring buffer full): their bytes are not in the folded file\n";
+    }
     if (!st.without_frame_pointers.empty()) {
         std::string list;
         for (const auto &f : st.without_frame_pointers)
             list += (list.empty() ? "" : ", ") + std::filesystem::path(f).filename().string();
         out << "note: built without frame pointers: " << list
-            << ".\n  Stacks through their code stop short. Rebuild what you can with "
-               "-fno-omit-frame-pointer.\n";
+            << ".\n  Stacks through their code stop short: use --unwind auto (the default) or "
+               "dwarf, or rebuild with -fno-omit-frame-pointer.\n";
     }
     if (st.user_stacks_lost || st.samples_lost)
         out << "warning: " << format_count(st.user_stacks_lost + st.samples_lost)

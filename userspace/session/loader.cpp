@@ -121,6 +121,22 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     if (cpus <= 0)
         fail("count the possible CPUs", cpus);
     skel->rodata->cfg_nr_cpus = static_cast<uint32_t>(cpus);
+    skel->rodata->cfg_unwind = config.stacks ? config.unwind : MT_UNWIND_FP;
+    skel->rodata->cfg_stack_copy = config.stack_copy;
+    skel->rodata->cfg_copy_cpus = static_cast<uint32_t>(cpus);
+    const bool copies = config.stacks && config.unwind != MT_UNWIND_FP;
+    // Without stack copies their maps shrink to nothing.
+    bpf_map__set_max_entries(skel->maps.stack_scratch, copies ? static_cast<uint32_t>(cpus) : 1);
+    if (!copies) {
+        bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
+        bpf_map__set_max_entries(skel->maps.unwind_hints, 1);
+    } else {
+        // room for ~512 copies in flight, at least 8 MiB
+        uint32_t bytes = 8u << 20;
+        while (bytes < 512u * (config.stack_copy + sizeof(mt_rec_stack)))
+            bytes <<= 1;
+        bpf_map__set_max_entries(skel->maps.stack_events, bytes);
+    }
     for (bpf_map *map : {skel->maps.targets, skel->maps.procs, skel->maps.mm_owner})
         bpf_map__set_max_entries(map, config.max_procs);
     bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
@@ -144,6 +160,25 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
         state_.get(), nullptr);
     if (!state_->ring)
         fail("create the ring buffer reader", errno);
+    if (copies) {
+        if (int err = ring_buffer__add(
+                state_->ring, bpf_map__fd(skel->maps.stack_events),
+                [](void *ctx, void *data, size_t size) -> int {
+                    auto *state = static_cast<State *>(ctx);
+                    (*state->handler)(
+                        std::span<const std::byte>(static_cast<const std::byte *>(data), size));
+                    return 0;
+                },
+                state_.get()))
+            fail("add the stack ring buffer", err);
+    }
+}
+
+void BpfTracer::set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint)
+{
+    // Best effort: a full map (or a process gone) leaves the default, DWARF.
+    bpf_map__update_elem(state_->skel->maps.unwind_hints, &tgid, sizeof(tgid), &hint, sizeof(hint),
+                         BPF_ANY);
 }
 
 BpfTracer::~BpfTracer() = default;

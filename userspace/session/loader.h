@@ -27,6 +27,8 @@ struct LoaderConfig {
     bool kernel_stacks = false;
     bool per_thread = false;
     uint64_t timeline_ns = 0;     // --timeline: interval length, 0 = off
+    uint32_t unwind = MT_UNWIND_FP;   // --unwind: MT_UNWIND_*
+    uint32_t stack_copy = MT_STACK_COPY_DEFAULT; // --stack-bytes
 };
 
 // One user stack frame as the kernel keeps it (struct bpf_stack_build_id).
@@ -69,6 +71,9 @@ public:
     int ring_fd() const; // poll()-able: readable when records wait
     // Hands every waiting ring-buffer record to `handler`; returns how many.
     int consume(const RecordHandler &handler);
+
+    // Auto unwinding: where a process's code has no frame pointers.
+    void set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint);
 
     std::vector<mt_proc> read_procs() const;
     mt_stats read_stats() const;

@@ -20,6 +20,7 @@
 #include <set>
 
 #include "collect/records.h"
+#include "collect/dwarf_stacks.h"
 #include "collect/stacks.h"
 #include "symbols/elf_file.h"
 #include "symbols/frame_pointers.h"
@@ -27,6 +28,7 @@
 #include "symbols/modules.h"
 #include "symbols/stack_namer.h"
 #include "symbols/symbolizer.h"
+#include "symbols/unwind_hints.h"
 #include "error.h"
 #include "model/process_table.h"
 #include "report/live_line.h"
@@ -183,6 +185,8 @@ TraceOutcome run_trace(const Options &opt)
     config.sample_bytes = opt.sample_bytes;
     config.kernel_stacks = opt.kernel_stacks;
     config.per_thread = opt.per_thread;
+    config.unwind = opt.unwind;
+    config.stack_copy = opt.stack_bytes;
     if (!opt.timeline_path.empty())
         config.timeline_ns = static_cast<uint64_t>(opt.resolution_ms * 1e6);
     BpfTracer tracer(config);
@@ -232,8 +236,26 @@ TraceOutcome run_trace(const Options &opt)
     // Calls that leave by tail call return through the tail callee: a probe at
     // their return address (attached while tracing) ends them on time.
     std::vector<RetsiteRecord> wanted_retsites;
+    // --unwind dwarf|auto: copied stacks, unwound in userspace.
+    std::optional<DwarfUnwinder> unwinder;
+    std::optional<DwarfStacks> dwarf_stacks;
+    UnwindHints unwind_hints;
+    const bool copies = opt.stacks && opt.unwind != MT_UNWIND_FP;
+    // Reads a process's mappings; under auto, tells the kernel side where its
+    // code lacks frame pointers.
+    auto snapshot_process = [&](uint32_t pid) {
+        if (!modules->snapshot(static_cast<pid_t>(pid)))
+            return;
+        if (opt.unwind == MT_UNWIND_AUTO)
+            if (const auto *maps = modules->mappings(static_cast<pid_t>(pid)))
+                tracer.set_unwind_hint(pid, unwind_hints.for_process(*maps));
+    };
     if (opt.stacks) {
         modules.emplace();
+        if (copies) {
+            unwinder.emplace(*modules, opt.debug_dirs);
+            dwarf_stacks.emplace(*modules, *unwinder, snapshot_process);
+        }
         if (!executable.empty()) {
             const char *env = getenv("LD_LIBRARY_PATH");
             for (const Module &m :
@@ -253,6 +275,9 @@ TraceOutcome run_trace(const Options &opt)
             } else if (auto *mapped = std::get_if<ExecMapRecord>(&rec)) {
                 if (modules)
                     to_snapshot.insert(mapped->pid);
+            } else if (auto *stack = std::get_if<StackRecord>(&rec)) {
+                if (dwarf_stacks)
+                    dwarf_stacks->add(std::move(*stack));
             } else if (auto *site = std::get_if<RetsiteRecord>(&rec)) {
                 wanted_retsites.push_back(*site);
             } else if (auto *point = std::get_if<PointRecord>(&rec)) {
@@ -298,8 +323,10 @@ TraceOutcome run_trace(const Options &opt)
     };
     auto take_snapshots = [&] {
         for (uint32_t pid : to_snapshot)
-            modules->snapshot(static_cast<pid_t>(pid));
+            snapshot_process(pid);
         to_snapshot.clear();
+        if (dwarf_stacks)
+            dwarf_stacks->unwind_pending();
     };
     auto fill_cmdlines = [&] {
         for (uint32_t pid : table.live_pids_without_cmdline())
@@ -313,7 +340,7 @@ TraceOutcome run_trace(const Options &opt)
         fill_cmdlines();
         if (modules)
             for (const ProcessRecord &p : table.live())
-                modules->snapshot(static_cast<pid_t>(p.pid));
+                snapshot_process(p.pid);
     }
     std::vector<Watched> watched;
     for (pid_t pid : pids) {
@@ -498,9 +525,9 @@ TraceOutcome run_trace(const Options &opt)
     table.apply_snapshot(final_procs);
     fill_cmdlines();
     if (modules) {
-        take_snapshots();
         for (const ProcessRecord &p : table.live())
-            modules->snapshot(static_cast<pid_t>(p.pid));
+            to_snapshot.insert(p.pid);
+        take_snapshots();
     }
     if (command_reaped)
         table.set_wait_result(static_cast<uint32_t>(command->pid()), command_status,
@@ -580,6 +607,11 @@ TraceOutcome run_trace(const Options &opt)
             if (key.kernel_stack >= 0 && !raw.kernel.count(key.kernel_stack))
                 raw.kernel.emplace(key.kernel_stack, tracer.read_kernel_stack(key.kernel_stack));
         }
+        if (dwarf_stacks)
+            dwarf_stacks->merge_into(raw);
+        for (const RawStackSample &sample : raw.samples) // kernel stacks of DWARF samples
+            if (sample.kernel_id >= 0 && !raw.kernel.count(sample.kernel_id))
+                raw.kernel.emplace(sample.kernel_id, tracer.read_kernel_stack(sample.kernel_id));
         if (opt.per_thread)
             for (auto &[tid, name] : tracer.read_thread_names())
                 raw.thread_names[tid] = name;
@@ -611,13 +643,21 @@ TraceOutcome run_trace(const Options &opt)
         st.user_stacks_lost = report.stats.user_stacks_lost;
         st.kernel_stacks_lost = report.stats.kernel_stacks_lost;
         st.samples_lost = report.stats.stack_bytes_full;
-        for (const auto &[open_path, shown] : namer.files_seen()) {
-            try {
-                if (detect_frame_pointers(ElfFile(open_path)) == FramePointers::No)
-                    st.without_frame_pointers.push_back(shown);
-            } catch (...) {
+        st.unwind = opt.unwind == MT_UNWIND_FP ? "fp" : opt.unwind == MT_UNWIND_DWARF ? "dwarf" : "auto";
+        st.stack_bytes = copies ? opt.stack_bytes : 0;
+        st.by_dwarf = dwarf_stacks ? dwarf_stacks->unwound() : 0;
+        st.copies_lost = report.stats.stack_copy_drops;
+        st.by_frame_pointers = st.samples - std::min(st.samples, report.stats.stack_copies + st.copies_lost);
+        if (dwarf_stacks)
+            st.cut_short = dwarf_stacks->cut_short();
+        if (opt.unwind == MT_UNWIND_FP) // the others unwind such code with its CFI
+            for (const auto &[open_path, shown] : namer.files_seen()) {
+                try {
+                    if (detect_frame_pointers(ElfFile(open_path)) == FramePointers::No)
+                        st.without_frame_pointers.push_back(shown);
+                } catch (...) {
+                }
             }
-        }
         report.stacks = std::move(st);
     }
 

@@ -91,7 +91,20 @@ bool ModuleIndex::snapshot(pid_t pid)
     if (mappings.empty() && text.str().empty())
         return false;
     maps_[pid] = std::move(mappings);
+    generations_[pid] = next_generation_++;
     return true;
+}
+
+const std::vector<ModuleIndex::Mapping> *ModuleIndex::mappings(pid_t pid) const
+{
+    auto it = maps_.find(pid);
+    return it == maps_.end() ? nullptr : &it->second;
+}
+
+uint64_t ModuleIndex::generation(pid_t pid) const
+{
+    auto it = generations_.find(pid);
+    return it == generations_.end() ? 0 : it->second;
 }
 
 void ModuleIndex::scan_directories(const std::vector<std::string> &dirs)

@@ -44,6 +44,17 @@ public:
     // Last resort for build-ids no snapshot saw: the files in these directories.
     void scan_directories(const std::vector<std::string> &dirs);
 
+    // An executable mapping of a process, as its last snapshot saw it.
+    struct Mapping {
+        uint64_t start = 0, end = 0, offset = 0;
+        const ModuleFile *file = nullptr;
+        std::string region;
+    };
+    // The process's executable mappings (nullptr: never read), and a number
+    // that changes with every snapshot of it (caches built on them compare it).
+    const std::vector<Mapping> *mappings(pid_t pid) const;
+    uint64_t generation(pid_t pid) const;
+
     const ModuleFile *by_build_id(const std::string &hex) const;
     MappedAddress find(pid_t pid, uint64_t address) const;
     bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
@@ -52,16 +63,13 @@ public:
 private:
     const ModuleFile *remember(const std::string &path, const std::string &open_path, bool deleted);
 
-    struct Mapping {
-        uint64_t start = 0, end = 0, offset = 0;
-        const ModuleFile *file = nullptr;
-        std::string region;
-    };
     std::string proc_root_;
     std::vector<std::unique_ptr<ModuleFile>> files_;
     std::map<std::string, const ModuleFile *> by_id_;
     std::map<std::string, const ModuleFile *> by_path_; // path + inode identity
     std::map<pid_t, std::vector<Mapping>> maps_;
+    std::map<pid_t, uint64_t> generations_;
+    uint64_t next_generation_ = 1;
     std::vector<int> kept_fds_; // every file, readable after deletion and process exit
 };
 

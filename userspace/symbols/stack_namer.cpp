@@ -55,6 +55,14 @@ std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<Ra
         const RawUserFrame &f = frames[i];
         // Every frame but the innermost holds a return address: the call is one byte before.
         uint64_t back = i == 0 ? 0 : 1;
+        if (f.kind == RawUserFrame::Marker) {
+            names.push_back(f.name);
+            continue;
+        }
+        if (f.kind == RawUserFrame::File && f.file) {
+            names.push_back(name_in_file(*f.file, f.value, f.value - back));
+            continue;
+        }
         if (f.kind == RawUserFrame::BuildId) {
             if (const ModuleFile *file = index_.by_build_id(f.build_id)) {
                 names.push_back(name_in_file(*file, f.value, f.value - back));

@@ -17,11 +17,15 @@
 
 namespace memtrace {
 
-// One frame of a user stack as the kernel recorded it (struct bpf_stack_build_id).
+// One frame of a user stack: as the kernel recorded it (struct
+// bpf_stack_build_id: a build-id or an address), or as the DWARF unwinder
+// placed it (a file it knows and an offset in it).
 struct RawUserFrame {
-    enum Kind { BuildId, Ip } kind = Ip;
-    std::string build_id; // hex, for BuildId
-    uint64_t value = 0;   // file offset (BuildId) or address (Ip)
+    enum Kind { BuildId, Ip, File, Marker } kind = Ip;
+    std::string build_id;             // hex, for BuildId
+    std::string name;                 // for Marker: shown as is ("[cut short: ...]")
+    const ModuleFile *file = nullptr; // for File
+    uint64_t value = 0;               // file offset (BuildId, File) or address (Ip)
 };
 
 class StackNamer {

@@ -1,0 +1,182 @@
+// --unwind: whole stacks through code without frame pointers, by DWARF CFI.
+// unwindwork (tests/workloads/unwindwork.c, GCC -O2) touches its pages inside
+// libc's memset along known paths; unwindwork-fp is its frame-pointer twin.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "harness.h"
+
+using namespace e2e;
+
+namespace {
+
+std::map<std::string, uint64_t> read_folded(const std::string &file)
+{
+    std::map<std::string, uint64_t> lines;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        size_t space = line.rfind(' ');
+        REQUIRE(space != std::string::npos);
+        lines[line.substr(0, space)] += std::stoull(line.substr(space + 1));
+    }
+    return lines;
+}
+
+// Bytes of the stacks matching `pattern` (a regex on the whole "a;b;c" stack).
+uint64_t matching(const std::map<std::string, uint64_t> &lines, const std::string &pattern)
+{
+    std::regex re(pattern);
+    uint64_t total = 0;
+    for (const auto &[stack, bytes] : lines)
+        if (std::regex_match(stack, re))
+            total += bytes;
+    return total;
+}
+
+bool within_3_percent(uint64_t measured, uint64_t expected)
+{
+    uint64_t diff = measured > expected ? measured - expected : expected - measured;
+    return diff <= expected * 3 / 100;
+}
+
+std::string dump(const std::map<std::string, uint64_t> &lines)
+{
+    std::ostringstream out;
+    for (const auto &[stack, bytes] : lines)
+        out << stack << ' ' << bytes << '\n';
+    return out.str();
+}
+
+// The root of a whole user stack: the program's entry, through libc's start.
+const std::string kFromStart = "[^;]+;_start;__libc_start_main[^;]*;__libc_start_call_main;main;";
+const std::string kMemset = "[^;]*memset[^;]*";
+
+} // namespace
+
+TEST_CASE("--unwind auto: the caller of memset, in an -O2 program and its frame-pointer twin", "[unwind]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    std::map<std::string, std::map<std::string, uint64_t>> by_binary;
+    for (std::string binary : {"unwindwork", "unwindwork-fp"}) {
+        JsonRun r = run_memtrace_json({"--folded", folded, "--", workload(binary), "--lib", "64", "32"});
+        REQUIRE(r.result.exit_code == 0);
+        auto lines = read_folded(folded);
+        INFO(binary << ":\n" << dump(lines) << r.result.out);
+        CHECK(within_3_percent(matching(lines, kFromStart + "prepare;clear_table;" + kMemset), 64 * MiB));
+        CHECK(within_3_percent(matching(lines, kFromStart + "wipe_index;" + kMemset), 32 * MiB));
+        // a PIE binary's shared library, without frame pointers either
+        CHECK(within_3_percent(matching(lines, kFromStart + "lib_clear;" + kMemset), 16 * MiB));
+        const auto &unwind = r.report["stacks"]["unwind"];
+        CHECK(unwind["method"] == "auto");
+        CHECK(unwind["by_dwarf"].get<uint64_t>() >= 200); // 112 MiB in memset, 512 KiB a sample
+        CHECK(unwind["copies_lost"] == 0);
+        CHECK(r.result.out.find("with DWARF CFI") != std::string::npos);
+        by_binary[binary] = lines;
+    }
+    // the same weights either way (±3%)
+    for (const std::string path : {"prepare;clear_table;", "wipe_index;", "lib_clear;"}) {
+        uint64_t plain = matching(by_binary["unwindwork"], kFromStart + path + kMemset);
+        uint64_t fp = matching(by_binary["unwindwork-fp"], kFromStart + path + kMemset);
+        INFO(path << ": " << plain << " vs " << fp);
+        CHECK(within_3_percent(plain, fp));
+    }
+}
+
+TEST_CASE("--unwind fp loses the caller of memset; dwarf unwinds every sample", "[unwind]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    JsonRun fp = run_memtrace_json({"--folded", folded, "--unwind", "fp", "--", workload("unwindwork-fp"), "64", "32"});
+    REQUIRE(fp.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(matching(lines, ".*clear_table.*") == 0); // the frame-pointer walk skips it
+    CHECK(fp.report["stacks"]["unwind"]["by_dwarf"] == 0);
+    CHECK(fp.result.out.find("built without frame pointers") != std::string::npos);
+
+    JsonRun dw = run_memtrace_json({"--folded", folded, "--unwind", "dwarf", "--", workload("unwindwork-fp"), "64", "32"});
+    REQUIRE(dw.result.exit_code == 0);
+    lines = read_folded(folded);
+    INFO(dump(lines));
+    const auto &unwind = dw.report["stacks"]["unwind"];
+    CHECK(unwind["by_frame_pointers"] == 0);
+    CHECK(unwind["by_dwarf"] == dw.report["stacks"]["samples"]);
+    CHECK(within_3_percent(matching(lines, kFromStart + "prepare;clear_table;" + kMemset), 64 * MiB));
+}
+
+TEST_CASE("--unwind: a stripped binary named from its debug file, found by build-id", "[unwind]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    std::string debug_dir = std::string(MT_BUILD_DIR) + "/workloads/unwind-debug";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--debuginfo-dir", debug_dir, "--",
+                                   workload("unwindwork-stripped"), "64", "32"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(matching(lines, kFromStart + "prepare;clear_table;" + kMemset), 64 * MiB));
+
+    // without the debug file: the same chain, by file offsets
+    run_memtrace_json({"--folded", folded, "--", workload("unwindwork-stripped"), "64", "32"});
+    lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(
+        matching(lines, "[^;]+;\\[unwindwork-stripped\\+0x[0-9a-f]+\\];__libc_start_main[^;]*;__libc_start_call_main;"
+                        "\\[unwindwork-stripped\\+0x[0-9a-f]+\\];\\[unwindwork-stripped\\+0x[0-9a-f]+\\];"
+                        "\\[unwindwork-stripped\\+0x[0-9a-f]+\\];" + kMemset),
+        64 * MiB));
+}
+
+TEST_CASE("--unwind: Debian's python3, from Py_RunMain through libpython to libc", "[unwind]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--", "/usr/bin/python3", "-c",
+                                   "b = bytearray(200 << 20)"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    uint64_t whole = matching(lines, "python3;_start;__libc_start_main[^;]*;__libc_start_call_main;"
+                                     "Py_BytesMain;Py_RunMain;(.*;)?PyRun_SimpleStringFlags;.*" + kMemset);
+    CHECK(whole >= 195 * MiB);
+    CHECK(whole <= 201 * MiB);
+    CHECK(r.report["stacks"]["unwind"]["cut_short"].empty());
+}
+
+TEST_CASE("--unwind: a stack deeper than the copy is cut short, reported, not wrong", "[unwind]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    // 40 frames of 1 KiB: deeper than the default 16 KiB copy
+    JsonRun r = run_memtrace_json({"--folded", folded, "--", workload("unwindwork"), "--deep", "40", "8", "8"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines) << r.result.out);
+    CHECK(within_3_percent(matching(lines, "unwindwork;\\[cut short: stack copy too short\\];(descend;)+touch_bottom;" + kMemset),
+                           8 * MiB));
+    CHECK(r.report["stacks"]["unwind"]["cut_short"]["stack copy too short"].get<uint64_t>() >= 10);
+    CHECK(r.result.out.find("raise --stack-bytes") != std::string::npos);
+
+    // a copy large enough: the whole chain, 41 descend frames under main
+    r = run_memtrace_json({"--folded", folded, "--stack-bytes", "64K", "--", workload("unwindwork"), "--deep", "40", "8", "8"});
+    REQUIRE(r.result.exit_code == 0);
+    lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(matching(lines, kFromStart + "(descend;){41}touch_bottom;" + kMemset), 8 * MiB));
+    CHECK(r.report["stacks"]["unwind"]["cut_short"].empty());
+}
+
+TEST_CASE("--unwind and --stack-bytes: bad values are one clear line", "[unwind]")
+{
+    RunResult r = run_memtrace({"--folded", "/dev/null", "--unwind", "lbr", "--", "true"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--unwind: expected fp, dwarf or auto, got 'lbr'") != std::string::npos);
+    r = run_memtrace({"--folded", "/dev/null", "--stack-bytes", "1M", "--", "true"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--stack-bytes: between 512 and 64K") != std::string::npos);
+}

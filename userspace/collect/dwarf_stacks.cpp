@@ -1,0 +1,62 @@
+#include "collect/dwarf_stacks.h"
+
+namespace memtrace {
+
+DwarfStacks::DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
+                         std::function<void(uint32_t)> refresh)
+    : index_(index), unwinder_(unwinder), refresh_(std::move(refresh))
+{
+}
+
+void DwarfStacks::unwind_pending()
+{
+    for (const StackRecord &rec : pending_) {
+        const StackSnapshot &s = rec.snapshot;
+        const pid_t pid = static_cast<pid_t>(s.pid);
+        MappedAddress leaf = index_.find(pid, s.ip);
+        if (!leaf.file && leaf.region.empty() && refresh_)
+            refresh_(s.pid); // no snapshot yet, or code mapped since the last one
+        UnwoundStack u = unwinder_.unwind(s);
+        ++unwound_;
+
+        std::vector<RawUserFrame> frames;
+        std::string key = std::to_string(s.pid);
+        for (uint64_t pc : u.pcs) {
+            RawUserFrame f;
+            MappedAddress where = index_.find(pid, pc);
+            if (where.file) {
+                f.kind = RawUserFrame::File;
+                f.file = where.file;
+                f.value = where.file_offset;
+            } else {
+                f.value = pc;
+            }
+            key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' +
+                   std::to_string(f.value);
+            frames.push_back(f);
+        }
+        if (u.end != UnwindEnd::Complete) {
+            std::string why = unwind_end_name(u.end);
+            ++cut_short_[why];
+            RawUserFrame marker;
+            marker.kind = RawUserFrame::Marker;
+            marker.name = "[cut short: " + why + "]";
+            key += ";" + marker.name;
+            frames.push_back(marker); // the root side: leaf first
+        }
+        auto [it, fresh] = ids_.emplace(key, kFirstId + static_cast<int32_t>(ids_.size()));
+        if (fresh)
+            frames_.emplace(it->second, std::move(frames));
+        samples_.push_back({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight});
+    }
+    pending_.clear();
+}
+
+void DwarfStacks::merge_into(RawStacks &raw) const
+{
+    raw.samples.insert(raw.samples.end(), samples_.begin(), samples_.end());
+    for (const auto &[id, frames] : frames_)
+        raw.user.emplace(id, frames);
+}
+
+} // namespace memtrace

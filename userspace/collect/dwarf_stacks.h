@@ -1,0 +1,51 @@
+// Stacks copied by the kernel side (--unwind dwarf|auto): unwound with DWARF
+// CFI once the mappings their process had are known, deduplicated, and added
+// to the in-kernel (frame-pointer) samples as more RawStacks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "collect/records.h"
+#include "collect/stacks.h"
+#include "symbols/dwarf_unwinder.h"
+#include "symbols/module_index.h"
+
+namespace memtrace {
+
+class DwarfStacks {
+public:
+    // `refresh(pid)` reads a process's mappings again (when a sampled
+    // instruction lies in none that are known: code mapped since).
+    DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
+                std::function<void(uint32_t)> refresh);
+
+    // Queued until unwind_pending(): the mappings records that came before
+    // it (on another ring buffer) must be read first.
+    void add(StackRecord record) { pending_.push_back(std::move(record)); }
+    void unwind_pending();
+
+    // Adds the unwound samples to `raw`, with ids of their own.
+    void merge_into(RawStacks &raw) const;
+
+    uint64_t unwound() const { return unwound_; }
+    const std::map<std::string, uint64_t> &cut_short() const { return cut_short_; }
+
+    static constexpr int32_t kFirstId = 1 << 24; // above every stack-map id
+
+private:
+    const ModuleIndex &index_;
+    DwarfUnwinder &unwinder_;
+    std::function<void(uint32_t)> refresh_;
+    std::vector<StackRecord> pending_;
+    std::vector<RawStackSample> samples_;
+    std::map<int32_t, std::vector<RawUserFrame>> frames_;
+    std::map<std::string, int32_t> ids_; // identical stacks share an id
+    uint64_t unwound_ = 0;
+    std::map<std::string, uint64_t> cut_short_;
+};
+
+} // namespace memtrace

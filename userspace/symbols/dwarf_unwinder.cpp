@@ -1,0 +1,300 @@
+#include "symbols/dwarf_unwinder.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+
+#include "symbols/elf_file.h"
+
+namespace memtrace {
+
+namespace {
+
+// x86-64 DWARF register numbers (System V psABI).
+constexpr int kDwarfRbp = 6;
+constexpr int kDwarfRsp = 7;
+// Bytes above the copy still taken for the stack: reads there mean the copy was short.
+constexpr uint64_t kStackReach = 8u << 20;
+constexpr size_t kMaxProcesses = 64; // address spaces kept ready
+
+// Entry stubs (_start, ld.so's _start/_dl_start_user) are the outermost code
+// of a thread; some have no CFI saying so.
+bool at_entry_point(Dwfl_Module *mod, Dwarf_Addr pc)
+{
+    Dwarf_Addr bias = 0;
+    Elf *elf = dwfl_module_getelf(mod, &bias);
+    GElf_Ehdr ehdr;
+    if (!elf || !gelf_getehdr(elf, &ehdr) || ehdr.e_entry == 0)
+        return false;
+    Dwarf_Addr entry = ehdr.e_entry + bias;
+    return pc >= entry && pc < entry + 256;
+}
+
+} // namespace
+
+const char *unwind_end_name(UnwindEnd end)
+{
+    switch (end) {
+    case UnwindEnd::Complete:
+        return "complete";
+    case UnwindEnd::NoCfi:
+        return "no CFI";
+    case UnwindEnd::StackTooShort:
+        return "stack copy too short";
+    case UnwindEnd::UnknownCode:
+        return "code in no mapped file";
+    case UnwindEnd::TooDeep:
+        return "too deep";
+    case UnwindEnd::Failed:
+        return "CFI not applicable";
+    }
+    return "?";
+}
+
+// One address space as libdwfl sees it: the files the process mapped, at
+// their addresses, with the current snapshot as its only thread.
+struct DwarfUnwinder::Process {
+    DwarfUnwinder *owner = nullptr;
+    pid_t pid = 0;
+    Dwfl *dwfl = nullptr;
+    Dwfl_Callbacks callbacks{};
+    uint64_t generation = 0;
+    uint64_t last_use = 0;
+    // the unwind in progress
+    const StackSnapshot *snapshot = nullptr;
+    std::vector<uint64_t> *pcs = nullptr;
+    size_t max_frames = 0;
+    bool beyond_copy = false;
+    bool too_deep = false;
+
+    ~Process()
+    {
+        if (dwfl)
+            dwfl_end(dwfl);
+    }
+
+    static pid_t next_thread(Dwfl *, void *dwfl_arg, void **thread_argp)
+    {
+        auto *self = static_cast<Process *>(dwfl_arg);
+        if (*thread_argp)
+            return 0; // one thread: the sampled one
+        *thread_argp = self;
+        return self->tid();
+    }
+
+    static bool get_thread(Dwfl *, pid_t, void *dwfl_arg, void **thread_argp)
+    {
+        *thread_argp = dwfl_arg;
+        return true;
+    }
+
+    static bool memory_read(Dwfl *, Dwarf_Addr address, Dwarf_Word *result, void *dwfl_arg)
+    {
+        auto *self = static_cast<Process *>(dwfl_arg);
+        const StackSnapshot &s = *self->snapshot;
+        if (address >= s.sp && address - s.sp <= s.stack.size() &&
+            s.stack.size() - (address - s.sp) >= sizeof(*result)) {
+            std::memcpy(result, s.stack.data() + (address - s.sp), sizeof(*result));
+            return true;
+        }
+        if (address >= s.sp && address - s.sp < s.stack.size() + kStackReach) {
+            // the stack, but not copied: unless the copy reached its top
+            self->beyond_copy = !s.ended_early;
+            return false;
+        }
+        uint64_t word = 0;
+        if (!self->owner->read_file_word(address, self->pid, &word))
+            return false;
+        *result = word;
+        return true;
+    }
+
+    static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+    {
+        const StackSnapshot &s = *static_cast<Process *>(thread_arg)->snapshot;
+        static_assert(kDwarfRsp == kDwarfRbp + 1);
+        const Dwarf_Word regs[2] = {s.bp, s.sp};
+        if (!dwfl_thread_state_registers(thread, kDwarfRbp, 2, regs))
+            return false;
+        dwfl_thread_state_register_pc(thread, s.ip);
+        return true;
+    }
+
+    static int on_frame(Dwfl_Frame *frame, void *arg)
+    {
+        auto *self = static_cast<Process *>(arg);
+        Dwarf_Addr pc = 0;
+        bool activation = false;
+        if (!dwfl_frame_pc(frame, &pc, &activation))
+            return DWARF_CB_ABORT;
+        self->pcs->push_back(pc);
+        if (self->pcs->size() >= self->max_frames) {
+            self->too_deep = true;
+            return DWARF_CB_ABORT;
+        }
+        return DWARF_CB_OK;
+    }
+
+    pid_t tid() const { return snapshot && snapshot->tid ? static_cast<pid_t>(snapshot->tid) : pid; }
+};
+
+DwarfUnwinder::DwarfUnwinder(const ModuleIndex &index, const std::vector<std::string> &debug_dirs,
+                             size_t max_frames)
+    : index_(index), max_frames_(max_frames)
+{
+    debuginfo_path_ = "-:.debug";
+    for (const auto &dir : debug_dirs)
+        debuginfo_path_ += ":" + dir;
+    debuginfo_ptr_ = debuginfo_path_.data();
+}
+
+DwarfUnwinder::~DwarfUnwinder()
+{
+    processes_.clear();
+    for (auto &[file, fd] : fds_)
+        if (fd >= 0)
+            close(fd);
+}
+
+bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
+{
+    const auto *mappings = index_.mappings(pid);
+    if (!mappings)
+        return false;
+    for (const ModuleIndex::Mapping &m : *mappings) {
+        if (address < m.start || address + sizeof(*out) > m.end || !m.file)
+            continue;
+        auto [it, fresh] = fds_.emplace(m.file, -1);
+        if (fresh)
+            it->second = open(m.file->open_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (it->second < 0)
+            return false;
+        off_t at = static_cast<off_t>(address - m.start + m.offset);
+        return pread(it->second, out, sizeof(*out), at) == static_cast<ssize_t>(sizeof(*out));
+    }
+    return false;
+}
+
+DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
+{
+    uint64_t generation = index_.generation(pid);
+    auto found = processes_.find(pid);
+    if (found != processes_.end() && found->second->generation == generation) {
+        found->second->last_use = ++uses_;
+        return found->second.get();
+    }
+    if (found != processes_.end())
+        processes_.erase(found); // mapped other code since: report again
+    const auto *mappings = index_.mappings(pid);
+    if (!mappings)
+        return nullptr;
+    if (processes_.size() >= kMaxProcesses) {
+        auto oldest = processes_.begin();
+        for (auto it = processes_.begin(); it != processes_.end(); ++it)
+            if (it->second->last_use < oldest->second->last_use)
+                oldest = it;
+        processes_.erase(oldest);
+    }
+
+    auto p = std::make_unique<Process>();
+    p->owner = this;
+    p->pid = pid;
+    p->generation = generation;
+    p->last_use = ++uses_;
+    p->callbacks.find_elf = dwfl_build_id_find_elf;
+    p->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    p->callbacks.debuginfo_path = &debuginfo_ptr_;
+    p->dwfl = dwfl_begin(&p->callbacks);
+    if (!p->dwfl)
+        return nullptr;
+    dwfl_report_begin(p->dwfl);
+    std::set<const ModuleFile *> reported;
+    for (const ModuleIndex::Mapping &m : *mappings) {
+        if (!m.file || !reported.insert(m.file).second)
+            continue;
+        // The load bias: where the mapped file offset sits against its segment's address.
+        uint64_t bias = 0;
+        try {
+            ElfFile elf(m.file->open_path);
+            bool found_segment = false;
+            for (const LoadSegment &seg : elf.segments()) {
+                uint64_t page_offset = seg.offset & ~uint64_t{0xfff};
+                if (m.offset >= page_offset && m.offset < seg.offset + seg.filesz) {
+                    bias = m.start - (seg.vaddr - (seg.offset - m.offset));
+                    found_segment = true;
+                    break;
+                }
+            }
+            if (!found_segment)
+                continue;
+        } catch (...) {
+            continue; // not ELF
+        }
+        int fd = open(m.file->open_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        // Named by its real path: debug files are searched beside it. libdwfl keeps the fd.
+        if (!dwfl_report_elf(p->dwfl, m.file->path.c_str(), m.file->path.c_str(), fd, bias, true))
+            close(fd);
+    }
+    dwfl_report_end(p->dwfl, nullptr, nullptr);
+    static const Dwfl_Thread_Callbacks thread_callbacks = {
+        Process::next_thread, Process::get_thread, Process::memory_read,
+        Process::set_initial_registers, nullptr, nullptr,
+    };
+    if (!dwfl_attach_state(p->dwfl, nullptr, pid, &thread_callbacks, p.get()))
+        return nullptr;
+    Process *raw = p.get();
+    processes_[pid] = std::move(p);
+    return raw;
+}
+
+UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
+{
+    UnwoundStack out;
+    Process *p = process(static_cast<pid_t>(snapshot.pid));
+    if (!p) {
+        out.pcs.push_back(snapshot.ip);
+        out.end = UnwindEnd::UnknownCode;
+        return out;
+    }
+    p->snapshot = &snapshot;
+    p->pcs = &out.pcs;
+    p->max_frames = max_frames_;
+    p->beyond_copy = false;
+    p->too_deep = false;
+    int rc = dwfl_getthread_frames(p->dwfl, p->tid(), Process::on_frame, p);
+    p->snapshot = nullptr;
+    p->pcs = nullptr;
+    while (out.pcs.size() > 1 && out.pcs.back() == 0)
+        out.pcs.pop_back(); // a zero return address ends some stacks
+    if (out.pcs.empty())
+        out.pcs.push_back(snapshot.ip);
+    if (p->too_deep) {
+        out.end = UnwindEnd::TooDeep;
+    } else if (p->beyond_copy) {
+        out.end = UnwindEnd::StackTooShort; // libdwfl may take the unreadable frame for the last
+    } else if (rc == 0) {
+        out.end = UnwindEnd::Complete;
+    } else {
+        // Why the last frame could not be unwound: the code it is in.
+        Dwarf_Addr pc = out.pcs.back() - (out.pcs.size() > 1 ? 1 : 0);
+        Dwfl_Module *mod = dwfl_addrmodule(p->dwfl, pc);
+        Dwarf_Addr bias = 0;
+        if (!mod)
+            out.end = UnwindEnd::UnknownCode;
+        else if (at_entry_point(mod, pc))
+            out.end = UnwindEnd::Complete; // the program's (or ld.so's) first code: nothing calls it
+        else if (!dwfl_module_eh_cfi(mod, &bias) && !dwfl_module_dwarf_cfi(mod, &bias))
+            out.end = UnwindEnd::NoCfi;
+        else
+            out.end = UnwindEnd::Failed;
+    }
+    return out;
+}
+
+} // namespace memtrace

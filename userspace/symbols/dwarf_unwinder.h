@@ -1,0 +1,72 @@
+// User stacks without frame pointers: the registers and a copy of the top of
+// the stack taken in BPF at a sample, unwound here with the binaries' DWARF
+// call-frame information (.eh_frame, .debug_frame; debug files by build-id)
+// through elfutils' libdwfl. Memory is read from the stack copy and from the
+// files the process mapped; nothing is read from the live process, so stacks
+// unwind the same after it has exited.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "symbols/module_index.h"
+
+namespace memtrace {
+
+// What the kernel side copied at a sample (struct mt_rec_stack).
+struct StackSnapshot {
+    uint32_t pid = 0;
+    uint32_t tid = 0;
+    uint64_t ip = 0, sp = 0, bp = 0;
+    std::vector<uint8_t> stack; // from sp up
+    bool ended_early = false;   // the copy stopped at an unreadable page (the stack's top)
+};
+
+// Why an unwind stopped.
+enum class UnwindEnd {
+    Complete,      // reached the outermost frame (_start, thread start)
+    NoCfi,         // a frame's code has no call-frame information
+    StackTooShort, // a caller's frame lies beyond the copied bytes (--stack-bytes)
+    UnknownCode,   // a frame's address is in no mapped file (JIT, garbage)
+    TooDeep,       // more frames than kept
+    Failed,        // the CFI could not be applied
+};
+const char *unwind_end_name(UnwindEnd end); // "complete", "no CFI", ...
+
+struct UnwoundStack {
+    std::vector<uint64_t> pcs; // leaf first: the sampled ip, then return addresses
+    UnwindEnd end = UnwindEnd::Complete;
+};
+
+class DwarfUnwinder {
+public:
+    // `index` gives each process's mappings (read them before unwinding its
+    // stacks); debug files are searched in `debug_dirs`.
+    DwarfUnwinder(const ModuleIndex &index, const std::vector<std::string> &debug_dirs,
+                  size_t max_frames = 127);
+    ~DwarfUnwinder();
+    DwarfUnwinder(const DwarfUnwinder &) = delete;
+    DwarfUnwinder &operator=(const DwarfUnwinder &) = delete;
+
+    UnwoundStack unwind(const StackSnapshot &snapshot);
+
+private:
+    struct Process;
+    Process *process(pid_t pid);
+    bool read_file_word(uint64_t address, pid_t pid, uint64_t *out);
+
+    const ModuleIndex &index_;
+    std::string debuginfo_path_;
+    char *debuginfo_ptr_ = nullptr;
+    size_t max_frames_;
+    std::map<pid_t, std::unique_ptr<Process>> processes_;
+    uint64_t uses_ = 0;
+    std::map<const ModuleFile *, int> fds_; // files read for memory outside the stack
+};
+
+} // namespace memtrace
