@@ -51,8 +51,9 @@ std::string dump(const std::map<std::string, uint64_t> &lines)
     return out.str();
 }
 
-// The root of a whole user stack: the program's entry, through libc's start.
-const std::string kFromStart = "[^;]+;_start;__libc_start_main[^;]*;__libc_start_call_main;main;";
+// The root of a whole user stack: the program's entry, through libc's start
+// (under auto, cut where frame-pointer stacks stop: libc's frame that calls main).
+const std::string kFromStart = "[^;]+;(_start;__libc_start_main[^;]*;)?__libc_start_call_main;main;";
 const std::string kMemset = "[^;]*memset[^;]*";
 
 } // namespace
@@ -126,7 +127,7 @@ TEST_CASE("--unwind: a stripped binary named from its debug file, found by build
     lines = read_folded(folded);
     INFO(dump(lines));
     CHECK(within_3_percent(
-        matching(lines, "[^;]+;\\[unwindwork-stripped\\+0x[0-9a-f]+\\];__libc_start_main[^;]*;__libc_start_call_main;"
+        matching(lines, "[^;]+;__libc_start_call_main;"
                         "\\[unwindwork-stripped\\+0x[0-9a-f]+\\];\\[unwindwork-stripped\\+0x[0-9a-f]+\\];"
                         "\\[unwindwork-stripped\\+0x[0-9a-f]+\\];" + kMemset),
         64 * MiB));
@@ -141,7 +142,7 @@ TEST_CASE("--unwind: Debian's python3, from Py_RunMain through libpython to libc
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
     INFO(dump(lines));
-    uint64_t whole = matching(lines, "python3;_start;__libc_start_main[^;]*;__libc_start_call_main;"
+    uint64_t whole = matching(lines, "python3;(_start;__libc_start_main[^;]*;)?__libc_start_call_main;"
                                      "Py_BytesMain;Py_RunMain;(.*;)?PyRun_SimpleStringFlags;.*" + kMemset);
     CHECK(whole >= 195 * MiB);
     CHECK(whole <= 201 * MiB);
@@ -179,4 +180,15 @@ TEST_CASE("--unwind and --stack-bytes: bad values are one clear line", "[unwind]
     r = run_memtrace({"--folded", "/dev/null", "--stack-bytes", "1M", "--", "true"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--stack-bytes: between 512 and 64K") != std::string::npos);
+}
+
+TEST_CASE("--unwind: a function inlined into its caller is a frame too, from DWARF", "[unwind]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--", workload("unwindwork"), "--inline", "8", "8"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    CHECK(within_3_percent(matching(lines, kFromStart + "stamp;stamp_pages \\[inlined\\];" + kMemset), 8 * MiB));
 }

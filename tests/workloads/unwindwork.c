@@ -5,12 +5,13 @@
  * are touched inside Debian's libc, which has no frame pointers: only DWARF
  * unwinding names the function that called memset.
  *
- *   unwindwork [--deep DEPTH] [--lib] CLEAR_MIB WIPE_MIB
+ *   unwindwork [--deep DEPTH] [--lib] [--inline] CLEAR_MIB WIPE_MIB
  *
  * main -> prepare -> clear_table -> memset           CLEAR_MIB (mmap'd)
  * main -> wipe_index -> memset                       WIPE_MIB (mmap'd)
  * main -> lib_clear (libunwindlib.so) -> memset      1 MiB per --lib... (--lib: 16 MiB)
  * main -> descend (DEPTH times, 1 KiB frames) -> touch_bottom -> memset   8 MiB (--deep)
+ * main -> stamp -> stamp_pages (inlined) -> memset  8 MiB (--inline)
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -62,6 +63,19 @@ NOINLINE void touch_bottom(void)
     sink = p[8 * MIB - 1];
 }
 
+static inline __attribute__((always_inline)) void stamp_pages(char *p, size_t bytes)
+{
+    memset(p, 5, bytes);
+    sink = p[bytes - 1];
+}
+
+NOINLINE void stamp(void)
+{
+    char *p = map(8 * MIB);
+    stamp_pages(p, 8 * MIB);
+    sink = p[0];
+}
+
 /* 1 KiB of stack per level: DEPTH levels need DEPTH KiB of stack copy */
 NOINLINE void descend(int depth)
 {
@@ -76,17 +90,19 @@ NOINLINE void descend(int depth)
 
 int main(int argc, char **argv)
 {
-    int deep = -1, lib = 0, arg = 1;
+    int deep = -1, lib = 0, inl = 0, arg = 1;
     for (; arg < argc && argv[arg][0] == '-'; ++arg) {
         if (strcmp(argv[arg], "--deep") == 0 && arg + 1 < argc)
             deep = atoi(argv[++arg]);
         else if (strcmp(argv[arg], "--lib") == 0)
             lib = 1;
+        else if (strcmp(argv[arg], "--inline") == 0)
+            inl = 1;
         else
             break;
     }
     if (argc - arg != 2) {
-        fprintf(stderr, "usage: unwindwork [--deep DEPTH] [--lib] CLEAR_MIB WIPE_MIB\n");
+        fprintf(stderr, "usage: unwindwork [--deep DEPTH] [--lib] [--inline] CLEAR_MIB WIPE_MIB\n");
         return 2;
     }
     prepare(strtoul(argv[arg], NULL, 10));
@@ -95,5 +111,7 @@ int main(int argc, char **argv)
         lib_clear(map(16 * MIB), 16 * MIB);
     if (deep >= 0)
         descend(deep);
+    if (inl)
+        stamp();
     return 0;
 }

@@ -1,6 +1,13 @@
 #include "collect/stacks.h"
 
+#include <algorithm>
+
 namespace memtrace {
+
+bool frame_pointer_root(const std::string &frame)
+{
+    return frame == "__libc_start_call_main" || frame == "start_thread";
+}
 
 FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options)
 {
@@ -27,10 +34,16 @@ FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOpti
         if (s.user_id >= 0 && user != raw.user.end()) {
             auto key = std::make_pair(s.tgid, s.user_id);
             auto cached = user_names.find(key);
-            if (cached == user_names.end())
-                cached = user_names.emplace(key, namer.user_frames(static_cast<pid_t>(s.tgid),
-                                                                   user->second))
-                             .first;
+            if (cached == user_names.end()) {
+                std::vector<std::string> names =
+                    namer.user_frames(static_cast<pid_t>(s.tgid), user->second);
+                if (options.trim_to_frame_pointer_roots) {
+                    auto root = std::find_if(names.begin(), names.end(), frame_pointer_root);
+                    if (root != names.end())
+                        names.erase(names.begin(), root);
+                }
+                cached = user_names.emplace(key, std::move(names)).first;
+            }
             frames.insert(frames.end(), cached->second.begin(), cached->second.end());
         } else {
             frames.push_back("[stack not captured]");

@@ -33,7 +33,14 @@ struct FoldOptions {
     bool per_pid = false;
     bool per_thread = false;
     std::function<std::string(uint32_t)> comm_of; // process name by pid
+    // --unwind auto mixes frame-pointer stacks, which stop at libc's frame
+    // that called main (or the thread function), with DWARF ones, which go on
+    // to _start (clone3): cut the latter there too, so one path is one tower.
+    bool trim_to_frame_pointer_roots = false;
 };
+
+// The frames where a frame-pointer walk through Debian's libc stops.
+bool frame_pointer_root(const std::string &frame);
 
 FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options);
 

@@ -626,6 +626,7 @@ TraceOutcome run_trace(const Options &opt)
         FoldOptions fold;
         fold.per_pid = opt.per_pid;
         fold.per_thread = opt.per_thread;
+        fold.trim_to_frame_pointer_roots = opt.unwind == MT_UNWIND_AUTO;
         fold.comm_of = [&](uint32_t pid) {
             const ProcessRecord *rec = table.find(pid);
             return rec ? rec->comm : std::string();

@@ -33,19 +33,25 @@ const PerfMap &StackNamer::perf_map(pid_t pid)
     return it->second;
 }
 
-std::string StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup)
+void StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup,
+                              std::vector<std::string> &out)
 {
     std::string name = symbols_.function_at(file.open_path, file.path, lookup);
     if (!name.empty()) {
         files_seen_.emplace(file.open_path, file.path);
-        return name;
+        for (std::string &inlined : symbols_.inlined_at(file.open_path, file.path, lookup))
+            out.push_back(inlined + " [inlined]");
+        out.push_back(std::move(name));
+        return;
     }
-    if (!symbols_.loaded_offset(file.open_path, file.path, offset))
-        return "[unknown]"; // not code of this file: a broken frame-pointer chain
+    if (!symbols_.loaded_offset(file.open_path, file.path, offset)) {
+        out.push_back("[unknown]"); // not code of this file: a broken frame-pointer chain
+        return;
+    }
     files_seen_.emplace(file.open_path, file.path);
     char text[64];
     std::snprintf(text, sizeof(text), "+0x%llx]", static_cast<unsigned long long>(offset));
-    return "[" + std::filesystem::path(file.path).filename().string() + text;
+    out.push_back("[" + std::filesystem::path(file.path).filename().string() + text);
 }
 
 std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<RawUserFrame> &frames)
@@ -60,12 +66,12 @@ std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<Ra
             continue;
         }
         if (f.kind == RawUserFrame::File && f.file) {
-            names.push_back(name_in_file(*f.file, f.value, f.value - back));
+            name_in_file(*f.file, f.value, f.value - back, names);
             continue;
         }
         if (f.kind == RawUserFrame::BuildId) {
             if (const ModuleFile *file = index_.by_build_id(f.build_id)) {
-                names.push_back(name_in_file(*file, f.value, f.value - back));
+                name_in_file(*file, f.value, f.value - back, names);
             } else {
                 char text[96];
                 std::snprintf(text, sizeof(text), "[build-id %.12s+0x%llx]", f.build_id.c_str(),
@@ -81,7 +87,7 @@ std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<Ra
         }
         MappedAddress where = index_.find(pid, f.value);
         if (where.file)
-            names.push_back(name_in_file(*where.file, where.file_offset, where.file_offset - back));
+            name_in_file(*where.file, where.file_offset, where.file_offset - back, names);
         else if (!where.region.empty())
             names.push_back(where.region[0] == '[' ? where.region : "[" + where.region + "]");
         else

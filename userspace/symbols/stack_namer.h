@@ -42,7 +42,10 @@ public:
     const std::map<std::string, std::string> &files_seen() const { return files_seen_; }
 
 private:
-    std::string name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup_offset);
+    // The frame's function, and before it (leaf side) the functions inlined
+    // there, "name [inlined]".
+    void name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup_offset,
+                      std::vector<std::string> &leaf_first);
     const PerfMap &perf_map(pid_t pid);
 
     const ModuleIndex &index_;

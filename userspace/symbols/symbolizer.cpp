@@ -1,5 +1,7 @@
 #include "symbols/symbolizer.h"
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -94,6 +96,37 @@ std::string Symbolizer::function_at(const std::string &open_path, const std::str
     if (sym.st_size != 0 && offset >= sym.st_size)
         return "";
     return demangle(name);
+}
+
+std::vector<std::string> Symbolizer::inlined_at(const std::string &open_path,
+                                                const std::string &path, uint64_t file_offset)
+{
+    std::vector<std::string> names;
+    Module *m = module(open_path, path);
+    if (!m)
+        return names;
+    auto vaddr = m->elf->vaddr_of(file_offset);
+    if (!vaddr)
+        return names;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = dwfl_module_addrdie(m->mod, *vaddr + m->bias, &bias);
+    if (!cu)
+        return names; // no debug info here
+    Dwarf_Die *scopes = nullptr;
+    int n = dwarf_getscopes(cu, *vaddr + m->bias - bias, &scopes);
+    for (int i = 0; i < n; ++i) {
+        if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+            continue;
+        // the name lives in the abstract origin: the _integrate calls follow it
+        Dwarf_Attribute attr;
+        const char *linkage = dwarf_formstring(
+            dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &attr));
+        const char *name = linkage ? linkage : dwarf_diename(&scopes[i]);
+        if (name && *name)
+            names.push_back(demangle(name));
+    }
+    free(scopes);
+    return names;
 }
 
 bool Symbolizer::loaded_offset(const std::string &open_path, const std::string &path,

@@ -23,6 +23,10 @@ public:
     // `path` is where the file lives: debug files are looked for beside it.
     std::string function_at(const std::string &open_path, const std::string &path,
                             uint64_t file_offset);
+    // The functions inlined at `file_offset` (from DWARF debug info, when the
+    // file or its debug file has it), innermost first; empty when none.
+    std::vector<std::string> inlined_at(const std::string &open_path, const std::string &path,
+                                        uint64_t file_offset);
     // Whether `file_offset` lies in a loaded segment of the file (a frame
     // pointer chain through code without frame pointers yields wild ones).
     bool loaded_offset(const std::string &open_path, const std::string &path,
