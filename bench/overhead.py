@@ -28,8 +28,8 @@ WORKLOADS = [
      "C: map 64 MiB, touch every page, unmap, again and again (argument: MiB in all)",
      [os.path.join(BUILD, "bench/fault_heavy"), "512"]),
     ("allocation-heavy", [os.path.join(BUILD, "bench/alloc_heavy"), "2"],
-     "C++: build and drop a 2M-entry unordered_map and 3M strings per round (argument: rounds)",
-     [os.path.join(BUILD, "bench/alloc_heavy"), "1"]),
+     "C++: build and drop a 2M-entry unordered_map and 3M strings per round (arguments: rounds, map entries)",
+     [os.path.join(BUILD, "bench/alloc_heavy"), "1", "400000"]),
 ]
 
 

@@ -1,24 +1,54 @@
 #!/bin/sh
 # memtrace's benchmarks. Usage: bench/run.sh [--quick]
-# Builds memtrace and the benchmark workloads, runs bench/overhead.py (process
-# tracing) and bench/probes.py (-f), and writes docs/benchmarks.md.
-# Run as root on an otherwise idle machine.
+# Installs the peers (scripts/install-bench-deps.sh), builds memtrace and the benchmark
+# workloads, runs bench/peers.py (memtrace against heaptrack, memleak, massif and mprof),
+# bench/overhead.py (process tracing and stacks) and bench/probes.py (-f), and writes
+# docs/benchmarks.md.
+# Run as root on an otherwise idle machine: the full run takes about 35 minutes on a
+# 2-CPU VM; --quick (small workloads, one round: a check that everything runs) under 5.
 set -eu
 cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+    echo "bench: memtrace and memleak load BPF programs: run as root (sudo $0 $*)" >&2
+    exit 2
+fi
+quick=""
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick="--quick" ;;
+        *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
+    esac
+done
+start=$(date +%s)
+./scripts/install-bench-deps.sh
 make --no-print-directory build/memtrace build/bench/fault_heavy build/bench/alloc_heavy \
     build/bench/probe_cost build/bench/requests
-/usr/bin/python3 bench/overhead.py "$@"
-/usr/bin/python3 bench/probes.py "$@"
+/usr/bin/python3 bench/peers.py $quick
+if [ -n "$quick" ]; then
+    /usr/bin/python3 bench/overhead.py --quick --rounds 2
+else
+    # 5 rounds, not overhead.py's default 7: the whole run stays within ~35 minutes
+    /usr/bin/python3 bench/overhead.py --rounds 5
+fi
+/usr/bin/python3 bench/probes.py $quick
+minutes=$(( ($(date +%s) - start + 59) / 60 ))
 machine=$(/usr/bin/python3 -c 'import os,platform; cpu=[l.split(":",1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]; print(f"{platform.node()}: Linux {platform.release()}, {os.cpu_count()} CPUs ({cpu})")')
 {
     echo "# memtrace benchmarks"
     echo
-    echo "Measured $(date +%Y-%m-%d) on $machine."
-    echo "Reproduce with \`sudo bench/run.sh${*:+ $*}\` (or \`make bench\`). Ratios are measured side by side"
-    echo "in one run, alternating, on a shared VM: read the per-round range as the noise."
+    echo "Measured $(date +%Y-%m-%d) on $machine, memtrace $(git describe --always --dirty 2>/dev/null || echo '?'),"
+    echo "in $minutes minutes, with \`sudo bench/run.sh${quick:+ $quick}\` (\`make bench\` runs \`bench/run.sh\`)."
+    if [ -n "$quick" ]; then
+        echo "**A \`--quick\` run**: small workloads and a single round, a check that everything runs;"
+        echo "the published numbers come from \`sudo bench/run.sh\` on an idle machine (about 35 minutes)."
+    fi
+    echo "Ratios are measured side by side in one run, alternating, on a shared VM: read the per-round"
+    echo "range as the noise."
+    echo
+    cat build/bench/peers.md
     echo
     cat build/bench/overhead.md
     echo
     cat build/bench/probes.md
 } > docs/benchmarks.md
-echo "written to docs/benchmarks.md" >&2
+echo "written to docs/benchmarks.md ($minutes min)" >&2
