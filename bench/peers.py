@@ -182,6 +182,8 @@ def wait(pid, cap=None):
     finally:
         for t in timers:
             t.cancel()
+    if capped.is_set():
+        kill_group(pid, signal.SIGKILL)  # what the stopped tool left running in its group
     return status, ru, capped.is_set()
 
 
@@ -495,10 +497,11 @@ class Memleak(Tool):
         start = time.monotonic()
         ml = launch([self.exe(), "-p", str(held), "-T", "100000", str(self.interval)], ml_path, ml_path,
                     env=self.env())
+        ml_ru = None
         try:
             # attached once the first report is out
             while not self.reports(read(ml_path)):
-                if os.waitpid(ml, os.WNOHANG)[0] == ml:
+                if os.wait4(ml, os.WNOHANG)[0] == ml:
                     ml = None
                     raise ToolError(f"memleak exited before attaching: {tail(read(ml_path))}")
                 if time.monotonic() - start > 120:
@@ -512,8 +515,10 @@ class Memleak(Tool):
             wall = time.monotonic() - started
             # one more report after the exit: what it held at the end
             seen, deadline = len(self.reports(read(ml_path))), time.monotonic() + 60
+            ml_ru = None
             while len(self.reports(read(ml_path))) <= seen and time.monotonic() < deadline:
-                if os.waitpid(ml, os.WNOHANG)[0] == ml:
+                done, _, ml_ru = os.wait4(ml, os.WNOHANG)
+                if done == ml:
                     ml = None
                     break
                 time.sleep(0.05)
@@ -521,7 +526,6 @@ class Memleak(Tool):
             if held:
                 kill_group(held, signal.SIGKILL)
                 os.waitpid(held, 0)
-            ml_ru = None
             text = read(ml_path)  # before SIGINT, which may interrupt a report with a traceback
             if ml:
                 kill_group(ml, signal.SIGINT)
@@ -603,6 +607,7 @@ class Bench:
         self.runs = {}             # (workload key, tool key) -> [(round, Run)]
         self.bpf = {}              # (workload key, tool key) -> Run with bpf stats
         self.start = time.monotonic()
+        self.revision = git_revision()
 
     def prepare(self):
         for t in self.tools:
@@ -681,6 +686,43 @@ class Bench:
             self.workload(w)
         progress(self.start, "done")
 
+    def save(self, path):
+        """Every run's figures, to render the report again (--from) or to look closer."""
+        data = {
+            "quick": self.quick, "rounds": self.rounds, "slow_rounds": self.slow_rounds, "cap": self.cap,
+            "revision": self.revision, "workloads": [w.key for w in self.workloads],
+            "tools": [t.key for t in self.tools], "reasons": self.reasons,
+            "failures": [[wk, tk, e] for (wk, tk), e in self.failures.items()],
+            "runs": [[wk, tk, n, dataclasses.asdict(r)] for (wk, tk), runs in self.runs.items() for n, r in runs],
+            "bpf": [[wk, tk, dataclasses.asdict(r)] for (wk, tk), r in self.bpf.items()],
+            "startups": {t.key: t.startup for t in self.tools},
+            "kernel_source": next((t.kernel_source for t in self.tools if t.key == "memleak"), None),
+        }
+        with open(path, "w") as f:
+            json.dump(data, f, indent=1)
+
+    @classmethod
+    def load(cls, path, args):
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ToolError(f"cannot read {path}: {e}")
+        args.quick, args.rounds, args.slow_rounds, args.cap = data["quick"], data["rounds"], data["slow_rounds"], data["cap"]
+        args.only, args.tools = data["workloads"], [k for k in data["tools"] if k != "alone"]
+        b = cls(args)
+        b.revision = data.get("revision", "?")
+        b.reasons = data["reasons"]
+        b.failures = {(wk, tk): e for wk, tk, e in data["failures"]}
+        for wk, tk, n, r in data["runs"]:
+            b.runs.setdefault((wk, tk), []).append((n, Run(**r)))
+        b.bpf = {(wk, tk): Run(**r) for wk, tk, r in data["bpf"]}
+        for t in b.tools:
+            t.startup = data["startups"].get(t.key)
+            if t.key == "memleak":
+                t.kernel_source = data.get("kernel_source")
+        return b
+
 
 # ---------------------------------------------------------------------------------------
 # Report
@@ -702,35 +744,27 @@ class Report:
     def runs(self, w, t):
         return [r for _, r in self.b.runs.get((w.key, t), [])]
 
-    def paired(self, w, t, attr):
-        """Per-round ratios tool / alone, same round."""
+    def ratio(self, w, t, attr="elapsed"):
+        """Per-round ratios tool / alone (same round): (median, lo, hi, capped, n) or None.
+        A run stopped at the cap counts as a lower bound: its time until stopped over the
+        whole run alone (launch to exit, start-up included)."""
         alone = {n: r for n, r in self.b.runs.get((w.key, "alone"), [])}
-        out = []
+        ratios, capped = [], False
         for n, r in self.b.runs.get((w.key, t), []):
             a = alone.get(n)
-            if a and getattr(r, attr) is not None and getattr(a, attr):
-                out.append(getattr(r, attr) / getattr(a, attr))
-        return out
-
-    def ratio(self, w, t, attr="elapsed"):
-        """(median ratio, lo, hi, capped, n) or None. A run stopped at the cap counts as the
-        lower bound (its time until stopped) / (the whole run alone, start-up included)."""
-        runs = self.runs(w, t)
-        alone = self.runs(w, "alone")
-        base = median(getattr(r, attr) for r in alone)
-        if not base:
+            if a is None:
+                continue
+            if r.capped:
+                if attr == "elapsed" and a.wall:
+                    ratios.append(r.wall / a.wall)
+                    capped = True
+                continue
+            value, base = getattr(r, attr), getattr(a, attr)
+            if value is not None and base:
+                ratios.append(value / base)
+        if not ratios:
             return None
-        ratios = self.paired(w, t, attr)
-        values = [getattr(r, attr) / base for r in runs if getattr(r, attr) is not None]
-        if attr == "elapsed":
-            wall = median(r.wall for r in alone)
-            capped = [r.wall / wall for r in runs if r.capped and wall]
-            values += capped
-            ratios += capped
-        if not values:
-            return None
-        ratios = ratios or values
-        return (median(values), min(ratios), max(ratios), any(r.capped for r in runs), len(values))
+        return (median(ratios), min(ratios), max(ratios), capped, len(ratios))
 
     def cell(self, w, t, attr="elapsed", bold=False):
         if t in self.b.reasons:
@@ -770,14 +804,10 @@ class Report:
                  f"{b.rounds} round{'s' if b.rounds > 1 else ''}, alternating (the order reversed every other round); "
                  "the slowest peers",
                  f"(massif, memleak) run {b.slow_rounds} round{'s' if b.slow_rounds > 1 else ''} and are stopped at "
-                 f"{b.cap:g}x the whole run alone (\"> N x\"; not run again once stopped). Ratios are medians against",
-                 "the workload alone; in parentheses the range of the per-round ratios (the noise); [n]: rounds when",
-                 "fewer. Every workload times itself, so start-up (memtrace loading its BPF programs, valgrind",
+                 f"{b.cap:g}x the whole run alone (\"> N x\"; not run again once stopped). Each round's ratio is",
+                 "against the workload alone in the same round; the tables give their median and, in parentheses,",
+                 "their range (the noise); [n]: rounds when fewer. Every workload times itself, so start-up (memtrace loading its BPF programs, valgrind",
                  "starting, bcc compiling) is not in the ratios; it is listed under the tools below.", "")
-        if b.quick:
-            self.add("**This is a `--quick` run**: small workloads, few rounds, on a machine that may not be idle: a",
-                     "check that everything runs, not the published numbers.", "")
-
         self.add("### Goals", "")
         self.goals()
 
@@ -861,7 +891,11 @@ class Report:
                  "A peer that does nothing at the events a workload is made of also costs it nothing, and sees",
                  "nothing of them: mprof polls RSS from another process ten times a second, memleak hooks only",
                  "allocator calls (the page-fault-heavy workload makes a few mmap calls and no malloc), massif and",
-                 "heaptrack see only the heap. Compare the peak table below.", "")
+                 "heaptrack see only the heap. Compare the peak table below.", "",
+                 "Noise: on these VMs the same program alone varies by up to ±15% from run to run, in user time",
+                 "as much as in system time, even on an idle guest (back to back, the Python workload alone took",
+                 "1.07-1.63 s of user and 0.54-1.88 s of system time); the per-round ranges below show it. A 5% goal is at the edge of what a few rounds can resolve; the time memtrace's BPF",
+                 "programs take (the cost table below) is the steadier measure of what memtrace adds.", "")
         if evidence:
             self.add("Where the time goes, for the goals not met (one more run of each with",
                      "`kernel.bpf_stats_enabled=1`; BPF time is charged to the traced program):", "")
@@ -883,6 +917,10 @@ class Report:
             text += (f"; BPF programs ran {n:,} times for {ns / 1e6:.1f} ms ({ns / n:.0f} ns each, "
                      f"{ns / 1e9 / alone * 100:.1f}% of the workload's time alone; {stat.extra.get('faults') or 0:,} "
                      "page faults)")
+            extra = median(r.elapsed for r in runs) - alone
+            if extra * 1e9 > ns:
+                text += (f"; {(extra - ns / 1e9) * 1000:.0f} ms of the extra wall time is not in memtrace's BPF "
+                         "programs (the noise, or costs outside them)")
         if mt_cpu is not None:
             text += f"; memtrace's own CPU {mt_cpu:.3f} s (its process, on the other core)"
         if stat and stat.extra.get("lost"):
@@ -962,7 +1000,7 @@ class Report:
                  "| tool | version | how it hooks in | measures | start-up + exit on /bin/true |",
                  "| --- | --- | --- | --- | ---: |")
         how = {
-            "memtrace": ("memtrace " + git_revision(), "BPF on kernel tracepoints (RSS counters, faults, mmap/brk), in-kernel aggregation", "RSS, exact"),
+            "memtrace": ("memtrace " + b.revision, "BPF on kernel tracepoints (RSS counters, faults, mmap/brk), in-kernel aggregation", "RSS, exact"),
             "heaptrack": ("heaptrack " + version("heaptrack"), "LD_PRELOAD library streaming every allocation to heaptrack_interpret", "heap (and sampled RSS)"),
             "memleak": ("bcc " + version("bpfcc-tools"), "uprobes + uretprobes on libc's malloc, free, mmap... with a stack per allocation", "outstanding allocations"),
             "massif": ("valgrind " + version("valgrind"), "runs the program on valgrind's CPU emulator, replacing malloc", "heap"),
@@ -1024,10 +1062,6 @@ class Report:
                  "come out under every tool: nothing is timed from outside, by a wrapper whose own start-up would",
                  "need subtracting. What a tool costs at start-up is listed apart, above.",
                  "",
-                 "Noise: on these VMs the kernel time of first-touch page faults varies a lot from run to run (0.20",
-                 "to 0.68 s of system time for the same Python run alone, back to back), so the page-fault-heavy",
-                 "and Python ratios are the noisiest; the alternating order spreads that over every tool alike.",
-                 "",
                  "How each tool was run (FILE in a temporary directory):", "",
                  "- memtrace: `build/memtrace -q -o /dev/null --json FILE [-f FUNCTIONS | --folded FILE] -- CMD`"
                  " (`--folded` with its defaults: a stack per 512 KiB brought in per thread, walked as"
@@ -1063,7 +1097,22 @@ def main():
     ap.add_argument("--tools", action="append", choices=[t.key for t in tools() if t.key != "alone"],
                     help="only this tool (repeatable)")
     ap.add_argument("--output", default=os.path.join(BUILD, "bench/peers.md"))
+    ap.add_argument("--save", default=os.path.join(BUILD, "bench/peers-runs.json"),
+                    help="where every run's figures are saved (default build/bench/peers-runs.json)")
+    ap.add_argument("--from", dest="source", metavar="FILE",
+                    help="render the report again from figures saved by --save, without running anything")
     args = ap.parse_args()
+    if args.source:
+        try:
+            bench = Bench.load(args.source, args)
+        except ToolError as e:
+            sys.exit(f"peers: {e}")
+        shutil.rmtree(bench.tmp, ignore_errors=True)
+        text = Report(bench).build()
+        with open(args.output, "w") as f:
+            f.write(text)
+        print(text)
+        return
     if os.geteuid() != 0:
         sys.exit("peers: memtrace and memleak load BPF programs: run as root")
     bench = Bench(args)
@@ -1079,8 +1128,9 @@ def main():
         sys.exit("peers: interrupted")
     finally:
         shutil.rmtree(bench.tmp, ignore_errors=True)
-    text = Report(bench).build()
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    bench.save(args.save)
+    text = Report(bench).build()
     with open(args.output, "w") as f:
         f.write(text)
     print(text)
