@@ -192,3 +192,20 @@ TEST_CASE("--unwind: a function inlined into its caller is a frame too, from DWA
     INFO(dump(lines));
     CHECK(within_3_percent(matching(lines, kFromStart + "stamp;stamp_pages \\[inlined\\];" + kMemset), 8 * MiB));
 }
+
+TEST_CASE("--unwind: a copy at every page; the reader keeps up and stays small", "[unwind]")
+{
+    require_root();
+    std::string folded = report_dir() + "/out.folded";
+    // ~25,000 copies in a burst: unwound in batches while the process lives
+    JsonRun r = run_memtrace_json({"--folded", folded, "--sample-bytes", "4096", "--", workload("unwindwork"), "64", "32"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump(lines));
+    const auto &unwind = r.report["stacks"]["unwind"];
+    uint64_t lost = unwind["copies_lost"];
+    uint64_t whole = matching(lines, kFromStart + "prepare;clear_table;" + kMemset);
+    CHECK(whole + lost * 4096 >= 64 * MiB * 97 / 100); // the copies that arrived name the path
+    CHECK(unwind["by_dwarf"].get<uint64_t>() >= 20000);
+    CHECK(r.report["memtrace"]["maxrss_bytes"].get<uint64_t>() < 200 * MiB); // no unbounded queue
+}

@@ -3,9 +3,19 @@
 namespace memtrace {
 
 DwarfStacks::DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
-                         std::function<void(uint32_t)> refresh)
-    : index_(index), unwinder_(unwinder), refresh_(std::move(refresh))
+                         std::function<void(uint32_t)> refresh, std::function<void()> read_maps)
+    : index_(index), unwinder_(unwinder), refresh_(std::move(refresh)), read_maps_(std::move(read_maps))
 {
+}
+
+void DwarfStacks::add(StackRecord record)
+{
+    pending_.push_back(std::move(record));
+    if (pending_.size() >= kBatch) {
+        if (read_maps_)
+            read_maps_();
+        unwind_pending();
+    }
 }
 
 void DwarfStacks::unwind_pending()

@@ -20,12 +20,17 @@ class DwarfStacks {
 public:
     // `refresh(pid)` reads a process's mappings again (when a sampled
     // instruction lies in none that are known: code mapped since).
+    // `read_maps()` reads the mappings of processes that mapped code since
+    // (their records came on the other ring buffer).
     DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
-                std::function<void(uint32_t)> refresh);
+                std::function<void(uint32_t)> refresh, std::function<void()> read_maps);
 
     // Queued until unwind_pending(): the mappings records that came before
-    // it (on another ring buffer) must be read first.
-    void add(StackRecord record) { pending_.push_back(std::move(record)); }
+    // it (on another ring buffer) must be read first. A full batch is
+    // unwound at once: a reader that falls behind must not queue without
+    // bound, nor wait until the processes (and their mappings) are gone.
+    void add(StackRecord record);
+    static constexpr size_t kBatch = 256;
     void unwind_pending();
 
     // Adds the unwound samples to `raw`, with ids of their own.
@@ -40,6 +45,7 @@ private:
     const ModuleIndex &index_;
     DwarfUnwinder &unwinder_;
     std::function<void(uint32_t)> refresh_;
+    std::function<void()> read_maps_;
     std::vector<StackRecord> pending_;
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;

@@ -254,7 +254,11 @@ TraceOutcome run_trace(const Options &opt)
         modules.emplace();
         if (copies) {
             unwinder.emplace(*modules, opt.debug_dirs);
-            dwarf_stacks.emplace(*modules, *unwinder, snapshot_process);
+            dwarf_stacks.emplace(*modules, *unwinder, snapshot_process, [&] {
+                for (uint32_t pid : to_snapshot)
+                    snapshot_process(pid);
+                to_snapshot.clear();
+            });
         }
         if (!executable.empty()) {
             const char *env = getenv("LD_LIBRARY_PATH");
