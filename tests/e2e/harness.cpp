@@ -298,4 +298,31 @@ std::vector<std::string> memtrace_programs_loaded()
     return names;
 }
 
+std::map<std::string, uint64_t> read_folded(const std::string &file)
+{
+    std::map<std::string, uint64_t> lines;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        size_t space = line.rfind(' ');
+        REQUIRE(space != std::string::npos);
+        lines[line.substr(0, space)] += std::stoull(line.substr(space + 1));
+    }
+    return lines;
+}
+
+std::string dump_folded(const std::map<std::string, uint64_t> &lines)
+{
+    std::ostringstream out;
+    for (const auto &[stack, bytes] : lines)
+        out << stack << ' ' << bytes << '\n';
+    return out.str();
+}
+
+bool within_3_percent(uint64_t measured, uint64_t expected)
+{
+    uint64_t diff = measured > expected ? measured - expected : expected - measured;
+    return diff <= expected * 3 / 100;
+}
+
 } // namespace e2e

@@ -73,6 +73,12 @@ private:
     rusage usage_{};
 };
 
+// A folded-stacks file (--folded): stack -> bytes, lines of one stack summed.
+// FAILs the test on a line without "STACK BYTES".
+std::map<std::string, uint64_t> read_folded(const std::string &file);
+std::string dump_folded(const std::map<std::string, uint64_t> &lines); // for INFO()
+bool within_3_percent(uint64_t measured, uint64_t expected);
+
 // A JSON report: run memtrace with --json FILE and parse it.
 struct JsonRun {
     RunResult result;

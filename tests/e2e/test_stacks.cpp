@@ -17,19 +17,6 @@ std::string stackwork(const std::string &variant = "stackwork")
     return workload(variant);
 }
 
-std::map<std::string, uint64_t> read_folded(const std::string &file)
-{
-    std::map<std::string, uint64_t> lines;
-    std::ifstream in(file);
-    std::string line;
-    while (std::getline(in, line)) {
-        size_t space = line.rfind(' ');
-        REQUIRE(space != std::string::npos);
-        lines[line.substr(0, space)] += std::stoull(line.substr(space + 1));
-    }
-    return lines;
-}
-
 // The bytes of the lines whose stack ends with `suffix`.
 uint64_t ending_with(const std::map<std::string, uint64_t> &lines, const std::string &suffix)
 {
@@ -38,20 +25,6 @@ uint64_t ending_with(const std::map<std::string, uint64_t> &lines, const std::st
         if (stack.size() >= suffix.size() && stack.compare(stack.size() - suffix.size(), suffix.size(), suffix) == 0)
             total += bytes;
     return total;
-}
-
-bool within_3_percent(uint64_t measured, uint64_t expected)
-{
-    uint64_t diff = measured > expected ? measured - expected : expected - measured;
-    return diff <= expected * 3 / 100;
-}
-
-std::string dump(const std::map<std::string, uint64_t> &lines)
-{
-    std::ostringstream out;
-    for (const auto &[stack, bytes] : lines)
-        out << stack << ' ' << bytes << '\n';
-    return out.str();
 }
 
 void check_format(const std::string &file)
@@ -71,7 +44,7 @@ TEST_CASE("--folded: pages brought in, by the call paths that touched them", "[s
     JsonRun r = run_memtrace_json({"--folded", folded, "--", stackwork(), "256", "128"});
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 256 * MiB));
     CHECK(within_3_percent(ending_with(lines, ";main;build_index;grow;fill"), 128 * MiB));
     for (const auto &[stack, bytes] : lines)
@@ -133,7 +106,7 @@ TEST_CASE("--stacks map: memory mapped, by who asked for it", "[stacks]")
     std::string folded = report_dir() + "/out.folded";
     JsonRun r = run_memtrace_json({"--folded", folded, "--stacks", "map", "--", stackwork(), "64", "128"});
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     // build_index mmaps 128 MiB itself: from libc's __mmap (no frame pointer)
     // DWARF unwinding reaches build_index (a frame-pointer walk would skip it)
     // (libc's debug file, when installed, adds the functions inlined in __mmap)
@@ -155,7 +128,7 @@ TEST_CASE("--kernel-stacks: kernel frames below '-', without memtrace's own", "[
     std::string folded = report_dir() + "/out.folded";
     run_memtrace_json({"--folded", folded, "--kernel-stacks", "--", stackwork(), "32", "16"});
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     bool fault_path = false;
     for (const auto &[stack, bytes] : lines) {
         size_t dash = stack.find(";-;");
@@ -177,7 +150,7 @@ TEST_CASE("--per-pid and --per-thread root frames", "[stacks]")
     uint32_t pid = r.report["command_pid"];
     std::string root = "stackwork-" + std::to_string(pid) + ";stackwork-" + std::to_string(pid) + ";";
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(ending_with(lines, ";main;load_table;fill") == ending_with(lines, root.substr(0, root.size() - 1) + ";__libc_start_call_main;main;load_table;fill"));
     for (const auto &[stack, bytes] : lines)
         CHECK(stack.rfind(root, 0) == 0);
@@ -193,13 +166,13 @@ TEST_CASE("frames in a shared library, in JIT code (perf map), in a stripped bin
     std::string folded = report_dir() + "/out.folded";
     run_memtrace_json({"--folded", folded, "--", stackwork(), "--lib", "48", "--jit", "40", "16", "8"});
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(ending_with(lines, ";main;use_library;lib_touch"), 48 * MiB));
     CHECK(within_3_percent(ending_with(lines, ";main;run_jit;jit_fill"), 40 * MiB));
 
     run_memtrace_json({"--folded", folded, "--", stackwork("stackwork-debuglink"), "32", "16"});
     lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 32 * MiB));
 }
 
@@ -213,14 +186,14 @@ TEST_CASE("a deleted binary, and a process that exits mid-trace, are still named
     JsonRun r = run_memtrace_json({"--folded", folded, "--", dir + "/doomed", "--unlink-self", "32", "16"});
     CHECK_FALSE(std::filesystem::exists(dir + "/doomed"));
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 32 * MiB));
 
     // a child that has exited long before tracing ends
     run_memtrace_json({"--children", "--folded", folded, "--", "sh", "-c",
                        stackwork() + " 24 8; sleep 0.5"});
     lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 24 * MiB));
 }
 
@@ -235,7 +208,7 @@ TEST_CASE("--folded with -p", "[stacks][pid]")
     CHECK(work.wait().exit_code == 0);
     CHECK(tracer.wait(30).exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(ending_with(lines, ";main;load_table;fill"), 40 * MiB));
     CHECK(within_3_percent(ending_with(lines, ";main;build_index;grow;fill"), 20 * MiB));
 }

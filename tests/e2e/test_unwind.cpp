@@ -13,19 +13,6 @@ using namespace e2e;
 
 namespace {
 
-std::map<std::string, uint64_t> read_folded(const std::string &file)
-{
-    std::map<std::string, uint64_t> lines;
-    std::ifstream in(file);
-    std::string line;
-    while (std::getline(in, line)) {
-        size_t space = line.rfind(' ');
-        REQUIRE(space != std::string::npos);
-        lines[line.substr(0, space)] += std::stoull(line.substr(space + 1));
-    }
-    return lines;
-}
-
 // Bytes of the stacks matching `pattern` (a regex on the whole "a;b;c" stack).
 uint64_t matching(const std::map<std::string, uint64_t> &lines, const std::string &pattern)
 {
@@ -35,20 +22,6 @@ uint64_t matching(const std::map<std::string, uint64_t> &lines, const std::strin
         if (std::regex_match(stack, re))
             total += bytes;
     return total;
-}
-
-bool within_3_percent(uint64_t measured, uint64_t expected)
-{
-    uint64_t diff = measured > expected ? measured - expected : expected - measured;
-    return diff <= expected * 3 / 100;
-}
-
-std::string dump(const std::map<std::string, uint64_t> &lines)
-{
-    std::ostringstream out;
-    for (const auto &[stack, bytes] : lines)
-        out << stack << ' ' << bytes << '\n';
-    return out.str();
 }
 
 // The root of a whole user stack: the program's entry, through libc's start
@@ -67,7 +40,7 @@ TEST_CASE("--unwind auto: the caller of memset, in an -O2 program and its frame-
         JsonRun r = run_memtrace_json({"--folded", folded, "--", workload(binary), "--lib", "64", "32"});
         REQUIRE(r.result.exit_code == 0);
         auto lines = read_folded(folded);
-        INFO(binary << ":\n" << dump(lines) << r.result.out);
+        INFO(binary << ":\n" << dump_folded(lines) << r.result.out);
         CHECK(within_3_percent(matching(lines, kFromStart + "prepare;clear_table;" + kMemset), 64 * MiB));
         CHECK(within_3_percent(matching(lines, kFromStart + "wipe_index;" + kMemset), 32 * MiB));
         // a PIE binary's shared library, without frame pointers either
@@ -95,7 +68,7 @@ TEST_CASE("--unwind fp loses the caller of memset; dwarf unwinds every sample", 
     JsonRun fp = run_memtrace_json({"--folded", folded, "--unwind", "fp", "--", workload("unwindwork-fp"), "64", "32"});
     REQUIRE(fp.result.exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(matching(lines, ".*clear_table.*") == 0); // the frame-pointer walk skips it
     CHECK(fp.report["stacks"]["unwind"]["by_dwarf"] == 0);
     CHECK(fp.result.out.find("built without frame pointers") != std::string::npos);
@@ -103,7 +76,7 @@ TEST_CASE("--unwind fp loses the caller of memset; dwarf unwinds every sample", 
     JsonRun dw = run_memtrace_json({"--folded", folded, "--unwind", "dwarf", "--", workload("unwindwork-fp"), "64", "32"});
     REQUIRE(dw.result.exit_code == 0);
     lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     const auto &unwind = dw.report["stacks"]["unwind"];
     CHECK(unwind["by_frame_pointers"] == 0);
     CHECK(unwind["by_dwarf"] == dw.report["stacks"]["samples"]);
@@ -119,13 +92,13 @@ TEST_CASE("--unwind: a stripped binary named from its debug file, found by build
                                    workload("unwindwork-stripped"), "64", "32"});
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(matching(lines, kFromStart + "prepare;clear_table;" + kMemset), 64 * MiB));
 
     // without the debug file: the same chain, by file offsets
     run_memtrace_json({"--folded", folded, "--", workload("unwindwork-stripped"), "64", "32"});
     lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(
         matching(lines, "[^;]+;__libc_start_call_main;"
                         "\\[unwindwork-stripped\\+0x[0-9a-f]+\\];\\[unwindwork-stripped\\+0x[0-9a-f]+\\];"
@@ -141,7 +114,7 @@ TEST_CASE("--unwind: Debian's python3, from Py_RunMain through libpython to libc
                                    "b = bytearray(200 << 20)"});
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     uint64_t whole = matching(lines, "python3;(_start;__libc_start_main[^;]*;)?__libc_start_call_main;"
                                      "Py_BytesMain;Py_RunMain;(.*;)?PyRun_SimpleStringFlags;.*" + kMemset);
     CHECK(whole >= 195 * MiB);
@@ -157,7 +130,7 @@ TEST_CASE("--unwind: a stack deeper than the copy is cut short, reported, not wr
     JsonRun r = run_memtrace_json({"--folded", folded, "--", workload("unwindwork"), "--deep", "40", "8", "8"});
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines) << r.result.out);
+    INFO(dump_folded(lines) << r.result.out);
     CHECK(within_3_percent(matching(lines, "unwindwork;\\[cut short: stack copy too short\\];(descend;)+touch_bottom;" + kMemset),
                            8 * MiB));
     CHECK(r.report["stacks"]["unwind"]["cut_short"]["stack copy too short"].get<uint64_t>() >= 10);
@@ -167,7 +140,7 @@ TEST_CASE("--unwind: a stack deeper than the copy is cut short, reported, not wr
     r = run_memtrace_json({"--folded", folded, "--stack-bytes", "64K", "--", workload("unwindwork"), "--deep", "40", "8", "8"});
     REQUIRE(r.result.exit_code == 0);
     lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(matching(lines, kFromStart + "(descend;){41}touch_bottom;" + kMemset), 8 * MiB));
     CHECK(r.report["stacks"]["unwind"]["cut_short"].empty());
 }
@@ -189,7 +162,7 @@ TEST_CASE("--unwind: a function inlined into its caller is a frame too, from DWA
     JsonRun r = run_memtrace_json({"--folded", folded, "--", workload("unwindwork"), "--inline", "8", "8"});
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     CHECK(within_3_percent(matching(lines, kFromStart + "stamp;stamp_pages \\[inlined\\];" + kMemset), 8 * MiB));
 }
 
@@ -201,7 +174,7 @@ TEST_CASE("--unwind: a copy at every page; the reader keeps up and stays small",
     JsonRun r = run_memtrace_json({"--folded", folded, "--sample-bytes", "4096", "--", workload("unwindwork"), "64", "32"});
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
-    INFO(dump(lines));
+    INFO(dump_folded(lines));
     const auto &unwind = r.report["stacks"]["unwind"];
     uint64_t lost = unwind["copies_lost"];
     uint64_t whole = matching(lines, kFromStart + "prepare;clear_table;" + kMemset);

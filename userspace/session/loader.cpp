@@ -149,27 +149,20 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     if (int err = memtrace_bpf__attach(skel))
         fail("attach the BPF programs", err);
 
-    state_->ring = ring_buffer__new(
-        bpf_map__fd(skel->maps.events),
-        [](void *ctx, void *data, size_t size) -> int {
-            auto *state = static_cast<State *>(ctx);
-            // Nothing may throw through libbpf: the handler is noexcept by contract.
-            (*state->handler)(std::span<const std::byte>(static_cast<const std::byte *>(data), size));
-            return 0;
-        },
-        state_.get(), nullptr);
+    // Both ring buffers (records, stack copies) hand their records to the
+    // handler of the consume() in progress.
+    const ring_buffer_sample_fn to_handler = [](void *ctx, void *data, size_t size) -> int {
+        auto *state = static_cast<State *>(ctx);
+        // Nothing may throw through libbpf: the handler is noexcept by contract.
+        (*state->handler)(std::span<const std::byte>(static_cast<const std::byte *>(data), size));
+        return 0;
+    };
+    state_->ring = ring_buffer__new(bpf_map__fd(skel->maps.events), to_handler, state_.get(), nullptr);
     if (!state_->ring)
         fail("create the ring buffer reader", errno);
     if (copies) {
-        if (int err = ring_buffer__add(
-                state_->ring, bpf_map__fd(skel->maps.stack_events),
-                [](void *ctx, void *data, size_t size) -> int {
-                    auto *state = static_cast<State *>(ctx);
-                    (*state->handler)(
-                        std::span<const std::byte>(static_cast<const std::byte *>(data), size));
-                    return 0;
-                },
-                state_.get()))
+        if (int err = ring_buffer__add(state_->ring, bpf_map__fd(skel->maps.stack_events), to_handler,
+                                       state_.get()))
             fail("add the stack ring buffer", err);
     }
 }
