@@ -23,20 +23,5 @@ if [ ! -e "/lib/modules/$(uname -r)/build/include/linux/kconfig.h" ] &&
     esac
 fi
 
-missing=""
-for p in $packages; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
-        missing="$missing $p"
-    fi
-done
-[ -z "$missing" ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "install-bench-deps: missing packages:$missing; run as root (sudo $0) to install them" >&2
-    exit 1
-fi
-echo "install-bench-deps: installing$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get -qq update >/dev/null
 # shellcheck disable=SC2086
-apt-get -qq install -y --no-install-recommends $missing >/dev/null
+exec "$(dirname "$0")/apt-install.sh" install-bench-deps $packages
