@@ -50,6 +50,8 @@ CONFIGS = [
     ("alone", None),
     ("memtrace", []),
     ("--folded", ["--folded", "/tmp/memtrace-bench.folded"]),
+    ("--folded --unwind fp", ["--folded", "/tmp/memtrace-bench.folded", "--unwind", "fp"]),
+    ("--folded --unwind dwarf", ["--folded", "/tmp/memtrace-bench.folded", "--unwind", "dwarf"]),
     ("--folded --sample-bytes 4096", ["--folded", "/tmp/memtrace-bench.folded", "--sample-bytes", "4096"]),
 ]
 
@@ -98,6 +100,7 @@ def main():
         run_plain(argv)  # warm-up: page cache, binaries
         times = {label: [] for label, _ in CONFIGS}
         cpu, rss = [], []
+        dwarf_cpu = []
         for i in range(rounds):
             order = CONFIGS if i % 2 == 0 else list(reversed(CONFIGS))
             for label, options in order:
@@ -106,6 +109,9 @@ def main():
                     continue
                 t, report = run_traced(argv, json_path, options)
                 times[label].append(t)
+                if label == "--folded --unwind dwarf":
+                    cost = report["memtrace"]
+                    dwarf_cpu.append(cost["cpu_user_s"] + cost["cpu_system_s"])
                 if label == "memtrace":
                     cost = report["memtrace"]
                     cpu.append(cost["cpu_user_s"] + cost["cpu_system_s"])
@@ -128,6 +134,7 @@ def main():
             "plain": statistics.median(plain), "traced": statistics.median(times["memtrace"]),
             "ratio": ratio["memtrace"], "ratio_min": spread["memtrace"][0], "ratio_max": spread["memtrace"][1],
             "ratios": ratio, "spreads": spread,
+            "dwarf_cpu": statistics.median(dwarf_cpu) if dwarf_cpu else 0,
             "cpu": statistics.median(cpu), "rss": statistics.median(rss),
             "bpf_ns": cost["bpf_run_time_ns"], "bpf_runs": cost["bpf_run_count"],
             "faults": proc["page_faults"], "peak": proc["peak_rss_bytes"],
@@ -151,16 +158,20 @@ def main():
         "",
         "With stacks (`--folded`), same rounds: slowdown against the workload alone, median",
         "(per-round range). The default samples a stack per 512 KiB brought in per thread;",
-        "`--sample-bytes 4096` takes one at every page.",
+        "`--sample-bytes 4096` takes one at every page. `--folded` unwinds with `--unwind auto`",
+        "(the default); `fp` only walks frame pointers in the kernel; `dwarf` copies 16 KiB of",
+        "stack at every sample and unwinds it in memtrace (memtrace's own CPU in the last column).",
         "",
-        "| workload | memtrace | --folded (512 KiB) | --folded --sample-bytes 4096 |",
-        "| --- | ---: | ---: | ---: |",
+        "| workload | memtrace | --folded (512 KiB) | --unwind fp | --unwind dwarf | --folded --sample-bytes 4096 | memtrace CPU, dwarf |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         cells = []
-        for label in ("memtrace", "--folded", "--folded --sample-bytes 4096"):
+        for label in ("memtrace", "--folded", "--folded --unwind fp", "--folded --unwind dwarf",
+                      "--folded --sample-bytes 4096"):
             lo, hi = r["spreads"][label]
             cells.append(f"**{r['ratios'][label]:.3f}x** ({lo:.2f}-{hi:.2f})")
+        cells.append(f"{r['dwarf_cpu']:.3f} s")
         lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
     lines += [
         "",
