@@ -145,7 +145,7 @@ def main():
         "",
         f"`bench/overhead.py`: {rounds} alternating rounds per workload, medians reported. The",
         "workloads time themselves, so the slowdown is the traced program's own, not memtrace's",
-        "start-up (~0.3 s to load and attach its BPF programs).",
+        "start-up (~0.5-0.6 s to load and attach its BPF programs).",
         "",
         "| workload | alone | under memtrace | slowdown (median) | per-round range | memtrace CPU | memtrace peak RSS |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
