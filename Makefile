@@ -161,11 +161,18 @@ $(BUILD)/workloads/libunwindlib.so: tests/workloads/unwindlib.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNWINDWORK_FLAGS) -shared -fPIC $< -o $@
 
-$(BUILD)/workloads/unwindwork: tests/workloads/unwindwork.c $(BUILD)/workloads/libunwindlib.so
+$(BUILD)/workloads/libremaplib.so: tests/workloads/remaplib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNWINDWORK_FLAGS) -shared -fPIC $< -o $@
+
+$(BUILD)/workloads/unwindwork: tests/workloads/unwindwork.c $(BUILD)/workloads/libunwindlib.so \
+		$(BUILD)/workloads/libremaplib.so
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(UNWINDWORK_FLAGS) -fPIE -pie $< -L$(@D) -lunwindlib -Wl,-rpath,'$$ORIGIN' -o $@
 
-$(BUILD)/workloads/unwindwork-fp: tests/workloads/unwindwork.c $(BUILD)/workloads/libunwindlib.so
+$(BUILD)/workloads/unwindwork-fp: tests/workloads/unwindwork.c $(BUILD)/workloads/libunwindlib.so \
+		$(BUILD)/workloads/libremaplib.so
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(UNWINDWORK_FLAGS) -fno-omit-frame-pointer -fPIE -pie $< -L$(@D) -lunwindlib \
 	  -Wl,-rpath,'$$ORIGIN' -o $@

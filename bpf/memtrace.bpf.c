@@ -314,7 +314,15 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 		__u32 tgid = task->tgid;
 		if (!tgid_traced(tgid))
 			return 0;
-		proc_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, key, 0);
+		/* Pages memtrace's held child touches in its first mm (a copy of
+		 * memtrace's) are memtrace's code, not the command's: counted, reset
+		 * at exec, never sampled. A later mm (its exec under way) is the
+		 * command's. */
+		__u8 *target = bpf_map_lookup_elem(&targets, &tgid);
+		__u32 flags = 0;
+		if (target && *target == MT_TARGET_HELD && !bpf_map_lookup_elem(&procs, &tgid))
+			flags = MT_PROC_HELD;
+		proc_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, key, flags);
 		return 0;
 	}
 
@@ -330,7 +338,7 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 	if (m != MT_RSS_SWAP && now > before) {
 		__sync_fetch_and_add(&p->touched, (__u64)(now - before));
 		/* pages this process's own thread brought in: its stack says why */
-		if (cfg_stacks == MT_STACKS_TOUCH &&
+		if (cfg_stacks == MT_STACKS_TOUCH && !(p->flags & MT_PROC_HELD) &&
 		    (bpf_get_current_pid_tgid() >> 32) == tgid)
 			sample_growth(ctx, tgid, (__u64)(now - before) * cfg_page_size);
 	}
@@ -380,7 +388,7 @@ static __always_inline int vm_changed(void *ctx)
 	__u64 before = __sync_lock_test_and_set(&p->vm, vm);
 	if (vm > before) {
 		__sync_fetch_and_add(&p->mapped, vm - before);
-		if (cfg_stacks == MT_STACKS_MAP)
+		if (cfg_stacks == MT_STACKS_MAP && !(p->flags & MT_PROC_HELD))
 			sample_growth(ctx, tgid, (vm - before) * cfg_page_size);
 	}
 	else if (before > vm)
@@ -430,7 +438,7 @@ int BPF_PROG(mt_fork, struct task_struct *parent, struct task_struct *child)
 	if (!cfg_trace_all) {
 		if (!cfg_follow_children || !bpf_map_lookup_elem(&targets, &ptgid))
 			return 0;
-		__u8 one = 1;
+		__u8 one = MT_TARGET;
 		if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
 			__sync_fetch_and_add(&stats.procs_full, 1);
 			return 0;
@@ -463,11 +471,13 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 				       MT_PROC_EXECED);
 	if (!p)
 		return 0;
-	p->flags |= MT_PROC_EXECED;
+	p->flags = (p->flags & ~MT_PROC_HELD) | MT_PROC_EXECED;
+	__u8 *target = bpf_map_lookup_elem(&targets, &tgid);
+	if (target && *target == MT_TARGET_HELD)
+		*target = MT_TARGET; /* the command runs: its stacks count */
 	read_comm(p, task);
 	__sync_fetch_and_add(&stats.execs, 1);
-	if (cfg_unwind == MT_UNWIND_AUTO)
-		bpf_map_delete_elem(&unwind_hints, &tgid); /* another program: not known yet */
+	new_code_gen(tgid); /* another program: not known yet */
 	if (cfg_stacks && cfg_per_thread) {
 		/* the thread frame is named after the program, not what it was before exec */
 		__u32 tid = task->pid;
@@ -513,8 +523,7 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	}
 	if (!group_dead)
 		return 0;
-	if (cfg_unwind == MT_UNWIND_AUTO)
-		bpf_map_delete_elem(&unwind_hints, &tgid);
+	forget_code_gen(tgid);
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return 0;

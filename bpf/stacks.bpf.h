@@ -48,6 +48,42 @@ struct {
 	__type(value, struct mt_unwind_hint);
 } unwind_hints SEC(".maps");
 
+/* Per process (auto): its code generation, bumped at exec and at each
+ * executable mmap; a hint is used only if it was made from this generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} code_gens SEC(".maps");
+
+/* Auto: the process has code userspace has not looked at: DWARF until it has. */
+static __always_inline void new_code_gen(__u32 tgid)
+{
+	if (cfg_unwind != MT_UNWIND_AUTO)
+		return;
+	bpf_map_delete_elem(&unwind_hints, &tgid);
+	for (int tries = 0; tries < 2; tries++) {
+		__u64 *gen = bpf_map_lookup_elem(&code_gens, &tgid);
+		if (gen) {
+			__sync_fetch_and_add(gen, 1);
+			return;
+		}
+		__u64 first = 1;
+		if (!bpf_map_update_elem(&code_gens, &tgid, &first, BPF_NOEXIST))
+			return;
+		/* another thread created it first: bump theirs */
+	}
+}
+
+static __always_inline void forget_code_gen(__u32 tgid)
+{
+	if (cfg_unwind != MT_UNWIND_AUTO)
+		return;
+	bpf_map_delete_elem(&unwind_hints, &tgid);
+	bpf_map_delete_elem(&code_gens, &tgid);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(map_flags, BPF_F_STACK_BUILD_ID);
@@ -106,9 +142,7 @@ static __always_inline void note_exec_mapping(__u32 tgid)
 	bpf_map_delete_elem(&mmap_prot, &tid);
 	if (!exec)
 		return;
-	/* Auto: code mapped that userspace has not looked at: DWARF until it has. */
-	if (cfg_unwind == MT_UNWIND_AUTO)
-		bpf_map_delete_elem(&unwind_hints, &tgid);
+	new_code_gen(tgid);
 	struct mt_rec_hdr *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
@@ -131,6 +165,9 @@ static __always_inline bool want_dwarf(__u32 tgid, __u64 ip)
 	struct mt_unwind_hint *h = bpf_map_lookup_elem(&unwind_hints, &tgid);
 	if (!h || h->dwarf_all)
 		return true;
+	__u64 *gen = bpf_map_lookup_elem(&code_gens, &tgid);
+	if (h->code_gen != (gen ? *gen : 0))
+		return true; /* made before code was mapped that it does not cover */
 	for (int i = 0; i < MT_HINT_RANGES; i++) {
 		if (i >= h->n)
 			break;

@@ -28,6 +28,11 @@
 #define MT_PROC_FORKED (1u << 1)   /* created by a fork of a traced process */
 #define MT_PROC_EXECED (1u << 2)   /* figures cover the program since its exec */
 #define MT_PROC_EXITED (1u << 3)   /* exit seen; exit_code is valid */
+#define MT_PROC_HELD (1u << 4)     /* memtrace's child before it execs the command: no stacks */
+
+/* Values in the targets map */
+#define MT_TARGET 1
+#define MT_TARGET_HELD 2 /* memtrace's child, held until tracing starts, then exec'ing the command */
 
 /*
  * Memory figures of one process image (a process, reset when it execs: like the
@@ -160,12 +165,16 @@ struct mt_func_stats {
 #define MT_HINT_RANGES 16
 
 /* Per process (auto): where its code has no frame pointers. Written by
- * userspace from the process's mappings; absent means "not known yet": DWARF. */
+ * userspace from the process's mappings; absent means "not known yet": DWARF.
+ * code_gen is the process's code generation (code_gens map: bumped by BPF at
+ * exec and at each executable mmap) read before the mappings were: a hint
+ * from an older generation missed some code and is not used. */
 struct mt_unwind_hint {
 	__u32 dwarf_all;        /* the program itself has no frame pointers */
 	__u32 n;                /* ranges used */
 	__u64 start[MT_HINT_RANGES];
 	__u64 end[MT_HINT_RANGES];
+	__u64 code_gen;
 };
 
 struct mt_stack_key {

@@ -5,19 +5,23 @@
  * are touched inside Debian's libc, which has no frame pointers: only DWARF
  * unwinding names the function that called memset.
  *
- *   unwindwork [--deep DEPTH] [--lib] [--inline] CLEAR_MIB WIPE_MIB
+ *   unwindwork [--deep DEPTH] [--lib] [--inline] [--remap ROUNDS] CLEAR_MIB WIPE_MIB
  *
  * main -> prepare -> clear_table -> memset           CLEAR_MIB (mmap'd)
  * main -> wipe_index -> memset                       WIPE_MIB (mmap'd)
  * main -> lib_clear (libunwindlib.so) -> memset      1 MiB per --lib... (--lib: 16 MiB)
  * main -> descend (DEPTH times, 1 KiB frames) -> touch_bottom -> memset   8 MiB (--deep)
  * main -> stamp -> stamp_pages (inlined) -> memset  8 MiB (--inline)
+ * main -> remap -> remap_touch (libremaplib.so, dlopen'd each round)   256 KiB per round (--remap)
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dlfcn.h>
+#include <stdint.h>
+#include <time.h>
 
 #define MIB (1024UL * 1024UL)
 #define NOINLINE __attribute__((noinline))
@@ -76,6 +80,44 @@ NOINLINE void stamp(void)
     sink = p[0];
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Loads libremaplib.so (next to this program), touches 256 KiB with its code,
+ * unloads it, and pauses without faulting: over and over. */
+NOINLINE void remap(const char *self, int rounds)
+{
+    char lib[4096];
+    const char *slash = strrchr(self, '/');
+    snprintf(lib, sizeof(lib), "%.*slibremaplib.so", slash ? (int)(slash - self + 1) : 0, self);
+    for (int i = 0; i < rounds; i++) {
+        void *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            fprintf(stderr, "unwindwork: %s\n", dlerror());
+            exit(1);
+        }
+        void (*touch)(volatile char *, size_t) = (void (*)(volatile char *, size_t))dlsym(handle, "remap_touch");
+        if (!touch) {
+            fprintf(stderr, "unwindwork: %s\n", dlerror());
+            exit(1);
+        }
+        touch(map(256 * 1024), 256 * 1024);
+        dlclose(handle);
+        /* fill the hole it leaves: the next round's copy lands elsewhere */
+        if (mmap(NULL, 64 * 1024, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
+            perror("mmap");
+            exit(1);
+        }
+        uint64_t until = now_ns() + 200000; /* 0.2 ms without a fault */
+        while (now_ns() < until)
+            ;
+    }
+}
+
 /* 1 KiB of stack per level: DEPTH levels need DEPTH KiB of stack copy */
 NOINLINE void descend(int depth)
 {
@@ -90,7 +132,7 @@ NOINLINE void descend(int depth)
 
 int main(int argc, char **argv)
 {
-    int deep = -1, lib = 0, inl = 0, arg = 1;
+    int deep = -1, lib = 0, inl = 0, rounds = 0, arg = 1;
     for (; arg < argc && argv[arg][0] == '-'; ++arg) {
         if (strcmp(argv[arg], "--deep") == 0 && arg + 1 < argc)
             deep = atoi(argv[++arg]);
@@ -98,11 +140,13 @@ int main(int argc, char **argv)
             lib = 1;
         else if (strcmp(argv[arg], "--inline") == 0)
             inl = 1;
+        else if (strcmp(argv[arg], "--remap") == 0 && arg + 1 < argc)
+            rounds = atoi(argv[++arg]);
         else
             break;
     }
     if (argc - arg != 2) {
-        fprintf(stderr, "usage: unwindwork [--deep DEPTH] [--lib] [--inline] CLEAR_MIB WIPE_MIB\n");
+        fprintf(stderr, "usage: unwindwork [--deep DEPTH] [--lib] [--inline] [--remap ROUNDS] CLEAR_MIB WIPE_MIB\n");
         return 2;
     }
     prepare(strtoul(argv[arg], NULL, 10));
@@ -113,5 +157,7 @@ int main(int argc, char **argv)
         descend(deep);
     if (inl)
         stamp();
+    if (rounds > 0)
+        remap(argv[0], rounds);
     return 0;
 }

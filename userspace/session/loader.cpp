@@ -127,9 +127,11 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     const bool copies = config.stacks && config.unwind != MT_UNWIND_FP;
     // Without stack copies their maps shrink to nothing.
     bpf_map__set_max_entries(skel->maps.stack_scratch, copies ? static_cast<uint32_t>(cpus) : 1);
+    // Hints and code generations: one per process, only under auto.
+    for (bpf_map *map : {skel->maps.unwind_hints, skel->maps.code_gens})
+        bpf_map__set_max_entries(map, copies && config.unwind == MT_UNWIND_AUTO ? config.max_procs : 1);
     if (!copies) {
         bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
-        bpf_map__set_max_entries(skel->maps.unwind_hints, 1);
     } else {
         // room for ~512 copies in flight, at least 8 MiB
         uint32_t bytes = 8u << 20;
@@ -167,6 +169,13 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     }
 }
 
+uint64_t BpfTracer::code_gen(uint32_t tgid) const
+{
+    uint64_t gen = 0; // absent: no code mapped since memtrace started watching
+    bpf_map__lookup_elem(state_->skel->maps.code_gens, &tgid, sizeof(tgid), &gen, sizeof(gen), 0);
+    return gen;
+}
+
 void BpfTracer::set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint)
 {
     // Best effort: a full map (or a process gone) leaves the default, DWARF.
@@ -176,10 +185,10 @@ void BpfTracer::set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint)
 
 BpfTracer::~BpfTracer() = default;
 
-void BpfTracer::add_target(uint32_t tgid)
+void BpfTracer::add_target(uint32_t tgid, bool held)
 {
-    uint8_t one = 1;
-    if (bpf_map__update_elem(state_->skel->maps.targets, &tgid, sizeof(tgid), &one, sizeof(one),
+    uint8_t value = held ? MT_TARGET_HELD : MT_TARGET;
+    if (bpf_map__update_elem(state_->skel->maps.targets, &tgid, sizeof(tgid), &value, sizeof(value),
                              BPF_ANY))
         fail("add pid " + std::to_string(tgid) + " to the targets", errno);
 }

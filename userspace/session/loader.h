@@ -58,7 +58,9 @@ public:
     BpfTracer(const BpfTracer &) = delete;
     BpfTracer &operator=(const BpfTracer &) = delete;
 
-    void add_target(uint32_t tgid);
+    // `held`: memtrace's child that will exec the command: what it does before
+    // its exec is memtrace's own code, not sampled into stacks.
+    void add_target(uint32_t tgid, bool held = false);
     // Seeds the figures of traced processes that already run (idle ones too).
     void seed_running();
 
@@ -72,7 +74,10 @@ public:
     // Hands every waiting ring-buffer record to `handler`; returns how many.
     int consume(const RecordHandler &handler);
 
-    // Auto unwinding: where a process's code has no frame pointers.
+    // Auto unwinding: where a process's code has no frame pointers. Read the
+    // process's code generation before its mappings and put it in the hint:
+    // code mapped in between makes the kernel side ignore the hint.
+    uint64_t code_gen(uint32_t tgid) const;
     void set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint);
 
     std::vector<mt_proc> read_procs() const;

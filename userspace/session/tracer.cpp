@@ -191,7 +191,7 @@ TraceOutcome run_trace(const Options &opt)
         config.timeline_ns = static_cast<uint64_t>(opt.resolution_ms * 1e6);
     BpfTracer tracer(config);
     if (command)
-        tracer.add_target(static_cast<uint32_t>(command->pid()));
+        tracer.add_target(static_cast<uint32_t>(command->pid()), /*held=*/true);
     for (pid_t pid : pids)
         tracer.add_target(static_cast<uint32_t>(pid));
     // With a pid filter the kernel plants breakpoints only in the targets;
@@ -244,11 +244,15 @@ TraceOutcome run_trace(const Options &opt)
     // Reads a process's mappings; under auto, tells the kernel side where its
     // code lacks frame pointers.
     auto snapshot_process = [&](uint32_t pid) {
+        const uint64_t gen = opt.unwind == MT_UNWIND_AUTO ? tracer.code_gen(pid) : 0;
         if (!modules->snapshot(static_cast<pid_t>(pid)))
             return;
         if (opt.unwind == MT_UNWIND_AUTO)
-            if (const auto *maps = modules->mappings(static_cast<pid_t>(pid)))
-                tracer.set_unwind_hint(pid, unwind_hints.for_process(*maps));
+            if (const auto *maps = modules->mappings(static_cast<pid_t>(pid))) {
+                mt_unwind_hint hint = unwind_hints.for_process(*maps);
+                hint.code_gen = gen;
+                tracer.set_unwind_hint(pid, hint);
+            }
     };
     if (opt.stacks) {
         modules.emplace();

@@ -70,6 +70,7 @@ struct DwarfUnwinder::Process {
     size_t max_frames = 0;
     bool beyond_copy = false;
     bool too_deep = false;
+    bool no_cfi = false; // stopped at a frame libdwfl has no CFI for
 
     ~Process()
     {
@@ -132,6 +133,16 @@ struct DwarfUnwinder::Process {
         if (!dwfl_frame_pc(frame, &pc, &activation))
             return DWARF_CB_ABORT;
         self->pcs->push_back(pc);
+        // Where libdwfl has no CFI for the code (no module there, or one
+        // without CFI) it guesses the caller from the frame pointer: wrong in
+        // code built without them, which skips the real caller. Stop here;
+        // the report says why.
+        Dwarf_Addr bias = 0;
+        Dwfl_Module *mod = dwfl_addrmodule(self->dwfl, activation ? pc : pc - 1);
+        if (!mod || (!dwfl_module_eh_cfi(mod, &bias) && !dwfl_module_dwarf_cfi(mod, &bias))) {
+            self->no_cfi = true;
+            return DWARF_CB_ABORT;
+        }
         if (self->pcs->size() >= self->max_frames) {
             self->too_deep = true;
             return DWARF_CB_ABORT;
@@ -267,6 +278,7 @@ UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
     p->max_frames = max_frames_;
     p->beyond_copy = false;
     p->too_deep = false;
+    p->no_cfi = false;
     int rc = dwfl_getthread_frames(p->dwfl, p->tid(), Process::on_frame, p);
     p->snapshot = nullptr;
     p->pcs = nullptr;
@@ -278,7 +290,7 @@ UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
         out.end = UnwindEnd::TooDeep;
     } else if (p->beyond_copy) {
         out.end = UnwindEnd::StackTooShort; // libdwfl may take the unreadable frame for the last
-    } else if (rc == 0) {
+    } else if (rc == 0 && !p->no_cfi) {
         out.end = UnwindEnd::Complete;
     } else {
         // Why the last frame could not be unwound: the code it is in.
