@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace e2e {
@@ -279,6 +280,34 @@ std::string bound_text(uint64_t measured, uint64_t truth)
     return s.str();
 }
 
+namespace {
+
+// Ids of the BPF programs that running memtrace processes hold (program and
+// link fds show "prog_id:" in their fdinfo). Only memtrace's: a program held by
+// a traced command would be a leaked descriptor.
+std::set<uint64_t> programs_held_by_memtrace()
+{
+    std::set<uint64_t> ids;
+    std::error_code ec;
+    for (const auto &proc : std::filesystem::directory_iterator("/proc", ec)) {
+        std::string comm;
+        std::getline(std::ifstream(proc.path() / "comm"), comm);
+        if (comm != "memtrace")
+            continue;
+        std::error_code fd_ec;
+        for (const auto &fd : std::filesystem::directory_iterator(proc.path() / "fdinfo", fd_ec)) {
+            std::ifstream in(fd.path());
+            std::string line;
+            while (std::getline(in, line))
+                if (line.rfind("prog_id:", 0) == 0)
+                    ids.insert(std::stoull(line.substr(8)));
+        }
+    }
+    return ids;
+}
+
+} // namespace
+
 std::vector<std::string> memtrace_programs_loaded()
 {
     std::vector<std::string> names;
@@ -287,10 +316,11 @@ std::vector<std::string> memtrace_programs_loaded()
         if (r.exit_code != 0)
             return {"(bpftool failed: " + r.err + ")"};
         names.clear();
+        std::set<uint64_t> held = programs_held_by_memtrace();
         for (const auto &prog : nlohmann::json::parse(r.out)) {
             std::string name = prog.value("name", "");
-            if (name.rfind("mt_", 0) == 0)
-                names.push_back(name);
+            if (name.rfind("mt_", 0) == 0 && !held.count(prog.value("id", uint64_t{0})))
+                names.push_back(name + " (id " + std::to_string(prog.value("id", 0)) + ")");
         }
         if (names.empty())
             break;

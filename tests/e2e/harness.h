@@ -101,9 +101,11 @@ std::vector<uint32_t> reported_pids(const std::string &dir);
 bool within_peak_bound(uint64_t measured, uint64_t truth);
 std::string bound_text(uint64_t measured, uint64_t truth);
 
-// Names of loaded BPF programs that belong to memtrace (mt_*): must be none
-// once memtrace has exited. The kernel frees programs a moment after their last
-// file descriptor closes, so this waits up to 3 s for them to go.
+// Names of loaded BPF programs that belong to memtrace (mt_*) and that no
+// running memtrace holds: must be none once the memtrace under test has exited
+// (another memtrace running meanwhile, a benchmark, holds its own). The kernel frees
+// programs a moment after their last file descriptor closes, so this waits up
+// to 3 s for them to go.
 std::vector<std::string> memtrace_programs_loaded();
 
 void require_root(); // e2e tests run as root in CI: FAIL (not skip) otherwise
