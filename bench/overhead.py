@@ -4,8 +4,10 @@
 Each workload runs alone and under `memtrace -- WORKLOAD`, alternating (A B, then B A, ...)
 so drift on a shared machine hits both alike. The workloads time themselves
 (elapsed_s on stderr), so the slowdown is the traced program's, without memtrace's
-set-up. One extra traced run with kernel.bpf_stats_enabled=1 measures the time the
-kernel spends in memtrace's BPF programs. Results go to docs/benchmarks.md.
+set-up. Two extra traced runs with kernel.bpf_stats_enabled=1 (plain, and
+--folded --unwind dwarf) measure the time the kernel spends in memtrace's BPF
+programs: the steady measure of what memtrace costs the traced program, where
+wall-time ratios drown in this VM's noise. Results go to docs/benchmarks.md.
 """
 import argparse
 import datetime
@@ -121,8 +123,11 @@ def main():
         set_bpf_stats(True)
         try:
             _, report = run_traced(argv, json_path)
+            _, dwarf_report = run_traced(argv, json_path, dict(CONFIGS)["--folded --unwind dwarf"])
         finally:
             set_bpf_stats(False)
+        dwarf_cost = dwarf_report["memtrace"]
+        dwarf_unwind = dwarf_report["stacks"]["unwind"]
         cost = report["memtrace"]
         proc = report["processes"][0]
         plain = times["alone"]
@@ -138,6 +143,8 @@ def main():
             "cpu": statistics.median(cpu), "rss": statistics.median(rss),
             "bpf_ns": cost["bpf_run_time_ns"], "bpf_runs": cost["bpf_run_count"],
             "faults": proc["page_faults"], "peak": proc["peak_rss_bytes"],
+            "dwarf_bpf_ns": dwarf_cost["bpf_run_time_ns"], "dwarf_bpf_runs": dwarf_cost["bpf_run_count"],
+            "dwarf_copies": dwarf_unwind["by_dwarf"], "dwarf_lost": dwarf_unwind["copies_lost"],
         })
 
     lines = [
@@ -188,6 +195,23 @@ def main():
         lines.append(
             f"| {r['name']} | {r['bpf_runs']:,} | {r['bpf_ns'] / 1e6:.1f} ms | {per_run:.0f} ns | "
             f"{share:.2f}% | {r['faults']:,} | {r['peak'] / 2**20:.1f} MiB |")
+    lines += [
+        "",
+        "The same with `--folded --unwind dwarf` (one more run, stats on): sampling and the stack",
+        "copies happen inside the BPF programs, so what DWARF stacks cost the traced program is",
+        "the difference in BPF time (per copy: that difference over the copies); the unwinding",
+        "itself runs in memtrace, on another CPU (memtrace CPU, dwarf, above).",
+        "",
+        "| workload | time in BPF, memtrace | time in BPF, --unwind dwarf | stack copies (lost) | extra per copy | share of the program's time alone, dwarf |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        extra = r["dwarf_bpf_ns"] - r["bpf_ns"]
+        per_copy = extra / r["dwarf_copies"] if r["dwarf_copies"] else 0
+        share = r["dwarf_bpf_ns"] / 1e9 / r["plain"] * 100
+        lines.append(
+            f"| {r['name']} | {r['bpf_ns'] / 1e6:.1f} ms | {r['dwarf_bpf_ns'] / 1e6:.1f} ms | "
+            f"{r['dwarf_copies']:,} ({r['dwarf_lost']:,}) | {per_copy / 1e3:.1f} µs | {share:.2f}% |")
     lines += ["", "Workloads (`bench/workloads/`):", ""]
     for r in rows:
         lines.append(f"- {r['name']}: {r['description']}; run as `{' '.join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in r['argv'])}`.")
