@@ -192,13 +192,22 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	__u64 sp = PT_REGS_SP_CORE(regs);
 	__u32 copied = 0;
 	__u32 flags = 0;
+	/* On the main thread's stack, frames end where the program began
+	 * (mm->start_stack: argc); above are argv and the environment. */
+	__u32 want = cfg_stack_copy;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 top = BPF_CORE_READ(task, mm, start_stack) + 16;
+	if (sp < top && top - sp < want) {
+		want = (__u32)(top - sp);
+		flags |= MT_COPY_ENDED_EARLY; /* the whole stack: nothing is cut */
+	}
 	for (int i = 0; i < MT_STACK_COPY_MAX / 4096 + 1; i++) {
-		if (copied >= cfg_stack_copy)
+		if (copied >= want)
 			break;
 		__u64 src = sp + copied;
 		__u32 len = 4096 - (__u32)(src & 4095);
-		if (len > cfg_stack_copy - copied)
-			len = cfg_stack_copy - copied;
+		if (len > want - copied)
+			len = want - copied;
 		__u32 off = copied & (MT_STACK_COPY_MAX - 1);
 		if (len == 0 || len > 4096)
 			break;
@@ -221,7 +230,15 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.bp = PT_REGS_FP_CORE(regs);
 	buf->rec.size = copied;
 	buf->rec.flags = flags;
-	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, 0))
+	/* Waking memtrace from here costs the traced program tens of us on a VM
+	 * (an interrupt to this CPU, then to memtrace's): memtrace drains the ring
+	 * on its own every MT_STACK_DRAIN_MS and is woken only once a quarter of
+	 * the ring is waiting. */
+	__u64 waiting = bpf_ringbuf_query(&stack_events, BPF_RB_AVAIL_DATA);
+	__u64 wake = waiting > bpf_ringbuf_query(&stack_events, BPF_RB_RING_SIZE) / 4 ?
+			     BPF_RB_FORCE_WAKEUP :
+			     BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, wake))
 		__sync_fetch_and_add(&stats.stack_copy_drops, 1);
 	else
 		__sync_fetch_and_add(&stats.stack_copies, 1);

@@ -162,6 +162,7 @@ struct mt_func_stats {
 #define MT_UNWIND_AUTO 2
 #define MT_STACK_COPY_MAX 65536   /* --stack-bytes limit */
 #define MT_STACK_COPY_DEFAULT 16384
+#define MT_STACK_DRAIN_MS 50      /* memtrace reads stack copies at least this often */
 #define MT_HINT_RANGES 16
 
 /* Per process (auto): where its code has no frame pointers. Written by
@@ -250,8 +251,9 @@ struct mt_rec_mark {
 
 /* A sampled stack to unwind in userspace: the user registers at the sample
  * and `size` bytes of the user stack from `sp` up, read page by page (the copy
- * ends early at the first unreadable page: the stack's top, usually). */
-#define MT_COPY_ENDED_EARLY 1 /* flags: fewer than --stack-bytes could be read */
+ * ends early at the first unreadable page: the stack's top, usually; or on the
+ * main thread at mm->start_stack, above which are no frames). */
+#define MT_COPY_ENDED_EARLY 1 /* flags: the copy holds the whole stack, though short of --stack-bytes */
 struct mt_rec_stack {
 	struct mt_rec_hdr hdr;
 	__u32 tid;

@@ -438,6 +438,12 @@ TraceOutcome run_trace(const Options &opt)
         return std::all_of(watched.begin(), watched.end(), [](auto &w) { return w.pidfd < 0; });
     };
 
+    // Stack copies do not wake memtrace until their ring is a quarter full
+    // (bpf/stacks.bpf.h): read them at this pace meanwhile.
+    std::optional<uint64_t> next_drain;
+    if (copies)
+        next_drain = now_ns() + MT_STACK_DRAIN_MS * 1000000ull;
+
     while (!(opt.mode != TraceMode::All && all_ended())) {
         std::vector<pollfd> fds{{tracer.ring_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
         for (const Watched &w : watched)
@@ -451,6 +457,8 @@ TraceOutcome run_trace(const Options &opt)
             wake = std::min(wake, *next_tick);
         if (next_hot_check)
             wake = std::min(wake, *next_hot_check);
+        if (next_drain)
+            wake = std::min(wake, *next_drain);
         int timeout = wake == UINT64_MAX ? -1
                       : wake <= now     ? 0
                                         : static_cast<int>(std::min<uint64_t>((wake - now) / 1000000ull + 1, 60000));
@@ -458,7 +466,10 @@ TraceOutcome run_trace(const Options &opt)
         if (n < 0 && errno != EINTR)
             throw Error(std::string("poll failed: ") + std::strerror(errno));
 
-        if (fds[0].revents) {
+        const bool drain_due = next_drain && now_ns() >= *next_drain;
+        if (fds[0].revents || drain_due) {
+            if (next_drain)
+                next_drain = now_ns() + MT_STACK_DRAIN_MS * 1000000ull;
             tracer.consume(on_record);
             if (modules)
                 take_snapshots();

@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
-#include <set>
 
 #include "symbols/elf_file.h"
 
@@ -64,6 +64,7 @@ struct DwarfUnwinder::Process {
     Dwfl_Callbacks callbacks{};
     uint64_t generation = 0;
     uint64_t last_use = 0;
+    std::map<const ModuleFile *, uint64_t> modules; // reported to dwfl, at their load bias
     // the unwind in progress
     const StackSnapshot *snapshot = nullptr;
     std::vector<uint64_t> *pcs = nullptr;
@@ -190,6 +191,45 @@ bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
     return false;
 }
 
+std::optional<uint64_t> DwarfUnwinder::load_bias(const ModuleIndex::Mapping &m)
+{
+    auto [it, fresh] = segments_.try_emplace(m.file);
+    if (fresh) {
+        try {
+            it->second = ElfFile(m.file->open_path).segments();
+        } catch (...) {
+            // not ELF: no segments, never reported
+        }
+    }
+    // where the mapped file offset sits against its segment's address
+    for (const LoadSegment &seg : it->second) {
+        uint64_t page_offset = seg.offset & ~uint64_t{0xfff};
+        if (m.offset >= page_offset && m.offset < seg.offset + seg.filesz)
+            return m.start - (seg.vaddr - (seg.offset - m.offset));
+    }
+    return std::nullopt;
+}
+
+std::map<const ModuleFile *, uint64_t> DwarfUnwinder::modules_of(const std::vector<ModuleIndex::Mapping> &mappings)
+{
+    std::map<const ModuleFile *, uint64_t> modules;
+    for (const ModuleIndex::Mapping &m : mappings)
+        if (m.file && !modules.count(m.file))
+            if (std::optional<uint64_t> bias = load_bias(m))
+                modules.emplace(m.file, *bias);
+    return modules;
+}
+
+void DwarfUnwinder::report(Process &p, const ModuleFile &file, uint64_t bias)
+{
+    int fd = open(file.open_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    // Named by its real path: debug files are searched beside it. libdwfl keeps the fd.
+    if (!dwfl_report_elf(p.dwfl, file.path.c_str(), file.path.c_str(), fd, bias, true))
+        close(fd);
+}
+
 DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
 {
     uint64_t generation = index_.generation(pid);
@@ -198,11 +238,35 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
         found->second->last_use = ++uses_;
         return found->second.get();
     }
-    if (found != processes_.end())
-        processes_.erase(found); // mapped other code since: report again
     const auto *mappings = index_.mappings(pid);
-    if (!mappings)
+    if (!mappings) {
+        if (found != processes_.end())
+            processes_.erase(found);
         return nullptr;
+    }
+    std::map<const ModuleFile *, uint64_t> modules = modules_of(*mappings);
+    if (found != processes_.end()) {
+        Process &p = *found->second;
+        // Code only added since (ld.so loading libraries, dlopen): the new files
+        // join the same Dwfl, where the CFI already parsed stays. Code gone or
+        // moved: report all again.
+        bool only_added = std::all_of(p.modules.begin(), p.modules.end(), [&](const auto &known) {
+            auto now = modules.find(known.first);
+            return now != modules.end() && now->second == known.second;
+        });
+        if (only_added) {
+            dwfl_report_begin_add(p.dwfl);
+            for (const auto &[file, bias] : modules)
+                if (!p.modules.count(file))
+                    report(p, *file, bias);
+            dwfl_report_end(p.dwfl, nullptr, nullptr);
+            p.modules = std::move(modules);
+            p.generation = generation;
+            p.last_use = ++uses_;
+            return &p;
+        }
+        processes_.erase(found);
+    }
     if (processes_.size() >= kMaxProcesses) {
         auto oldest = processes_.begin();
         for (auto it = processes_.begin(); it != processes_.end(); ++it)
@@ -223,36 +287,10 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
     if (!p->dwfl)
         return nullptr;
     dwfl_report_begin(p->dwfl);
-    std::set<const ModuleFile *> reported;
-    for (const ModuleIndex::Mapping &m : *mappings) {
-        if (!m.file || !reported.insert(m.file).second)
-            continue;
-        // The load bias: where the mapped file offset sits against its segment's address.
-        uint64_t bias = 0;
-        try {
-            ElfFile elf(m.file->open_path);
-            bool found_segment = false;
-            for (const LoadSegment &seg : elf.segments()) {
-                uint64_t page_offset = seg.offset & ~uint64_t{0xfff};
-                if (m.offset >= page_offset && m.offset < seg.offset + seg.filesz) {
-                    bias = m.start - (seg.vaddr - (seg.offset - m.offset));
-                    found_segment = true;
-                    break;
-                }
-            }
-            if (!found_segment)
-                continue;
-        } catch (...) {
-            continue; // not ELF
-        }
-        int fd = open(m.file->open_path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        // Named by its real path: debug files are searched beside it. libdwfl keeps the fd.
-        if (!dwfl_report_elf(p->dwfl, m.file->path.c_str(), m.file->path.c_str(), fd, bias, true))
-            close(fd);
-    }
+    for (const auto &[file, bias] : modules)
+        report(*p, *file, bias);
     dwfl_report_end(p->dwfl, nullptr, nullptr);
+    p->modules = std::move(modules);
     static const Dwfl_Thread_Callbacks thread_callbacks = {
         Process::next_thread, Process::get_thread, Process::memory_read,
         Process::set_initial_registers, nullptr, nullptr,

@@ -11,9 +11,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "symbols/elf_file.h"
 #include "symbols/module_index.h"
 
 namespace memtrace {
@@ -58,6 +60,9 @@ public:
 private:
     struct Process;
     Process *process(pid_t pid);
+    std::optional<uint64_t> load_bias(const ModuleIndex::Mapping &m);
+    std::map<const ModuleFile *, uint64_t> modules_of(const std::vector<ModuleIndex::Mapping> &mappings);
+    static void report(Process &p, const ModuleFile &file, uint64_t bias);
     bool read_file_word(uint64_t address, pid_t pid, uint64_t *out);
 
     const ModuleIndex &index_;
@@ -67,6 +72,7 @@ private:
     std::map<pid_t, std::unique_ptr<Process>> processes_;
     uint64_t uses_ = 0;
     std::map<const ModuleFile *, int> fds_; // files read for memory outside the stack
+    std::map<const ModuleFile *, std::vector<LoadSegment>> segments_; // each file's, read once
 };
 
 } // namespace memtrace
