@@ -177,7 +177,7 @@ static __always_inline void mark_call(struct mt_func_stats *s, __u32 tgid, __u32
 	rec->rss_end = rss;
 	rec->returned = returned;
 	rec->pad = 0;
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, lazy_wakeup(&events));
 }
 
 /* Ends one call: its figures go to the function's aggregate. */

@@ -230,15 +230,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.bp = PT_REGS_FP_CORE(regs);
 	buf->rec.size = copied;
 	buf->rec.flags = flags;
-	/* Waking memtrace from here costs the traced program tens of us on a VM
-	 * (an interrupt to this CPU, then to memtrace's): memtrace drains the ring
-	 * on its own every MT_STACK_DRAIN_MS and is woken only once a quarter of
-	 * the ring is waiting. */
-	__u64 waiting = bpf_ringbuf_query(&stack_events, BPF_RB_AVAIL_DATA);
-	__u64 wake = waiting > bpf_ringbuf_query(&stack_events, BPF_RB_RING_SIZE) / 4 ?
-			     BPF_RB_FORCE_WAKEUP :
-			     BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, wake))
+	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, lazy_wakeup(&stack_events)))
 		__sync_fetch_and_add(&stats.stack_copy_drops, 1);
 	else
 		__sync_fetch_and_add(&stats.stack_copies, 1);

@@ -162,7 +162,7 @@ struct mt_func_stats {
 #define MT_UNWIND_AUTO 2
 #define MT_STACK_COPY_MAX 65536   /* --stack-bytes limit */
 #define MT_STACK_COPY_DEFAULT 16384
-#define MT_STACK_DRAIN_MS 50      /* memtrace reads stack copies at least this often */
+#define MT_DRAIN_MS 50            /* memtrace reads records that do not wake it at least this often */
 #define MT_HINT_RANGES 16
 
 /* Per process (auto): where its code has no frame pointers. Written by

@@ -438,11 +438,12 @@ TraceOutcome run_trace(const Options &opt)
         return std::all_of(watched.begin(), watched.end(), [](auto &w) { return w.pidfd < 0; });
     };
 
-    // Stack copies do not wake memtrace until their ring is a quarter full
-    // (bpf/stacks.bpf.h): read them at this pace meanwhile.
+    // Stack copies, timeline points and call marks do not wake memtrace until
+    // their ring is a quarter full (lazy_wakeup in bpf/memtrace.bpf.c): read
+    // them at this pace meanwhile.
     std::optional<uint64_t> next_drain;
-    if (copies)
-        next_drain = now_ns() + MT_STACK_DRAIN_MS * 1000000ull;
+    if (copies || !opt.timeline_path.empty())
+        next_drain = now_ns() + MT_DRAIN_MS * 1000000ull;
 
     while (!(opt.mode != TraceMode::All && all_ended())) {
         std::vector<pollfd> fds{{tracer.ring_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
@@ -469,7 +470,7 @@ TraceOutcome run_trace(const Options &opt)
         const bool drain_due = next_drain && now_ns() >= *next_drain;
         if (fds[0].revents || drain_due) {
             if (next_drain)
-                next_drain = now_ns() + MT_STACK_DRAIN_MS * 1000000ull;
+                next_drain = now_ns() + MT_DRAIN_MS * 1000000ull;
             tracer.consume(on_record);
             if (modules)
                 take_snapshots();
