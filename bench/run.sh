@@ -32,11 +32,13 @@ else
 fi
 /usr/bin/python3 bench/probes.py $quick
 minutes=$(( ($(date +%s) - start + 59) / 60 ))
+# before docs/benchmarks.md is rewritten (which would mark the tree dirty)
+version=$(git describe --always --dirty 2>/dev/null || echo '?')
 machine=$(/usr/bin/python3 -c 'import os,platform; cpu=[l.split(":",1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]; print(f"{platform.node()}: Linux {platform.release()}, {os.cpu_count()} CPUs ({cpu})")')
 {
     echo "# memtrace benchmarks"
     echo
-    echo "Measured $(date +%Y-%m-%d) on $machine, memtrace $(git describe --always --dirty 2>/dev/null || echo '?'),"
+    echo "Measured $(date +%Y-%m-%d) on $machine, memtrace $version,"
     echo "in $minutes minutes, with \`sudo bench/run.sh${quick:+ $quick}\` (\`make bench\` runs \`bench/run.sh\`)."
     if [ -n "$quick" ]; then
         echo "**A \`--quick\` run**: small workloads and a single round, a check that everything runs;"
