@@ -27,6 +27,27 @@ const nlohmann::json *find_pid(const nlohmann::json &report, uint32_t pid)
     return nullptr;
 }
 
+// Waits until memtrace's command (its child, running `comm`) has `bytes`
+// resident: a fixed sleep is too short for a sanitized memtrace.
+bool command_resident(pid_t tracer, const std::string &comm, uint64_t bytes, double timeout_s = 20)
+{
+    for (int i = 0; i < timeout_s * 20; ++i, usleep(50000)) {
+        std::ifstream children("/proc/" + std::to_string(tracer) + "/task/" + std::to_string(tracer) + "/children");
+        pid_t child = 0;
+        if (!(children >> child))
+            continue;
+        std::string name;
+        std::getline(std::ifstream("/proc/" + std::to_string(child) + "/comm"), name);
+        if (name != comm)
+            continue;
+        std::ifstream status("/proc/" + std::to_string(child) + "/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("VmRSS:", 0) == 0 && std::stoull(line.substr(6)) * KiB >= bytes)
+                return true;
+    }
+    return false;
+}
+
 } // namespace
 
 TEST_CASE("-p attaches to a running process and ends when it exits", "[pid]")
@@ -216,7 +237,7 @@ TEST_CASE("SIGINT / SIGTERM: results written, the right exit code", "[signals]")
     {
         std::string json = report_dir() + "/r.json";
         Background tracer({memtrace_bin(), "--json", json, "--", workload("memwork"), "idle", "20"});
-        usleep(500000);
+        REQUIRE(command_resident(tracer.pid(), "memwork", 20 * MiB));
         kill(-tracer.pid(), SIGINT); // the process group, as a terminal does
         RunResult t = tracer.wait(10);
         CHECK(t.exit_code == 130);
@@ -229,7 +250,7 @@ TEST_CASE("SIGINT / SIGTERM: results written, the right exit code", "[signals]")
     {
         std::string json = report_dir() + "/r.json";
         Background tracer({memtrace_bin(), "--json", json, "--", workload("memwork"), "idle", "20"});
-        usleep(500000);
+        REQUIRE(command_resident(tracer.pid(), "memwork", 20 * MiB));
         tracer.signal(SIGTERM);
         RunResult t = tracer.wait(10);
         CHECK(t.exit_code == 143);
