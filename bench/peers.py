@@ -766,6 +766,15 @@ class Report:
             return None
         return (median(ratios), min(ratios), max(ratios), capped, len(ratios))
 
+    def ratio_rows(self, ws, keys, attr, bold=()):
+        """A slowdown table's rows: the workload alone (seconds of `attr`), then each tool's ratio."""
+        self.add("| alone (s) | " + " | ".join(
+            f"{median(getattr(r, attr) for r in self.runs(w, 'alone')):.3f} s" if self.runs(w, "alone") else "—"
+            for w in ws) + " |")
+        for k in keys:
+            self.add(f"| {self.tool_label(k)} | " + " | ".join(
+                self.cell(w, k, attr, bold=k in bold) for w in ws) + " |")
+
     def cell(self, w, t, attr="elapsed", bold=False):
         if t in self.b.reasons:
             return "n/a¹"
@@ -811,31 +820,17 @@ class Report:
         self.add("### Goals", "")
         self.goals()
 
-        self.add("### Slowdown: wall time", "", header.replace("| |", "| tool |", 1), sep)
-        alone_row = "| alone (s) | " + " | ".join(
-            f"{median(r.elapsed for r in self.runs(w, 'alone')):.3f} s" if self.runs(w, "alone") else "—"
-            for w in ws) + " |"
-        self.add(alone_row)
-        for k in keys:
-            self.add(f"| {self.tool_label(k)} | " + " | ".join(
-                self.cell(w, k, bold=k in mt) for w in ws) + " |")
+        table_head = (header.replace("| |", "| tool |", 1), sep)
+        self.add("### Slowdown: wall time", "", *table_head)
+        self.ratio_rows(ws, keys, "elapsed", bold=mt)
         self.add("", "### Slowdown: CPU time", "",
                  "The workload's own CPU time (user + system, including what the kernel spends in probes and",
-                 "BPF programs on its behalf) in its timed part, against the same alone:", "",
-                 header.replace("| |", "| tool |", 1), sep)
-        self.add("| alone (s) | " + " | ".join(
-            f"{median(r.cpu for r in self.runs(w, 'alone')):.3f} s" if self.runs(w, "alone") else "—"
-            for w in ws) + " |")
-        for k in keys:
-            self.add(f"| {self.tool_label(k)} | " + " | ".join(self.cell(w, k, "cpu") for w in ws) + " |")
+                 "BPF programs on its behalf) in its timed part, against the same alone:", "", *table_head)
+        self.ratio_rows(ws, keys, "cpu")
         self.add("", "All the CPU the run costs, start to end: the tool's own processes (memtrace, heaptrack's",
                  "interpreter, memleak's Python and its compiler, mprof's poller) and start-up included:", "",
-                 header.replace("| |", "| tool |", 1), sep)
-        self.add("| alone (s) | " + " | ".join(
-            f"{median(r.tree_cpu for r in self.runs(w, 'alone')):.3f} s" if self.runs(w, "alone") else "—"
-            for w in ws) + " |")
-        for k in keys:
-            self.add(f"| {self.tool_label(k)} | " + " | ".join(self.cell(w, k, "tree_cpu") for w in ws) + " |")
+                 *table_head)
+        self.ratio_rows(ws, keys, "tree_cpu")
         self.add("")
         self.accuracy()
         self.memtrace_cost()
