@@ -62,7 +62,7 @@ static __always_inline void new_code_gen(__u32 tgid)
 {
 	if (cfg_unwind != MT_UNWIND_AUTO)
 		return;
-	bpf_map_delete_elem(&unwind_hints, &tgid);
+	/* the process's hint, if any, is from an older generation now: unused */
 	for (int tries = 0; tries < 2; tries++) {
 		__u64 *gen = bpf_map_lookup_elem(&code_gens, &tgid);
 		if (gen) {

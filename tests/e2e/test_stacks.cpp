@@ -86,6 +86,7 @@ TEST_CASE("--sample-bytes 4096: every page, totals equal", "[stacks]")
     JsonRun r = run_memtrace_json({"--folded", folded, "--sample-bytes", "4096", "--unwind", "fp", "--",
                                    stackwork(), "64", "32"});
     auto lines = read_folded(folded);
+    INFO(dump_folded(lines) << r.result.out);
     // malloc writes its chunk header in the table's first page: that page is malloc's
     uint64_t table = ending_with(lines, ";main;load_table;fill");
     CHECK(table <= 64 * MiB);

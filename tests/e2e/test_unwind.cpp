@@ -196,11 +196,16 @@ TEST_CASE("--unwind: a copy at every page; the reader keeps up and stays small",
 #if defined(__SANITIZE_ADDRESS__)
     // ASan holds 256 MiB of freed memory (its quarantine) on top: keep that small
     // here, so the bound below still tells a queue from the sanitizer
-    setenv("ASAN_OPTIONS", "quarantine_size_mb=16", 1);
+    const char *given = getenv("ASAN_OPTIONS");
+    std::string saved = given ? given : "";
+    setenv("ASAN_OPTIONS", (saved.empty() ? "" : saved + ":") .append("quarantine_size_mb=16").c_str(), 1);
 #endif
     JsonRun r = run_memtrace_json({"--folded", folded, "--sample-bytes", "4096", "--", workload("unwindwork"), "64", "32"});
 #if defined(__SANITIZE_ADDRESS__)
-    unsetenv("ASAN_OPTIONS");
+    if (given)
+        setenv("ASAN_OPTIONS", saved.c_str(), 1);
+    else
+        unsetenv("ASAN_OPTIONS");
 #endif
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
