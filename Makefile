@@ -77,10 +77,10 @@ DEMO := $(BUILD)/demo/feature_extract
 # sources they test compiled in, ASan and UBSan on.
 FUZZERS := elf text records
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
-FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/symbols/frame_pointers.cpp \
-	userspace/symbols/modules.cpp userspace/symbols/function_pattern.cpp \
+FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp \
+	userspace/symbols/modules.cpp userspace/probes/function_pattern.cpp \
 	userspace/symbols/demangle.cpp userspace/symbols/symbolizer.cpp \
-	userspace/collect/records.cpp userspace/symbols/x86_code.cpp
+	userspace/collect/records.cpp userspace/probes/x86_code.cpp
 FUZZ_SECONDS ?= 10
 
 .PHONY: all clean demo test check unit e2e asan install bench deps tests fuzz fuzz-smoke

@@ -5,7 +5,7 @@
 
 #include "error.h"
 #include "symbols/elf_file.h"
-#include "symbols/frame_pointers.h"
+#include "unwind/frame_pointers.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,7 +4,7 @@
 #include <span>
 
 #include "collect/records.h"
-#include "symbols/x86_code.h"
+#include "probes/x86_code.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 
 #include "error.h"
 #include "symbols/demangle.h"
-#include "symbols/function_pattern.h"
+#include "probes/function_pattern.h"
 #include "symbols/modules.h"
 #include "symbols/symbolizer.h"
 

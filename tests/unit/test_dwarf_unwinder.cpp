@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "symbols/dwarf_unwinder.h"
+#include "unwind/dwarf_unwinder.h"
 #include "symbols/module_index.h"
 #include "symbols/modules.h"
 #include "symbols/stack_namer.h"

@@ -2,7 +2,7 @@
 
 #include "error.h"
 #include "symbols/demangle.h"
-#include "symbols/function_pattern.h"
+#include "probes/function_pattern.h"
 
 using namespace memtrace;
 

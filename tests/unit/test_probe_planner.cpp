@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "error.h"
-#include "symbols/probe_planner.h"
+#include "probes/probe_planner.h"
 
 using namespace memtrace;
 

@@ -8,7 +8,7 @@
 #include "golden.h"
 #include "report/folded_writer.h"
 #include "symbols/elf_file.h"
-#include "symbols/frame_pointers.h"
+#include "unwind/frame_pointers.h"
 #include "symbols/module_index.h"
 #include "symbols/stack_namer.h"
 #include "symbols/symbolizer.h"

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "symbols/x86_code.h"
+#include "probes/x86_code.h"
 
 using namespace memtrace;
 

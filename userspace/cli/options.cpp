@@ -5,7 +5,7 @@
 #include <charconv>
 
 #include "error.h"
-#include "symbols/function_pattern.h"
+#include "probes/function_pattern.h"
 
 namespace memtrace {
 namespace {

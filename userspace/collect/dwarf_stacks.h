@@ -11,7 +11,7 @@
 
 #include "collect/records.h"
 #include "collect/stacks.h"
-#include "symbols/dwarf_unwinder.h"
+#include "unwind/dwarf_unwinder.h"
 #include "symbols/module_index.h"
 
 namespace memtrace {

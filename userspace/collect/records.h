@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "memtrace/abi.h"
-#include "symbols/dwarf_unwinder.h"
+#include "unwind/dwarf_unwinder.h"
 
 namespace memtrace {
 

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <vector>
 
-#include "symbols/probe_planner.h"
+#include "probes/probe_planner.h"
 
 namespace memtrace {
 

@@ -6,7 +6,7 @@
 
 #include "report/text_table.h"
 #include "report/units.h"
-#include "symbols/dwarf_unwinder.h"
+#include "unwind/dwarf_unwinder.h"
 
 namespace memtrace {
 namespace {

@@ -7,7 +7,7 @@
 #include "report/function_list.h"
 #include "session/preflight.h"
 #include "session/procfs.h"
-#include "symbols/function_pattern.h"
+#include "probes/function_pattern.h"
 #include "symbols/modules.h"
 
 namespace memtrace {

@@ -10,7 +10,7 @@
 #include "cli/options.h"
 #include "model/functions.h"
 #include "session/loader.h"
-#include "symbols/probe_planner.h"
+#include "probes/probe_planner.h"
 
 namespace memtrace {
 

@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "symbols/elf_file.h"
-#include "symbols/function_pattern.h"
 
 namespace memtrace {
 namespace fs = std::filesystem;
@@ -203,6 +202,23 @@ std::vector<Module> program_modules(const std::string &executable, const Library
         }
     }
     return out;
+}
+
+bool module_matches(const std::string &module, const std::string &path)
+{
+    if (module.find('/') != std::string::npos) {
+        std::error_code ec;
+        return std::filesystem::equivalent(module, path, ec) || module == path;
+    }
+    std::string name = std::filesystem::path(path).filename().string();
+    if (name == module)
+        return true;
+    auto starts = [&](const std::string &prefix) { return name.rfind(prefix, 0) == 0; };
+    // "libc" -> libc.so.6; "libfoo.so" -> libfoo.so.1.2; "libc" -> libc-2.31.so
+    std::string base = module;
+    if (base.size() > 3 && base.compare(base.size() - 3, 3, ".so") == 0)
+        base.resize(base.size() - 3);
+    return starts(base + ".so") || (starts(base + "-") && name.find(".so") != std::string::npos);
 }
 
 } // namespace memtrace

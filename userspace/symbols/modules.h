@@ -58,4 +58,8 @@ struct MapsEntry {
 };
 std::vector<MapsEntry> parse_maps(const std::string &text);
 
+// Does a module name (a -f pattern's MODULE part) name this file? A path names its file; a short name
+// matches the file name exactly or as "NAME.so*" / "NAME-*.so*" ("libc" -> libc.so.6).
+bool module_matches(const std::string &module, const std::string &path);
+
 } // namespace memtrace

@@ -1,4 +1,4 @@
-#include "symbols/x86_code.h"
+#include "probes/x86_code.h"
 
 #include <capstone/capstone.h>
 

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "memtrace/abi.h"
-#include "symbols/frame_pointers.h"
+#include "unwind/frame_pointers.h"
 #include "symbols/module_index.h"
 
 namespace memtrace {

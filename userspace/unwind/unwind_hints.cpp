@@ -1,4 +1,4 @@
-#include "symbols/unwind_hints.h"
+#include "unwind/unwind_hints.h"
 
 #include "symbols/elf_file.h"
 

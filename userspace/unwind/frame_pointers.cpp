@@ -1,4 +1,4 @@
-#include "symbols/frame_pointers.h"
+#include "unwind/frame_pointers.h"
 
 #include <cstring>
 

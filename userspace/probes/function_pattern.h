@@ -23,8 +23,4 @@ std::vector<FunctionPattern> parse_function_patterns(const std::string &argument
 bool symbol_matches(const std::string &pattern, const std::string &mangled,
                     const std::string &demangled);
 
-// Does the module part name this file? A path names its file; a short name
-// matches the file name exactly or as "NAME.so*" / "NAME-*.so*" ("libc" -> libc.so.6).
-bool module_matches(const std::string &module, const std::string &path);
-
 } // namespace memtrace

@@ -1,4 +1,4 @@
-#include "symbols/dwarf_unwinder.h"
+#include "unwind/dwarf_unwinder.h"
 
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>

@@ -1,4 +1,4 @@
-#include "symbols/function_pattern.h"
+#include "probes/function_pattern.h"
 
 #include <fnmatch.h>
 
@@ -91,23 +91,6 @@ bool symbol_matches(const std::string &pattern, const std::string &mangled,
         if (fnmatch(pattern.c_str(), name->c_str(), 0) == 0)
             return true;
     return false;
-}
-
-bool module_matches(const std::string &module, const std::string &path)
-{
-    if (module.find('/') != std::string::npos) {
-        std::error_code ec;
-        return std::filesystem::equivalent(module, path, ec) || module == path;
-    }
-    std::string name = std::filesystem::path(path).filename().string();
-    if (name == module)
-        return true;
-    auto starts = [&](const std::string &prefix) { return name.rfind(prefix, 0) == 0; };
-    // "libc" -> libc.so.6; "libfoo.so" -> libfoo.so.1.2; "libc" -> libc-2.31.so
-    std::string base = module;
-    if (base.size() > 3 && base.compare(base.size() - 3, 3, ".so") == 0)
-        base.resize(base.size() - 3);
-    return starts(base + ".so") || (starts(base + "-") && name.find(".so") != std::string::npos);
 }
 
 } // namespace memtrace

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "symbols/function_pattern.h"
+#include "probes/function_pattern.h"
 #include "symbols/modules.h"
-#include "symbols/x86_code.h"
+#include "probes/x86_code.h"
 
 namespace memtrace {
 

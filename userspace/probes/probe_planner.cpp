@@ -1,4 +1,4 @@
-#include "symbols/probe_planner.h"
+#include "probes/probe_planner.h"
 
 #include <algorithm>
 #include <filesystem>
