@@ -4,7 +4,7 @@
 #   make            build build/memtrace
 #   make demo       install deps, build, run memtrace on the bundled demo
 #   make test       install deps, build, run every test (unit + e2e; e2e need root)
-#   make check      build and run every test, without installing deps
+#   make check      build and run every test (and scripts/check-layers), without installing deps
 #   make unit       unit tests only (no root)
 #   make asan       unit + e2e tests built with ASan+UBSan (build-asan/)
 #   make bench      overhead benchmark -> docs/benchmarks.md
@@ -49,7 +49,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 
 # Userspace: everything but the loader and main is the core library, linked by
 # the unit tests: they cannot reach libbpf, so they cannot need root.
-APP_SRCS := userspace/main.cpp userspace/session/loader.cpp userspace/session/tracer.cpp
+APP_SRCS := userspace/main.cpp userspace/session/loader.cpp userspace/session/trace_session.cpp
 CORE_SRCS := $(filter-out $(APP_SRCS),$(shell find userspace -name '*.cpp' | sort))
 CORE_OBJS := $(CORE_SRCS:%.cpp=$(BUILD)/%.o)
 APP_OBJS := $(APP_SRCS:%.cpp=$(BUILD)/%.o)
@@ -264,13 +264,15 @@ e2e: tests
 
 check: tests
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	@echo "  CHECK    layers and function lengths (scripts/check-layers)"
+	$(Q)./scripts/check-layers --junit $(RESULTS)/layers.xml || true
 	@echo "  TEST     unit (no root)"
 	$(Q)$(BUILD)/unit-tests -r junit -o $(RESULTS)/unit.xml || true
 	@echo "  TEST     e2e (root: loads BPF)"
 	$(Q)$(BUILD)/e2e-tests -r junit -o $(RESULTS)/e2e.xml || true
 	@echo "  FUZZ     $(FUZZ_SECONDS) s per target"
 	$(Q)./scripts/fuzz-smoke $(BUILD) $(FUZZ_SECONDS) $(RESULTS)/fuzz.xml || true
-	$(Q)./scripts/test-summary $(RESULTS)/unit.xml $(RESULTS)/e2e.xml $(RESULTS)/fuzz.xml
+	$(Q)./scripts/test-summary $(RESULTS)/layers.xml $(RESULTS)/unit.xml $(RESULTS)/e2e.xml $(RESULTS)/fuzz.xml
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory check

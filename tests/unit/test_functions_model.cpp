@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "collect/kernel_figures.h"
 #include "model/functions.h"
 
 using namespace memtrace;
@@ -13,11 +14,11 @@ FunctionInputs inputs()
 {
     FunctionInputs in;
     in.functions = {{"spike", "spike", "/bin/app", 6, 21}, {"_ZN1A1fEv", "A::f()", "/bin/app", 21, 21}};
-    in.page_size = kPage;
-    in.trace_start_ns = kStart;
-    in.now_ns = kStart + 5'000'000'000;
+    in.end_s = 5.0;
     return in;
 }
+
+const KernelUnits kUnits{kPage, kStart};
 
 } // namespace
 
@@ -37,7 +38,7 @@ TEST_CASE("function figures: pages to bytes, the call that set the max, the cost
     s.max_exit_ns = kStart + 1'500'000'000;
     s.entry_hits = 3;
     s.return_hits = 2;
-    in.stats = {{{42, 0}, s}};
+    in.totals = function_totals({{{42, 0}, s}}, kUnits);
     auto out = build_function_records(in);
     REQUIRE(out.size() == 1);
     const FunctionRecord &r = out[0];
@@ -61,12 +62,14 @@ TEST_CASE("function figures: a call still open counts its peak so far")
     fr.depth = 2;
     fr.f[0] = {0x7ff0, 0, 100, kStart + 2'000'000'000, 1, 3, 0, 0, 0}; // A::f, slot 3
     fr.f[1] = {0x7fe0, 0, 100, kStart, 1, MT_NO_SLOT, 1, 0, 0};        // folded recursion
-    in.open_frames = {{43, fr}};
+
     mt_call_slots slots{};
     slots.used = 1u << 3;
     slots.peak[3] = 100 + 256; // +1 MiB
-    in.slots = {{42, slots}};
-    in.current_rss = {{42, 120}};
+    mt_proc proc{};
+    proc.tgid = 42;
+    proc.pages[MT_RSS_ANON] = 120;
+    in.open_calls = open_calls({{43, fr}}, {{42, slots}}, {proc}, kUnits);
     auto out = build_function_records(in);
     REQUIRE(out.size() == 1);
     CHECK(out[0].demangled == "A::f()");
@@ -84,7 +87,7 @@ TEST_CASE("function figures: rows for every function of the target, sorted by pe
     mt_func_stats s{};
     s.calls = 1;
     s.max_peak_inc = 10;
-    in.stats = {{{42, 1}, s}};
+    in.totals = function_totals({{{42, 1}, s}}, kUnits);
     in.every_function_for = {42};
     auto out = build_function_records(in);
     REQUIRE(out.size() == 2);

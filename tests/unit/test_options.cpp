@@ -33,35 +33,35 @@ std::string error_of(std::vector<std::string> args)
 TEST_CASE("a command after -- is taken verbatim")
 {
     Options o = parse({"--children", "--", "./prog", "-p", "3", "--json", "x"});
-    CHECK(o.mode == TraceMode::Command);
-    CHECK(o.command == std::vector<std::string>{"./prog", "-p", "3", "--json", "x"});
-    CHECK(o.children);
-    CHECK(o.pids.empty());
+    CHECK(o.trace.mode == TraceMode::Command);
+    CHECK(o.trace.command == std::vector<std::string>{"./prog", "-p", "3", "--json", "x"});
+    CHECK(o.trace.children);
+    CHECK(o.trace.pids.empty());
     CHECK(o.json_path.empty());
 }
 
 TEST_CASE("a command may also follow the options without --")
 {
     Options o = parse({"-q", "ls", "-l", "/tmp"});
-    CHECK(o.mode == TraceMode::Command);
-    CHECK(o.command == std::vector<std::string>{"ls", "-l", "/tmp"});
-    CHECK(o.quiet);
+    CHECK(o.trace.mode == TraceMode::Command);
+    CHECK(o.trace.command == std::vector<std::string>{"ls", "-l", "/tmp"});
+    CHECK(o.trace.quiet);
 }
 
 TEST_CASE("-p takes comma lists and repeats, sorted and unique")
 {
     Options o = parse({"-p", "30,10", "--pid", "20", "-p", "10"});
-    CHECK(o.mode == TraceMode::Pids);
-    CHECK(o.pids == std::vector<pid_t>{10, 20, 30});
+    CHECK(o.trace.mode == TraceMode::Pids);
+    CHECK(o.trace.pids == std::vector<pid_t>{10, 20, 30});
 }
 
 TEST_CASE("-a with duration, interval, top and outputs")
 {
     Options o = parse({"-a", "-d", "2.5", "-i", "0.5", "--top", "5", "--json", "-", "-o", "t.txt"});
-    CHECK(o.mode == TraceMode::All);
-    CHECK(o.duration_s == Approx(2.5));
-    CHECK(o.interval_s == Approx(0.5));
-    CHECK(o.top == 5u);
+    CHECK(o.trace.mode == TraceMode::All);
+    CHECK(o.trace.duration_s == Approx(2.5));
+    CHECK(o.trace.interval_s == Approx(0.5));
+    CHECK(o.trace.top == 5u);
     CHECK(o.json_path == "-");
     CHECK(o.table_path == "t.txt");
 }
@@ -69,11 +69,11 @@ TEST_CASE("-a with duration, interval, top and outputs")
 TEST_CASE("defaults")
 {
     Options o = parse({"--", "true"});
-    CHECK_FALSE(o.duration_s);
-    CHECK_FALSE(o.interval_s);
-    CHECK_FALSE(o.top);
-    CHECK(o.max_procs == 16384);
-    CHECK_FALSE(o.as_root);
+    CHECK_FALSE(o.trace.duration_s);
+    CHECK_FALSE(o.trace.interval_s);
+    CHECK_FALSE(o.trace.top);
+    CHECK(o.trace.max_procs == 16384);
+    CHECK_FALSE(o.trace.as_root);
     CHECK(o.table_path.empty());
 }
 
@@ -121,13 +121,13 @@ TEST_CASE("bad input gives one clear line")
 TEST_CASE("--unwind and --stack-bytes shape the stacks of --folded")
 {
     Options def = parse({"--folded", "x.folded", "--", "ls"});
-    CHECK(def.unwind == MT_UNWIND_AUTO);
-    CHECK(def.stack_bytes == MT_STACK_COPY_DEFAULT);
-    CHECK(parse({"--folded", "x", "--unwind", "fp", "--", "ls"}).unwind == MT_UNWIND_FP);
+    CHECK(def.trace.unwind == UnwindMode::Auto);
+    CHECK(def.trace.stack_bytes == kDefaultStackCopy);
+    CHECK(parse({"--folded", "x", "--unwind", "fp", "--", "ls"}).trace.unwind == UnwindMode::FramePointers);
     Options d = parse({"--folded", "x", "--unwind", "dwarf", "--stack-bytes", "64K", "--", "ls"});
-    CHECK(d.unwind == MT_UNWIND_DWARF);
-    CHECK(d.stack_bytes == 65536);
-    CHECK(parse({"--folded", "x", "--stack-bytes", "1001", "--", "ls"}).stack_bytes == 1000);
+    CHECK(d.trace.unwind == UnwindMode::Dwarf);
+    CHECK(d.trace.stack_bytes == 65536);
+    CHECK(parse({"--folded", "x", "--stack-bytes", "1001", "--", "ls"}).trace.stack_bytes == 1000);
     CHECK(error_of({"--folded", "x", "--unwind", "lbr", "--", "ls"}).find("fp, dwarf or auto") !=
           std::string::npos);
     CHECK(error_of({"--folded", "x", "--stack-bytes", "1M", "--", "ls"}).find("at most") ==

@@ -5,7 +5,7 @@
 
 #include "error.h"
 #include "session/preflight.h"
-#include "session/procfs.h"
+#include "collect/procfs.h"
 #include "temp_dir.h"
 
 using namespace memtrace;

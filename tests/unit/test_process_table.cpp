@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "collect/kernel_figures.h"
 #include "model/process_table.h"
 
 using namespace memtrace;
@@ -9,6 +10,7 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kStart = 1'000'000'000; // trace start, ns
+const KernelUnits kUnits{kPage, kStart};
 
 mt_proc proc(uint32_t tgid, uint64_t peak_pages, uint32_t flags = 0)
 {
@@ -41,7 +43,7 @@ mt_proc proc(uint32_t tgid, uint64_t peak_pages, uint32_t flags = 0)
 TEST_CASE("kernel figures become bytes and seconds since the trace began")
 {
     ProcessRecord r;
-    apply_figures(r, proc(7, 1000), kPage, kStart);
+    r = figures_of(proc(7, 1000), kUnits);
     CHECK(r.pid == 7);
     CHECK(r.comm == "work");
     CHECK(r.peak_rss == 1000 * kPage);
@@ -81,8 +83,8 @@ TEST_CASE("exit statuses decode like a shell's $?")
 
 TEST_CASE("an exec names the process; its exit ends it")
 {
-    ProcessTable t(kPage, kStart);
-    t.apply(ExecRecord{7, 1, kStart, "memwork", "memwork keep 100"});
+    ProcessTable t;
+    t.apply_exec({7, 1, "memwork", "memwork keep 100"});
     REQUIRE(t.find(7));
     CHECK(t.find(7)->execed);
     CHECK(t.live().size() == 1);
@@ -90,7 +92,7 @@ TEST_CASE("an exec names the process; its exit ends it")
     mt_proc final = proc(7, 5000, MT_PROC_EXECED | MT_PROC_EXITED);
     final.exit_code = 0;
     final.exit_ns = kStart + 2'000'000'000;
-    t.apply(ExitRecord{final.exit_ns, final});
+    t.apply_exit(figures_of(final, kUnits));
     CHECK(t.live().empty());
     auto all = t.records();
     REQUIRE(all.size() == 1);
@@ -103,25 +105,25 @@ TEST_CASE("an exec names the process; its exit ends it")
 
 TEST_CASE("a forked child without exec runs its parent's command line")
 {
-    ProcessTable t(kPage, kStart);
-    t.apply(ExecRecord{10, 1, kStart, "server", "server --workers 2"});
+    ProcessTable t;
+    t.apply_exec({10, 1, "server", "server --workers 2"});
     mt_proc child = proc(11, 50, MT_PROC_FORKED);
     child.ppid = 10;
-    t.apply_snapshot({child});
+    t.apply_snapshot({figures_of(child, kUnits)});
     REQUIRE(t.find(11));
     CHECK(t.find(11)->cmdline == "server --workers 2");
 
     // once it execs, it is its own program
-    t.apply(ExecRecord{11, 10, kStart, "ls", "ls -l"});
+    t.apply_exec({11, 10, "ls", "ls -l"});
     CHECK(t.find(11)->cmdline == "ls -l");
 }
 
 TEST_CASE("a snapshot marked exited (its exit record was lost) still ends the process")
 {
-    ProcessTable t(kPage, kStart);
+    ProcessTable t;
     mt_proc p = proc(12, 10, MT_PROC_ATTACHED | MT_PROC_EXITED);
     p.exit_code = 1 << 8;
-    t.apply_snapshot({p});
+    t.apply_snapshot({figures_of(p, kUnits)});
     CHECK(t.live().empty());
     REQUIRE(t.records().size() == 1);
     CHECK(t.records()[0].exit_code() == 1);
@@ -130,10 +132,10 @@ TEST_CASE("a snapshot marked exited (its exit record was lost) still ends the pr
 
 TEST_CASE("the command's wait status and ru_maxrss come from wait4")
 {
-    ProcessTable t(kPage, kStart);
+    ProcessTable t;
     mt_proc p = proc(20, 10, MT_PROC_EXECED | MT_PROC_EXITED);
     p.exit_code = 0;
-    t.apply(ExitRecord{0, p});
+    t.apply_exit(figures_of(p, kUnits));
     t.set_wait_result(20, 9, 4096 * 1024);
     auto all = t.records();
     REQUIRE(all.size() == 1);
@@ -141,8 +143,8 @@ TEST_CASE("the command's wait status and ru_maxrss come from wait4")
     CHECK(all[0].kernel_maxrss == 4096u * 1024);
 
     // still live when reaped (exit record not read yet): ended by the wait result
-    ProcessTable u(kPage, kStart);
-    u.apply_snapshot({proc(21, 10, MT_PROC_EXECED)});
+    ProcessTable u;
+    u.apply_snapshot({figures_of(proc(21, 10, MT_PROC_EXECED), kUnits)});
     u.set_wait_result(21, 0, 1024);
     CHECK(u.live().empty());
     CHECK(u.records().at(0).exit_code() == 0);
@@ -150,11 +152,11 @@ TEST_CASE("the command's wait status and ru_maxrss come from wait4")
 
 TEST_CASE("a pid that ends and is reused is two processes")
 {
-    ProcessTable t(kPage, kStart);
+    ProcessTable t;
     mt_proc first = proc(30, 10, MT_PROC_FORKED | MT_PROC_EXITED);
-    t.apply(ExitRecord{0, first});
-    t.apply(ExecRecord{30, 1, kStart, "again", "again"});
-    t.apply_snapshot({proc(30, 20, MT_PROC_EXECED)});
+    t.apply_exit(figures_of(first, kUnits));
+    t.apply_exec({30, 1, "again", "again"});
+    t.apply_snapshot({figures_of(proc(30, 20, MT_PROC_EXECED), kUnits)});
     auto all = t.records();
     REQUIRE(all.size() == 2);
     CHECK(all[0].peak_rss == 10 * kPage);
@@ -164,25 +166,25 @@ TEST_CASE("a pid that ends and is reused is two processes")
 
 TEST_CASE("live processes without a command line are listed for /proc lookup")
 {
-    ProcessTable t(kPage, kStart);
-    t.apply_snapshot({proc(40, 1, MT_PROC_ATTACHED), proc(41, 1, MT_PROC_ATTACHED)});
+    ProcessTable t;
+    t.apply_snapshot(figures_of(std::vector<mt_proc>{proc(40, 1, MT_PROC_ATTACHED), proc(41, 1, MT_PROC_ATTACHED)}, kUnits));
     t.set_cmdline(40, "daemon -f");
     CHECK(t.live_pids_without_cmdline() == std::vector<uint32_t>{41});
 }
 
 TEST_CASE("with a limit, the ended processes kept are the largest and the fastest-growing")
 {
-    ProcessTable t(kPage, kStart);
+    ProcessTable t;
     t.limit_ended(4);
     for (uint32_t pid = 1; pid <= 6; ++pid) {
         mt_proc p = proc(pid, 100 * pid, MT_PROC_EXITED); // peaks 100..600 pages
         p.start_rss = pid == 1 ? 0 : 100 * pid - 2 * pid; // growth: 100 pages for pid 1, else 2*pid
-        t.apply(ExitRecord{0, p});
+        t.apply_exit(figures_of(p, kUnits));
     }
     CHECK(t.records().size() == 6); // pruning waits for limit * 1.5 exits
     mt_proc last = proc(7, 700, MT_PROC_EXITED);
     last.start_rss = 700 - 14;
-    t.apply(ExitRecord{0, last});
+    t.apply_exit(figures_of(last, kUnits));
     // pruned to the top 2 by peak (7, 6) and the top 2 by growth (1: 100 pages, 7: 14)
     std::vector<uint32_t> kept;
     for (const auto &r : t.records())

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "session/procfs.h"
+#include "collect/procfs.h"
 #include "temp_dir.h"
 
 using namespace memtrace;

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "collect/stacks.h"
+#include "symbols/stack_folding.h"
 #include "golden.h"
 #include "report/folded_writer.h"
 #include "symbols/elf_file.h"

@@ -249,10 +249,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->type_name("PID[,PID...]")
         ->group("Target");
     app.add_flag("-a,--all", all, "Trace every process on the machine")->group("Target");
-    app.add_flag("--children", opt.children,
+    app.add_flag("--children", opt.trace.children,
                  "Also trace processes forked (and exec'd) by the targets")
         ->group("Target");
-    app.add_flag("--as-root", opt.as_root,
+    app.add_flag("--as-root", opt.trace.as_root,
                  "Under sudo, run CMD as root instead of the invoking user")
         ->group("Target");
 
@@ -279,12 +279,12 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                    "Print the functions PATTERN would trace in -p PID or a program, and exit")
         ->type_name("PATTERN")
         ->group("Functions");
-    app.add_option("--max-probes", opt.max_probes,
+    app.add_option("--max-probes", opt.trace.max_probes,
                    "Refuse patterns matching more functions than N (default 1000)")
         ->type_name("N")
         ->check(whole_number_in(1, 100000))
         ->group("Functions");
-    app.add_option("--hot-limit", opt.hot_limit,
+    app.add_option("--hot-limit", opt.trace.hot_limit,
                    "Warn when a traced function is called more than N times/s (default 10000)")
         ->type_name("N")
         ->check(whole_number_in(1, 4000000000u))
@@ -323,11 +323,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                    "short and counted")
         ->type_name("N")
         ->group("Stacks");
-    app.add_flag("--kernel-stacks", opt.kernel_stacks,
+    app.add_flag("--kernel-stacks", opt.trace.kernel_stacks,
                  "Add kernel frames, below a '-' frame")
         ->group("Stacks");
-    app.add_flag("--per-pid", opt.per_pid, "Root frame comm-PID instead of comm")->group("Stacks");
-    app.add_flag("--per-thread", opt.per_thread, "Also a frame per thread (name-TID)")
+    app.add_flag("--per-pid", opt.trace.per_pid, "Root frame comm-PID instead of comm")->group("Stacks");
+    app.add_flag("--per-thread", opt.trace.per_thread, "Also a frame per thread (name-TID)")
         ->group("Stacks");
 
     app.add_option("--timeline", opt.timeline_path,
@@ -354,9 +354,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                         ->type_name("N")
                         ->check(whole_number_in(1, 1000000))
                         ->group("Output");
-    app.add_flag("-q,--quiet", opt.quiet, "No progress messages on stderr")->group("Output");
-    app.add_flag("-v,--verbose", opt.verbose, "Show libbpf and verifier messages")->group("Output");
-    app.add_option("--max-procs", opt.max_procs, "Processes traced at once (default 16384)")
+    app.add_flag("-q,--quiet", opt.trace.quiet, "No progress messages on stderr")->group("Output");
+    app.add_flag("-v,--verbose", opt.trace.verbose, "Show libbpf and verifier messages")->group("Output");
+    app.add_option("--max-procs", opt.trace.max_procs, "Processes traced at once (default 16384)")
         ->type_name("N")
         ->check(whole_number_in(16, 4194304))
         ->group("Advanced");
@@ -385,10 +385,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     }
 
     for (const auto &p : pid_args)
-        opt.pids.push_back(parse_pid(p));
-    std::sort(opt.pids.begin(), opt.pids.end());
-    opt.pids.erase(std::unique(opt.pids.begin(), opt.pids.end()), opt.pids.end());
-    opt.command = command;
+        opt.trace.pids.push_back(parse_pid(p));
+    std::sort(opt.trace.pids.begin(), opt.trace.pids.end());
+    opt.trace.pids.erase(std::unique(opt.trace.pids.begin(), opt.trace.pids.end()), opt.trace.pids.end());
+    opt.trace.command = command;
     for (const auto &f : func_args) {
         if (f.empty())
             throw Error("-f needs a function pattern (e.g. -f build_index or -f libc:malloc)");
@@ -396,11 +396,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             if (all && p.module.empty())
                 throw Error("with -a there is no main program: name the module, e.g. -f libc:" +
                             p.symbol);
-            opt.functions.push_back(p.text);
+            opt.trace.functions.push_back(p.text);
         }
     }
     for (const auto &dir : debug_dirs)
-        opt.debug_dirs.insert(opt.debug_dirs.begin(), dir);
+        opt.trace.debug_dirs.insert(opt.trace.debug_dirs.begin(), dir);
 
     if ((!resolution.empty() || !format.empty()) && opt.timeline_path.empty())
         throw Error("--resolution and --format shape --timeline FILE: give it too "
@@ -408,44 +408,45 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (!format.empty() && format != "mprof")
         throw Error("--format: only mprof is known, got '" + format + "'");
     opt.mprof_format = format == "mprof";
+    opt.trace.timeline = !opt.timeline_path.empty();
     if (!resolution.empty()) {
         double ms = 0;
         auto [end, ec] = std::from_chars(resolution.data(), resolution.data() + resolution.size(), ms);
         if (ec != std::errc() || end != resolution.data() + resolution.size() || !(ms >= 1) ||
             ms > 3600000)
             throw Error("--resolution: expected milliseconds, at least 1, got '" + resolution + "'");
-        opt.resolution_ms = ms;
+        opt.trace.resolution_ms = ms;
     }
     if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
         throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
     if (opt.folded_path.empty() &&
-        (!stacks_kind.empty() || !sample_bytes.empty() || opt.kernel_stacks || opt.per_pid ||
-         opt.per_thread || !unwind.empty() || !stack_bytes.empty()))
+        (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
+         opt.trace.per_thread || !unwind.empty() || !stack_bytes.empty()))
         throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid "
                     "and --per-thread shape the stacks of --folded FILE: give it too");
     if (!unwind.empty()) {
         if (unwind == "fp")
-            opt.unwind = MT_UNWIND_FP;
+            opt.trace.unwind = UnwindMode::FramePointers;
         else if (unwind == "dwarf")
-            opt.unwind = MT_UNWIND_DWARF;
+            opt.trace.unwind = UnwindMode::Dwarf;
         else if (unwind == "auto")
-            opt.unwind = MT_UNWIND_AUTO;
+            opt.trace.unwind = UnwindMode::Auto;
         else
             throw Error("--unwind: expected fp, dwarf or auto, got '" + unwind + "'");
     }
     if (!stack_bytes.empty()) {
         uint64_t n = parse_size(stack_bytes, "--stack-bytes");
-        if (n < 512 || n > MT_STACK_COPY_MAX)
+        if (n < 512 || n > kMaxStackCopy)
             throw Error("--stack-bytes: between 512 and 64K, got " + stack_bytes);
-        if (opt.unwind == MT_UNWIND_FP)
+        if (opt.trace.unwind == UnwindMode::FramePointers)
             throw Error("--stack-bytes sizes the stack copies of --unwind dwarf|auto, not fp");
-        opt.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
+        opt.trace.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
     }
     if (!opt.folded_path.empty()) {
-        opt.stacks = stacks_kind == "map" ? 2 : 1; // MT_STACKS_MAP : MT_STACKS_TOUCH
+        opt.trace.stacks = stacks_kind == "map" ? StackWeight::Map : StackWeight::Touch;
         if (!sample_bytes.empty())
-            opt.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
-        if (opt.sample_bytes < 4096)
+            opt.trace.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
+        if (opt.trace.sample_bytes < 4096)
             throw Error("--sample-bytes: at least 4096 (one page), got " + sample_bytes);
         if (opt.folded_path == "-" && (opt.json_path == "-"))
             throw Error("--folded - and --json - would both write to stdout: pick one");
@@ -453,14 +454,14 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (!opt.list_funcs.empty()) {
         if (all)
             throw Error("--list-funcs needs -p PID or a program, not -a");
-        if (opt.pids.empty() && command.empty())
+        if (opt.trace.pids.empty() && command.empty())
             throw Error("--list-funcs needs -p PID or a program (e.g. --list-funcs 'build_*' ./app)");
-        if (!opt.pids.empty() && !command.empty())
+        if (!opt.trace.pids.empty() && !command.empty())
             throw Error("give either -p PID or -- CMD, not both");
-        opt.mode = opt.pids.empty() ? TraceMode::Command : TraceMode::Pids;
+        opt.trace.mode = opt.trace.pids.empty() ? TraceMode::Command : TraceMode::Pids;
         return opt;
     }
-    int targets = (!opt.pids.empty()) + (!command.empty() || had_dashdash) + all;
+    int targets = (!opt.trace.pids.empty()) + (!command.empty() || had_dashdash) + all;
     if (targets > 1) {
         if (all)
             throw Error("-a traces every process: give it without -p or a command");
@@ -471,15 +472,15 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (targets == 0)
         throw Error("nothing to trace: give -- CMD, -p PID or -a (see memtrace --help)");
 
-    opt.mode = all ? TraceMode::All : !opt.pids.empty() ? TraceMode::Pids : TraceMode::Command;
-    if (opt.as_root && opt.mode != TraceMode::Command)
+    opt.trace.mode = all ? TraceMode::All : !opt.trace.pids.empty() ? TraceMode::Pids : TraceMode::Command;
+    if (opt.trace.as_root && opt.trace.mode != TraceMode::Command)
         throw Error("--as-root applies to a command run with '--', not to -p or -a");
     if (duration_opt->count())
-        opt.duration_s = duration;
+        opt.trace.duration_s = duration;
     if (interval_opt->count())
-        opt.interval_s = interval;
+        opt.trace.interval_s = interval;
     if (top_opt->count())
-        opt.top = top;
+        opt.trace.top = top;
     if (opt.json_path.empty() && app.count("--json"))
         throw Error("--json needs a file name, or '-' for stdout");
     if (opt.json_path == "-" && opt.table_path == "-")

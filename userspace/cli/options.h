@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "model/run_report.h"
+#include "model/trace_config.h"
 
 namespace memtrace {
 
@@ -18,41 +18,16 @@ struct EarlyExit {
     std::string text;
 };
 
+// The command line: what to trace (a TraceConfig) and where results go.
 struct Options {
-    TraceMode mode = TraceMode::Command;
-    std::vector<std::string> command; // -- CMD ARGS
-    std::vector<pid_t> pids;          // -p
-    bool children = false;            // --children
-    bool as_root = false;             // --as-root
+    TraceConfig trace;
 
-    std::optional<double> duration_s; // -d
-    std::optional<double> interval_s; // -i
-
-    std::string table_path;           // -o; empty: stdout
-    std::string json_path;            // --json; "-": stdout
-    std::optional<unsigned> top;      // --top
-    bool quiet = false;
-    bool verbose = false;
-    uint32_t max_procs = 16384;
-
-    std::vector<std::string> functions;   // -f patterns, one per entry (comma lists split)
-    std::string list_funcs;               // --list-funcs PATTERN: print matches and exit
-    uint32_t max_probes = 1000;           // functions a pattern set may match
-    uint64_t hot_limit = 10000;           // calls/s above which a function is reported hot
-    std::vector<std::string> debug_dirs = {"/usr/lib/debug"};
-
-    std::string folded_path;              // --folded FILE
-    uint32_t stacks = 0;                  // MT_STACKS_*: what weighs a stack
-    uint64_t sample_bytes = 512 * 1024;   // --sample-bytes
-    bool kernel_stacks = false;
-    bool per_pid = false;
-    bool per_thread = false;
-    uint32_t unwind = MT_UNWIND_AUTO;     // --unwind
-    uint32_t stack_bytes = MT_STACK_COPY_DEFAULT; // --stack-bytes: stack copied per DWARF sample
-
-    std::string timeline_path;            // --timeline FILE (memtrace record -o FILE)
-    double resolution_ms = 10;            // --resolution
-    bool mprof_format = false;            // --format mprof: also FILE.dat
+    std::string table_path;   // -o; empty: stdout
+    std::string json_path;    // --json; "-": stdout
+    std::string folded_path;  // --folded FILE
+    std::string timeline_path; // --timeline FILE (memtrace record -o FILE)
+    bool mprof_format = false; // --format mprof: also FILE.dat
+    std::string list_funcs;   // --list-funcs PATTERN: print matches and exit
 };
 
 // `memtrace record [-o FILE] [options] -- CMD`: the tracing arguments it

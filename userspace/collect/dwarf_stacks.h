@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "collect/records.h"
-#include "collect/stacks.h"
+#include "symbols/stack_folding.h"
 #include "unwind/dwarf_unwinder.h"
 #include "symbols/module_index.h"
 

@@ -27,4 +27,10 @@ private:
     uint64_t total_ = 0;
 };
 
+// Folded stacks as the symbolizer named them.
+struct NamedStacks {
+    FoldedStacks folded;
+    std::vector<std::string> without_frame_pointers; // files whose stacks stop short (fp)
+};
+
 } // namespace memtrace

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "memtrace/abi.h"
+#include <optional>
 
 namespace memtrace {
 
@@ -51,15 +51,34 @@ struct FunctionRecord {
     uint64_t probe_hits() const { return entry_hits + return_hits; }
 };
 
+// The kernel's aggregates of one (process, function), in bytes and seconds.
+struct FunctionTotals {
+    uint32_t pid = 0;
+    uint32_t func = 0; // function id
+    uint64_t calls = 0, returned = 0, unreturned = 0, folded = 0, dropped = 0;
+    uint64_t entry_hits = 0, return_hits = 0;
+    uint64_t max_peak_increment = 0;
+    uint64_t max_peak_rss = 0;
+    int64_t total_net = 0;
+    uint32_t max_tid = 0;
+    uint64_t max_base = 0;
+    double max_start_s = 0, max_end_s = 0; // 0, 0: no call has ended
+    uint64_t marks_dropped = 0;            // calls not marked on the timeline
+};
+
+// A call still open when tracing ended, with its peak so far.
+struct OpenCall {
+    uint32_t pid = 0, tid = 0, func = 0;
+    uint64_t base = 0; // RSS at entry, bytes
+    uint64_t peak = 0; // highest RSS since, bytes
+    double start_s = 0;
+};
+
 struct FunctionInputs {
     std::vector<TracedFunction> functions; // indexed by function id
-    std::vector<std::pair<mt_func_key, mt_func_stats>> stats;
-    std::vector<std::pair<uint32_t, mt_thread_frames>> open_frames; // by tid
-    std::vector<std::pair<uint32_t, mt_call_slots>> slots;          // by tgid
-    std::vector<std::pair<uint32_t, uint64_t>> current_rss;         // tgid -> pages
-    uint64_t page_size = 4096;
-    uint64_t trace_start_ns = 0;
-    uint64_t now_ns = 0;
+    std::vector<FunctionTotals> totals;
+    std::vector<OpenCall> open_calls;
+    double end_s = 0; // when tracing ended: open calls last until then
     // Processes that get a row for every function, called or not (the one
     // target of -- CMD or -p): "0 calls" answers a question too.
     std::vector<uint32_t> every_function_for;

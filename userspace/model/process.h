@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 
-#include "memtrace/abi.h"
 
 namespace memtrace {
 
@@ -46,12 +45,18 @@ struct ProcessRecord {
     std::optional<int> exit_signal() const;  // the signal that killed it
 };
 
-// file + anon + shmem pages: the RSS of the kernel's figures.
-uint64_t rss_pages(const mt_proc &proc);
+// A program started by exec: its name and command line.
+struct ProcessExec {
+    uint32_t pid = 0;
+    uint32_t ppid = 0;
+    std::string comm;
+    std::string cmdline;
+};
 
-// Converts the kernel's figures (pages, ktime) to a record's (bytes, seconds).
-void apply_figures(ProcessRecord &rec, const mt_proc &proc, uint64_t page_size,
-                   uint64_t trace_start_ns);
+// Takes the kernel's latest figures of a process (`figures`: a record as the
+// kernel side describes it, collect/kernel_figures.h) into `rec`, keeping what
+// only userspace knows (command line, wait status, ru_maxrss).
+void apply_figures(ProcessRecord &rec, const ProcessRecord &figures);
 
 // "SIGKILL" for 9, "signal 64" where no name is known.
 std::string signal_name(int sig);

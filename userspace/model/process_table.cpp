@@ -21,33 +21,33 @@ void ProcessTable::inherit_cmdline(ProcessRecord &rec) const
         rec.cmdline = parent->cmdline;
 }
 
-void ProcessTable::apply(const ExecRecord &rec)
+void ProcessTable::apply_exec(const ProcessExec &exec)
 {
-    ProcessRecord &p = live_record(rec.pid);
-    p.comm = rec.comm;
-    if (!rec.cmdline.empty())
-        p.cmdline = rec.cmdline;
-    if (rec.ppid)
-        p.ppid = rec.ppid;
+    ProcessRecord &p = live_record(exec.pid);
+    p.comm = exec.comm;
+    if (!exec.cmdline.empty())
+        p.cmdline = exec.cmdline;
+    if (exec.ppid)
+        p.ppid = exec.ppid;
     p.execed = true;
 }
 
-void ProcessTable::apply(const ExitRecord &rec)
+void ProcessTable::apply_exit(const ProcessRecord &figures)
 {
-    ProcessRecord &p = live_record(rec.proc.tgid);
-    apply_figures(p, rec.proc, page_size_, trace_start_ns_);
+    ProcessRecord &p = live_record(figures.pid);
+    apply_figures(p, figures);
     inherit_cmdline(p);
-    finish(rec.proc.tgid);
+    finish(figures.pid);
 }
 
-void ProcessTable::apply_snapshot(const std::vector<mt_proc> &procs)
+void ProcessTable::apply_snapshot(const std::vector<ProcessRecord> &figures)
 {
-    for (const mt_proc &proc : procs) {
-        ProcessRecord &p = live_record(proc.tgid);
-        apply_figures(p, proc, page_size_, trace_start_ns_);
+    for (const ProcessRecord &f : figures) {
+        ProcessRecord &p = live_record(f.pid);
+        apply_figures(p, f);
         inherit_cmdline(p);
         if (p.exited)
-            finish(proc.tgid);
+            finish(f.pid);
     }
 }
 

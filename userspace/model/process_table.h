@@ -9,21 +9,18 @@
 #include <string>
 #include <vector>
 
-#include "collect/records.h"
 #include "model/process.h"
 
 namespace memtrace {
 
 class ProcessTable {
 public:
-    ProcessTable(uint64_t page_size, uint64_t trace_start_ns)
-        : page_size_(page_size), trace_start_ns_(trace_start_ns) {}
-
-    void apply(const ExecRecord &rec);
-    void apply(const ExitRecord &rec);
+    void apply_exec(const ProcessExec &exec);
+    // The final figures of a process that ended.
+    void apply_exit(const ProcessRecord &figures);
     // Figures of processes still in the kernel's map (live, or exited when
     // their exit record was lost).
-    void apply_snapshot(const std::vector<mt_proc> &procs);
+    void apply_snapshot(const std::vector<ProcessRecord> &figures);
 
     // The command memtrace ran: its wait status and ru_maxrss from wait4.
     void set_wait_result(uint32_t pid, int wait_status, uint64_t maxrss_bytes);
@@ -45,8 +42,6 @@ private:
     void finish(uint32_t pid);
     void prune_ended();
 
-    uint64_t page_size_;
-    uint64_t trace_start_ns_;
     std::map<uint32_t, ProcessRecord> live_;
     std::vector<ProcessRecord> ended_;
     size_t ended_limit_ = SIZE_MAX;

@@ -7,14 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "memtrace/abi.h"
 #include "model/folded.h"
 #include "model/functions.h"
 #include "model/process.h"
+#include "model/trace_config.h"
 
 namespace memtrace {
-
-enum class TraceMode { Command, Pids, All };
 
 struct TraceStats {
     uint64_t ringbuf_drops = 0;   // exec/exit records lost (ring buffer full)
@@ -42,6 +40,9 @@ struct TraceStats {
     uint64_t execs = 0;
     uint64_t forks = 0;
     uint64_t exits = 0;
+    // The kernel side's limits (collect/kernel_figures.cpp checks them).
+    static constexpr uint32_t kOpenCallsPerThread = 16;
+    static constexpr uint32_t kOpenCallsPerProcess = 32;
 
     uint64_t lost_events() const
     {
@@ -49,8 +50,6 @@ struct TraceStats {
                frames_overflow + func_stats_full + threads_full;
     }
 };
-
-TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records);
 
 // What tracing cost: memtrace's own process, and the kernel time spent in its
 // BPF programs (charged to the traced processes; known only with
@@ -82,6 +81,7 @@ struct StacksSummary {
     uint64_t by_dwarf = 0;          // samples unwound with DWARF CFI
     uint64_t copies_lost = 0;       // DWARF samples lost (ring buffer full): not counted
     std::map<std::string, uint64_t> cut_short; // DWARF unwinds cut short, by reason
+    bool copies_too_short = false;  // some were cut short for want of copied stack
 };
 
 struct RunReport {

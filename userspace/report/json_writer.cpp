@@ -72,6 +72,84 @@ json process_json(const ProcessRecord &p, const RunReport &r)
     return j;
 }
 
+json function_json(const FunctionRecord &f)
+{
+    json fj;
+    fj["symbol"] = f.symbol;
+    fj["demangled"] = f.demangled;
+    fj["module"] = f.module;
+    fj["pid"] = f.pid;
+    fj["calls"] = f.calls;
+    fj["max_peak_increment_bytes"] = f.max_peak_increment;
+    fj["max_peak_rss_bytes"] = f.max_peak_rss;
+    fj["total_net_bytes"] = f.total_net;
+    fj["unreturned"] = f.unreturned;
+    fj["probe_hits"] = f.probe_hits();
+    fj["returned"] = f.returned;
+    fj["active"] = f.active;
+    fj["recursive_calls_folded"] = f.folded;
+    fj["calls_not_tracked"] = f.dropped;
+    fj["max_call"] = {{"tid", f.max_tid},
+                      {"base_rss_bytes", f.max_base},
+                      {"start_s", rounded(f.max_start_s)},
+                      {"end_s", rounded(f.max_end_s)}};
+    fj["estimated_probe_cost_s"] = rounded(f.estimated_cost_s);
+    return fj;
+}
+
+json stacks_json(const StacksSummary &st, const RunReport &r)
+{
+    return {{"kind", st.kind},
+           {"file", st.path},
+            {"sample_bytes", st.sample_bytes},
+            {"samples", st.samples},
+            {"distinct_stacks", r.folded.size()},
+            {"folded_total_bytes", st.folded_total},
+            {"exact_total_bytes", st.exact_total},
+            {"samples_without_stack", st.user_stacks_lost + st.samples_lost},
+            {"without_frame_pointers", st.without_frame_pointers},
+            {"unwind", {{"method", st.unwind},
+                        {"stack_bytes", st.stack_bytes},
+                        {"by_frame_pointers", st.by_frame_pointers},
+                        {"by_dwarf", st.by_dwarf},
+                        {"copies_lost", st.copies_lost},
+                        {"cut_short", st.cut_short}}}};
+}
+
+// What memtrace lost or counted, and what it cost.
+void add_stats_json(json &j, const RunReport &r)
+{
+    const TraceStats &s = r.stats;
+    j["stats"] = {
+        {"lost_events", s.lost_events()},
+        {"ringbuf_drops", s.ringbuf_drops},
+        {"procs_not_traced", s.procs_not_traced},
+        {"mm_not_owned", s.mm_not_owned},
+        {"percpu_read_failures", s.percpu_misses},
+        {"malformed_records", s.malformed_records},
+        {"calls_not_tracked", s.frames_overflow},
+        {"calls_with_approximate_peak", s.slots_full},
+        {"function_figures_lost", s.func_stats_full + s.threads_full},
+        {"return_address_probes", s.retsites_attached},
+        {"return_address_probes_failed", s.retsites_failed},
+        {"ended_processes_not_listed", s.ended_not_kept},
+        {"rss_events", s.rss_events},
+        {"page_fault_events", s.fault_events},
+        {"vm_events", s.vm_events},
+        {"execs", s.execs},
+        {"forks", s.forks},
+        {"exits", s.exits},
+    };
+    const SelfCost &c = r.cost;
+    j["memtrace"] = {
+        {"cpu_user_s", rounded(c.cpu_user_s)},
+        {"cpu_system_s", rounded(c.cpu_system_s)},
+        {"maxrss_bytes", c.maxrss_bytes},
+        {"bpf_run_time_ns", c.bpf_stats_enabled ? json(c.bpf_run_time_ns) : json(nullptr)},
+        {"bpf_run_count", c.bpf_stats_enabled ? json(c.bpf_run_count) : json(nullptr)},
+    };
+}
+
 } // namespace
 
 void write_json(std::ostream &out, const RunReport &r)
@@ -102,80 +180,14 @@ json report_json(const RunReport &r)
     j["processes"] = std::move(list);
 
     json functions = json::array();
-    for (const FunctionRecord &f : r.functions) {
-        json fj;
-        fj["symbol"] = f.symbol;
-        fj["demangled"] = f.demangled;
-        fj["module"] = f.module;
-        fj["pid"] = f.pid;
-        fj["calls"] = f.calls;
-        fj["max_peak_increment_bytes"] = f.max_peak_increment;
-        fj["max_peak_rss_bytes"] = f.max_peak_rss;
-        fj["total_net_bytes"] = f.total_net;
-        fj["unreturned"] = f.unreturned;
-        fj["probe_hits"] = f.probe_hits();
-        fj["returned"] = f.returned;
-        fj["active"] = f.active;
-        fj["recursive_calls_folded"] = f.folded;
-        fj["calls_not_tracked"] = f.dropped;
-        fj["max_call"] = {{"tid", f.max_tid},
-                          {"base_rss_bytes", f.max_base},
-                          {"start_s", rounded(f.max_start_s)},
-                          {"end_s", rounded(f.max_end_s)}};
-        fj["estimated_probe_cost_s"] = rounded(f.estimated_cost_s);
-        functions.push_back(std::move(fj));
-    }
+    for (const FunctionRecord &f : r.functions)
+        functions.push_back(function_json(f));
     if (!r.functions.empty() || r.probes_attached)
         j["functions"] = std::move(functions);
 
-    if (r.stacks) {
-        const StacksSummary &st = *r.stacks;
-        j["stacks"] = {{"kind", st.kind},
-                       {"file", st.path},
-                       {"sample_bytes", st.sample_bytes},
-                       {"samples", st.samples},
-                       {"distinct_stacks", r.folded.size()},
-                       {"folded_total_bytes", st.folded_total},
-                       {"exact_total_bytes", st.exact_total},
-                       {"samples_without_stack", st.user_stacks_lost + st.samples_lost},
-                       {"without_frame_pointers", st.without_frame_pointers},
-                       {"unwind", {{"method", st.unwind},
-                                   {"stack_bytes", st.stack_bytes},
-                                   {"by_frame_pointers", st.by_frame_pointers},
-                                   {"by_dwarf", st.by_dwarf},
-                                   {"copies_lost", st.copies_lost},
-                                   {"cut_short", st.cut_short}}}};
-    }
-
-    const TraceStats &s = r.stats;
-    j["stats"] = {
-        {"lost_events", s.lost_events()},
-        {"ringbuf_drops", s.ringbuf_drops},
-        {"procs_not_traced", s.procs_not_traced},
-        {"mm_not_owned", s.mm_not_owned},
-        {"percpu_read_failures", s.percpu_misses},
-        {"malformed_records", s.malformed_records},
-        {"calls_not_tracked", s.frames_overflow},
-        {"calls_with_approximate_peak", s.slots_full},
-        {"function_figures_lost", s.func_stats_full + s.threads_full},
-        {"return_address_probes", s.retsites_attached},
-        {"return_address_probes_failed", s.retsites_failed},
-        {"ended_processes_not_listed", s.ended_not_kept},
-        {"rss_events", s.rss_events},
-        {"page_fault_events", s.fault_events},
-        {"vm_events", s.vm_events},
-        {"execs", s.execs},
-        {"forks", s.forks},
-        {"exits", s.exits},
-    };
-    const SelfCost &c = r.cost;
-    j["memtrace"] = {
-        {"cpu_user_s", rounded(c.cpu_user_s)},
-        {"cpu_system_s", rounded(c.cpu_system_s)},
-        {"maxrss_bytes", c.maxrss_bytes},
-        {"bpf_run_time_ns", c.bpf_stats_enabled ? json(c.bpf_run_time_ns) : json(nullptr)},
-        {"bpf_run_count", c.bpf_stats_enabled ? json(c.bpf_run_count) : json(nullptr)},
-    };
+    if (r.stacks)
+        j["stacks"] = stacks_json(*r.stacks, r);
+    add_stats_json(j, r);
     return j;
 }
 

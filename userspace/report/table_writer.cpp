@@ -6,7 +6,6 @@
 
 #include "report/text_table.h"
 #include "report/units.h"
-#include "unwind/dwarf_unwinder.h"
 
 namespace memtrace {
 namespace {
@@ -209,7 +208,7 @@ void write_stacks(std::ostream &out, const RunReport &r)
             out << "; " << format_count(cut) << " cut short (" << why
                 << "), shown under a [cut short: ...] frame";
         out << ".\n";
-        if (st.cut_short.count(unwind_end_name(UnwindEnd::StackTooShort)))
+        if (st.copies_too_short)
             out << "  Deeper stacks than the copy: raise --stack-bytes (up to 64K).\n";
         if (st.copies_lost)
             out << "warning: " << format_count(st.copies_lost)
@@ -247,10 +246,10 @@ void write_warnings(std::ostream &out, const TraceStats &s)
         out << "warning: " << format_count(s.malformed_records) << " malformed records ignored\n";
     if (s.frames_overflow)
         out << "warning: " << format_count(s.frames_overflow) << " calls not tracked: more than "
-            << MT_MAX_FRAMES << " traced calls open on one thread\n";
+            << TraceStats::kOpenCallsPerThread << " traced calls open on one thread\n";
     if (s.slots_full)
         out << "warning: " << format_count(s.slots_full) << " calls with an approximate peak: more than "
-            << MT_CALL_SLOTS << " traced calls open at once in one process\n";
+            << TraceStats::kOpenCallsPerProcess << " traced calls open at once in one process\n";
     if (s.func_stats_full || s.threads_full)
         out << "warning: " << format_count(s.func_stats_full + s.threads_full)
             << " function figures lost: maps full (too many processes or threads)\n";

@@ -3,13 +3,12 @@
 
 #include <sys/types.h>
 
-#include <ostream>
 #include <string>
 #include <vector>
 
-#include "cli/options.h"
+#include "collect/kernel_side.h"
 #include "model/functions.h"
-#include "session/loader.h"
+#include "model/trace_config.h"
 #include "probes/probe_planner.h"
 
 namespace memtrace {
@@ -19,12 +18,8 @@ class ProcFs;
 // The functions `patterns` name in the target: a program about to run
 // (`executable`), or running processes (`pids`). Throws Error with advice.
 std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patterns,
-                                          const Options &options, const std::string &executable,
+                                          const TraceConfig &config, const std::string &executable,
                                           const std::vector<pid_t> &pids, const ProcFs &procfs);
-
-// --list-funcs: what -f PATTERN would trace in the target of `options`.
-// Prints a table to `out`; returns the exit code. Throws Error for bad input.
-int list_functions(const Options &options, std::ostream &out);
 
 // Every probe site of the plan: each function's entry, returns and tail calls.
 std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes);

@@ -60,9 +60,42 @@ std::string errno_text(int err)
     throw Error("cannot " + step + ": " + errno_text(err) + hint);
 }
 
+uint32_t stacks_code(StackWeight weight)
+{
+    switch (weight) {
+    case StackWeight::None: return MT_STACKS_NONE;
+    case StackWeight::Touch: return MT_STACKS_TOUCH;
+    case StackWeight::Map: return MT_STACKS_MAP;
+    }
+    return MT_STACKS_NONE;
+}
+
+uint32_t unwind_code(UnwindMode mode)
+{
+    switch (mode) {
+    case UnwindMode::FramePointers: return MT_UNWIND_FP;
+    case UnwindMode::Dwarf: return MT_UNWIND_DWARF;
+    case UnwindMode::Auto: return MT_UNWIND_AUTO;
+    }
+    return MT_UNWIND_FP;
+}
+
+// The cookie the BPF side reads: which function, and which kind of site.
+uint64_t probe_cookie(const ProbeSite &site)
+{
+    switch (site.kind) {
+    case ProbeKind::Entry: return MT_COOKIE(MT_PROBE_ENTRY, site.func);
+    case ProbeKind::EntryTailcall: return MT_COOKIE(MT_PROBE_ENTRY_TAILCALL, site.func);
+    case ProbeKind::Return: return MT_COOKIE(MT_PROBE_RETURN, site.func);
+    case ProbeKind::Tailcall: return MT_COOKIE(MT_PROBE_TAILCALL, site.func);
+    case ProbeKind::ReturnAddress: return MT_COOKIE(MT_PROBE_RETADDR, site.func);
+    }
+    return MT_COOKIE(MT_PROBE_ENTRY, site.func);
+}
+
 } // namespace
 
-struct BpfTracer::State {
+struct BpfLoader::State {
     memtrace_bpf *skel = nullptr;
     ring_buffer *ring = nullptr;
     const RecordHandler *handler = nullptr; // valid only during consume()
@@ -97,7 +130,7 @@ template <typename K, typename V> std::vector<std::pair<K, V>> read_map(bpf_map 
 
 } // namespace
 
-BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State>())
+BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State>())
 {
     g_verbose = config.verbose;
     libbpf_set_print(libbpf_print);
@@ -112,7 +145,7 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     skel->rodata->cfg_follow_children = config.follow_children ? 1 : 0;
     skel->rodata->cfg_funcs = config.functions ? 1 : 0;
     skel->rodata->cfg_timeline_ns = config.timeline_ns;
-    skel->rodata->cfg_stacks = config.stacks;
+    skel->rodata->cfg_stacks = stacks_code(config.stacks);
     skel->rodata->cfg_sample_bytes = config.sample_bytes;
     skel->rodata->cfg_kernel_stacks = config.kernel_stacks ? 1 : 0;
     skel->rodata->cfg_per_thread = config.per_thread ? 1 : 0;
@@ -121,15 +154,15 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     if (cpus <= 0)
         fail("count the possible CPUs", cpus);
     skel->rodata->cfg_nr_cpus = static_cast<uint32_t>(cpus);
-    skel->rodata->cfg_unwind = config.stacks ? config.unwind : MT_UNWIND_FP;
+    skel->rodata->cfg_unwind = config.stacks != StackWeight::None ? unwind_code(config.unwind) : MT_UNWIND_FP;
     skel->rodata->cfg_stack_copy = config.stack_copy;
     skel->rodata->cfg_copy_cpus = static_cast<uint32_t>(cpus);
-    const bool copies = config.stacks && config.unwind != MT_UNWIND_FP;
+    const bool copies = config.stacks != StackWeight::None && config.unwind != UnwindMode::FramePointers;
     // Without stack copies their maps shrink to nothing.
     bpf_map__set_max_entries(skel->maps.stack_scratch, copies ? static_cast<uint32_t>(cpus) : 1);
     // Hints and code generations: one per process, only under auto.
     for (bpf_map *map : {skel->maps.unwind_hints, skel->maps.code_gens})
-        bpf_map__set_max_entries(map, copies && config.unwind == MT_UNWIND_AUTO ? config.max_procs : 1);
+        bpf_map__set_max_entries(map, copies && config.unwind == UnwindMode::Auto ? config.max_procs : 1);
     if (!copies) {
         bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
     } else {
@@ -169,23 +202,23 @@ BpfTracer::BpfTracer(const LoaderConfig &config) : state_(std::make_unique<State
     }
 }
 
-uint64_t BpfTracer::code_gen(uint32_t tgid) const
+uint64_t BpfLoader::code_gen(uint32_t tgid) const
 {
     uint64_t gen = 0; // absent: no code mapped since memtrace started watching
     bpf_map__lookup_elem(state_->skel->maps.code_gens, &tgid, sizeof(tgid), &gen, sizeof(gen), 0);
     return gen;
 }
 
-void BpfTracer::set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint)
+void BpfLoader::set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint)
 {
     // Best effort: a full map (or a process gone) leaves the default, DWARF.
     bpf_map__update_elem(state_->skel->maps.unwind_hints, &tgid, sizeof(tgid), &hint, sizeof(hint),
                          BPF_ANY);
 }
 
-BpfTracer::~BpfTracer() = default;
+BpfLoader::~BpfLoader() = default;
 
-void BpfTracer::add_target(uint32_t tgid, bool held)
+void BpfLoader::add_target(uint32_t tgid, bool held)
 {
     uint8_t value = held ? MT_TARGET_HELD : MT_TARGET;
     if (bpf_map__update_elem(state_->skel->maps.targets, &tgid, sizeof(tgid), &value, sizeof(value),
@@ -193,7 +226,7 @@ void BpfTracer::add_target(uint32_t tgid, bool held)
         fail("add pid " + std::to_string(tgid) + " to the targets", errno);
 }
 
-void BpfTracer::seed_running()
+void BpfLoader::seed_running()
 {
     bpf_link *link = bpf_program__attach_iter(state_->skel->progs.mt_seed, nullptr);
     if (!link)
@@ -211,14 +244,15 @@ void BpfTracer::seed_running()
     bpf_link__destroy(link);
 }
 
-void BpfTracer::attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids)
+void BpfLoader::attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids)
 {
     std::vector<pid_t> targets = pids.empty() ? std::vector<pid_t>{-1} : pids;
     for (const ProbeSite &site : sites) {
         for (pid_t pid : targets) {
-            LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = site.cookie, .retprobe = false);
+            LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = probe_cookie(site), .retprobe = false);
+            const bool entry = site.kind == ProbeKind::Entry || site.kind == ProbeKind::EntryTailcall;
             bpf_program *prog =
-                site.entry ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return;
+                entry ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return;
             bpf_link *link = bpf_program__attach_uprobe_opts(prog, pid, site.path.c_str(),
                                                              site.offset, &opts);
             if (!link) {
@@ -234,17 +268,17 @@ void BpfTracer::attach_probes(const std::vector<ProbeSite> &sites, const std::ve
     }
 }
 
-size_t BpfTracer::probes_attached() const
+size_t BpfLoader::probes_attached() const
 {
     return state_->probe_links.size();
 }
 
-int BpfTracer::ring_fd() const
+int BpfLoader::ring_fd() const
 {
     return ring_buffer__epoll_fd(state_->ring);
 }
 
-int BpfTracer::consume(const RecordHandler &handler)
+int BpfLoader::consume(const RecordHandler &handler)
 {
     state_->handler = &handler;
     int n = ring_buffer__consume(state_->ring);
@@ -252,7 +286,7 @@ int BpfTracer::consume(const RecordHandler &handler)
     return n;
 }
 
-std::vector<mt_proc> BpfTracer::read_procs() const
+std::vector<mt_proc> BpfLoader::read_procs() const
 {
     std::vector<mt_proc> out;
     for (auto &[tgid, proc] : read_map<uint32_t, mt_proc>(state_->skel->maps.procs))
@@ -260,22 +294,22 @@ std::vector<mt_proc> BpfTracer::read_procs() const
     return out;
 }
 
-std::vector<std::pair<mt_func_key, mt_func_stats>> BpfTracer::read_func_stats() const
+std::vector<std::pair<mt_func_key, mt_func_stats>> BpfLoader::read_func_stats() const
 {
     return read_map<mt_func_key, mt_func_stats>(state_->skel->maps.func_stats);
 }
 
-std::vector<std::pair<uint32_t, mt_thread_frames>> BpfTracer::read_thread_frames() const
+std::vector<std::pair<uint32_t, mt_thread_frames>> BpfLoader::read_thread_frames() const
 {
     return read_map<uint32_t, mt_thread_frames>(state_->skel->maps.thread_frames);
 }
 
-std::vector<std::pair<uint32_t, mt_call_slots>> BpfTracer::read_call_slots() const
+std::vector<std::pair<uint32_t, mt_call_slots>> BpfLoader::read_call_slots() const
 {
     return read_map<uint32_t, mt_call_slots>(state_->skel->maps.call_slots);
 }
 
-BpfTracer::ProgramCost BpfTracer::program_cost() const
+ProgramCost BpfLoader::program_cost() const
 {
     ProgramCost cost;
     bpf_program *prog = nullptr;
@@ -294,12 +328,12 @@ BpfTracer::ProgramCost BpfTracer::program_cost() const
     return cost;
 }
 
-std::vector<std::pair<mt_stack_key, uint64_t>> BpfTracer::read_stack_bytes() const
+std::vector<std::pair<mt_stack_key, uint64_t>> BpfLoader::read_stack_bytes() const
 {
     return read_map<mt_stack_key, uint64_t>(state_->skel->maps.stack_bytes);
 }
 
-std::vector<UserStackFrame> BpfTracer::read_user_stack(int32_t id) const
+std::vector<UserStackFrame> BpfLoader::read_user_stack(int32_t id) const
 {
     std::vector<UserStackFrame> out;
     bpf_stack_build_id frames[MT_STACK_DEPTH] = {};
@@ -323,7 +357,7 @@ std::vector<UserStackFrame> BpfTracer::read_user_stack(int32_t id) const
     return out;
 }
 
-std::vector<uint64_t> BpfTracer::read_kernel_stack(int32_t id) const
+std::vector<uint64_t> BpfLoader::read_kernel_stack(int32_t id) const
 {
     std::vector<uint64_t> out;
     uint64_t ips[MT_STACK_DEPTH] = {};
@@ -339,7 +373,7 @@ std::vector<uint64_t> BpfTracer::read_kernel_stack(int32_t id) const
     return out;
 }
 
-std::vector<std::pair<uint32_t, std::string>> BpfTracer::read_thread_names() const
+std::vector<std::pair<uint32_t, std::string>> BpfLoader::read_thread_names() const
 {
     std::vector<std::pair<uint32_t, std::string>> out;
     for (auto &[tid, st] : read_map<uint32_t, mt_sample_state>(state_->skel->maps.sample_state))
@@ -347,7 +381,7 @@ std::vector<std::pair<uint32_t, std::string>> BpfTracer::read_thread_names() con
     return out;
 }
 
-mt_stats BpfTracer::read_stats() const
+mt_stats BpfLoader::read_stats() const
 {
     return state_->skel->bss->stats;
 }

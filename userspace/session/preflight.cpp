@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "error.h"
-#include "session/procfs.h"
+#include "collect/procfs.h"
 
 namespace memtrace {
 namespace {

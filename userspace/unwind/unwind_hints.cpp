@@ -17,22 +17,17 @@ FramePointers UnwindHints::of(const ModuleFile &file)
     return it->second;
 }
 
-mt_unwind_hint UnwindHints::for_process(const std::vector<ModuleIndex::Mapping> &mappings)
+std::vector<UnwindHints::Range> UnwindHints::without_frame_pointers(
+    const std::vector<ModuleIndex::Mapping> &mappings)
 {
-    mt_unwind_hint hint{};
+    std::vector<Range> out;
     for (const ModuleIndex::Mapping &m : mappings) {
         // Anonymous code (JIT, vdso) has no CFI either: frame pointers are its best chance.
         if (!m.file || of(*m.file) == FramePointers::Yes)
             continue;
-        if (hint.n == MT_HINT_RANGES) {
-            hint.dwarf_all = 1;
-            break;
-        }
-        hint.start[hint.n] = m.start;
-        hint.end[hint.n] = m.end;
-        ++hint.n;
+        out.push_back({m.start, m.end});
     }
-    return hint;
+    return out;
 }
 
 } // namespace memtrace

@@ -4,9 +4,10 @@
 // unwinding when it is not (GCC's -O2 default, Debian's libc and python3).
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <vector>
 
-#include "memtrace/abi.h"
 #include "unwind/frame_pointers.h"
 #include "symbols/module_index.h"
 
@@ -14,9 +15,12 @@ namespace memtrace {
 
 class UnwindHints {
 public:
+    struct Range {
+        uint64_t start = 0, end = 0;
+    };
     // The ranges of `mappings` whose files lack frame pointers (or are not
-    // known to have them); dwarf_all when they do not fit.
-    mt_unwind_hint for_process(const std::vector<ModuleIndex::Mapping> &mappings);
+    // known to have them), in map order.
+    std::vector<Range> without_frame_pointers(const std::vector<ModuleIndex::Mapping> &mappings);
 
 private:
     FramePointers of(const ModuleFile &file);

@@ -1,4 +1,4 @@
-#include "collect/stacks.h"
+#include "symbols/stack_folding.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "session/procfs.h"
+#include "collect/procfs.h"
 
 #include <fstream>
 #include <sstream>

@@ -1,4 +1,4 @@
-#include "report/function_list.h"
+#include "commands/function_list.h"
 
 #include <cstdio>
 #include <filesystem>

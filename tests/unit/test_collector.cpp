@@ -1,0 +1,275 @@
+// The collect stage driven by a fake kernel side: no root, no BPF.
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "collect/collector.h"
+#include "collect/kernel_figures.h"
+
+using namespace memtrace;
+
+namespace {
+
+// Pids above the kernel's pid_max limit (2^22): no real process has them.
+constexpr uint32_t kPid = 4194400;
+
+template <typename T> std::vector<std::byte> bytes_of(const T &value)
+{
+    std::vector<std::byte> out(sizeof(T));
+    std::memcpy(out.data(), &value, sizeof(T));
+    return out;
+}
+
+// What the BPF side would hold and send: records queued in a "ring" (an
+// eventfd signals them), maps returned as they are.
+class FakeKernel final : public KernelSide {
+public:
+    FakeKernel() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+    ~FakeKernel() override { close(fd_); }
+
+    void send(std::vector<std::byte> record)
+    {
+        ring_.push_back(std::move(record));
+        uint64_t one = 1;
+        REQUIRE(write(fd_, &one, sizeof(one)) == sizeof(one));
+    }
+
+    std::vector<mt_proc> procs;
+    std::vector<std::pair<mt_func_key, mt_func_stats>> func_stats;
+    mt_stats stats{};
+    int seeded = 0;
+
+    void seed_running() override { ++seeded; }
+    int ring_fd() const override { return fd_; }
+    int consume(const RecordHandler &handler) override
+    {
+        uint64_t n = 0;
+        [[maybe_unused]] ssize_t r = read(fd_, &n, sizeof(n));
+        int count = 0;
+        for (; !ring_.empty(); ++count) {
+            handler(ring_.front());
+            ring_.pop_front();
+        }
+        return count;
+    }
+    void attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &) override
+    {
+        attached += sites.size();
+    }
+    size_t probes_attached() const override { return attached; }
+    uint64_t code_gen(uint32_t) const override { return 0; }
+    void set_unwind_hint(uint32_t, const mt_unwind_hint &) override {}
+    std::vector<mt_proc> read_procs() const override { return procs; }
+    mt_stats read_stats() const override { return stats; }
+    std::vector<std::pair<mt_func_key, mt_func_stats>> read_func_stats() const override
+    {
+        return func_stats;
+    }
+    std::vector<std::pair<uint32_t, mt_thread_frames>> read_thread_frames() const override { return {}; }
+    std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const override { return {}; }
+    std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const override { return {}; }
+    std::vector<UserStackFrame> read_user_stack(int32_t) const override { return {}; }
+    std::vector<uint64_t> read_kernel_stack(int32_t) const override { return {}; }
+    std::vector<std::pair<uint32_t, std::string>> read_thread_names() const override { return {}; }
+    ProgramCost program_cost() const override { return {}; }
+
+    size_t attached = 0;
+
+private:
+    int fd_;
+    std::deque<std::vector<std::byte>> ring_;
+};
+
+class CapturedProgress final : public Progress {
+public:
+    std::vector<std::string> lines;
+    void info(const std::string &line) override { lines.push_back(line); }
+    void warning(const std::string &line) override { lines.push_back("warning: " + line); }
+    void detail(const std::string &line) override { lines.push_back("detail: " + line); }
+    void hot(const HotFunction &f) override { lines.push_back("hot: " + f.name); }
+    void live(double, const ProcessRecord &p, uint64_t) override { lines.push_back("live: " + p.comm); }
+};
+
+mt_proc running(uint32_t pid, uint64_t rss_pages, uint64_t peak_pages, uint32_t flags)
+{
+    mt_proc p{};
+    p.tgid = pid;
+    p.ppid = 1;
+    std::strncpy(p.comm, "worker", sizeof(p.comm));
+    p.flags = flags;
+    p.pages[MT_RSS_ANON] = static_cast<int64_t>(rss_pages);
+    p.peak_rss = peak_pages;
+    return p;
+}
+
+std::vector<std::byte> exec_record(uint32_t pid, const char *comm, const char *args, size_t args_len)
+{
+    mt_rec_exec rec{};
+    rec.hdr.type = MT_REC_EXEC;
+    rec.hdr.tgid = pid;
+    rec.ppid = kPid;
+    std::strncpy(rec.comm, comm, sizeof(rec.comm));
+    std::memcpy(rec.args, args, args_len);
+    rec.args_len = static_cast<uint32_t>(args_len);
+    return bytes_of(rec);
+}
+
+std::vector<std::byte> exit_record(const mt_proc &proc)
+{
+    mt_rec_exit rec{};
+    rec.hdr.type = MT_REC_EXIT;
+    rec.hdr.tgid = proc.tgid;
+    rec.proc = proc;
+    return bytes_of(rec);
+}
+
+} // namespace
+
+TEST_CASE("collector: -a until -d; exec and exit records and map snapshots become processes")
+{
+    SignalInbox signals;
+    FakeKernel kernel;
+    kernel.procs = {running(kPid, 100, 150, MT_PROC_ATTACHED)};
+    TraceConfig config;
+    config.mode = TraceMode::All;
+    config.duration_s = 0.2;
+    CapturedProgress progress;
+    Collector collector(kernel, config, {}, progress);
+    collector.seed();
+    CHECK(kernel.seeded == 1);
+
+    const char args[] = "child\0--fast";
+    kernel.send(exec_record(kPid + 1, "child", args, sizeof(args) - 1));
+    mt_proc ended = running(kPid + 1, 10, 5000, MT_PROC_FORKED | MT_PROC_EXECED | MT_PROC_EXITED);
+    ended.exit_code = 3 << 8;
+    kernel.send(exit_record(ended));
+    kernel.send(std::vector<std::byte>(3)); // too short to be a record
+
+    const Stop stop = collector.run(signals);
+    CHECK(stop.cause == StopCause::Duration);
+    Collected out = collector.finish(stop, std::nullopt);
+    const CollectedRun &run = out.run;
+    REQUIRE(run.processes.size() == 2);
+    const ProcessRecord &child = run.processes[0]; // ended first, then live
+    CHECK(child.pid == kPid + 1);
+    CHECK(child.cmdline == "child --fast");
+    CHECK(child.exit_code() == 3);
+    CHECK(child.peak_rss == 5000 * 4096);
+    CHECK(run.processes[1].pid == kPid);
+    CHECK(run.processes[1].final_rss == 100 * 4096);
+    CHECK(run.stats.malformed_records == 1);
+    CHECK(run.duration_s >= 0.2);
+    CHECK_FALSE(out.stacks);
+    REQUIRE_FALSE(progress.lines.empty());
+    CHECK(progress.lines[0] == "tracing every process (1 running); Ctrl-C to stop");
+}
+
+TEST_CASE("collector: a signal stops the run and is named")
+{
+    SignalInbox signals;
+    FakeKernel kernel;
+    TraceConfig config;
+    config.mode = TraceMode::All;
+    config.duration_s = 30; // the signal comes long before
+    CapturedProgress progress;
+    Collector collector(kernel, config, {}, progress);
+    collector.seed();
+    raise(SIGTERM); // blocked: waits on the inbox
+    const Stop stop = collector.run(signals);
+    CHECK(stop.cause == StopCause::Signal);
+    CHECK(stop.signal == SIGTERM);
+}
+
+TEST_CASE("collector: a -p target is watched until it exits; a gone one is refused")
+{
+    SignalInbox signals;
+    FakeKernel kernel;
+    TraceConfig config;
+    config.mode = TraceMode::Pids;
+    CapturedProgress progress;
+
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        usleep(100000);
+        _exit(0);
+    }
+    kernel.procs = {running(static_cast<uint32_t>(child), 10, 10, MT_PROC_ATTACHED)};
+    CollectPlan plan;
+    plan.pids = {child};
+    Collector collector(kernel, config, plan, progress);
+    collector.seed();
+    CHECK(collector.run(signals).cause == StopCause::TargetsEnded);
+    waitpid(child, nullptr, 0);
+    Collected out = collector.finish({StopCause::TargetsEnded, 0}, std::nullopt);
+    CHECK(out.run.pids == std::vector<uint32_t>{static_cast<uint32_t>(child)});
+
+    FakeKernel empty; // the kernel side never saw it
+    Collector refused(empty, config, plan, progress);
+    CHECK_THROWS_WITH(refused.seed(), Catch::Contains("exited while memtrace was attaching"));
+}
+
+TEST_CASE("collector: timeline points and call marks, in bytes and seconds, by function name")
+{
+    SignalInbox signals;
+    FakeKernel kernel;
+    TraceConfig config;
+    config.mode = TraceMode::All;
+    config.duration_s = 0.1;
+    config.timeline = true;
+    config.resolution_ms = 10;
+    CapturedProgress progress;
+    CollectPlan plan;
+    plan.functions = {{"_Z5spikev", "spike()", "/bin/app", 1.3, 21}};
+    Collector collector(kernel, config, plan, progress);
+    collector.seed();
+    const uint64_t start = monotonic_ns();
+
+    mt_rec_point point{};
+    point.hdr.type = MT_REC_POINT;
+    point.hdr.tgid = kPid;
+    point.hdr.ts_ns = start + 50'000'000;
+    point.rss_end = 10;
+    point.rss_max = 300;
+    kernel.send(bytes_of(point));
+    mt_rec_mark mark{};
+    mark.hdr.type = MT_REC_MARK;
+    mark.hdr.tgid = kPid;
+    mark.hdr.ts_ns = start + 40'000'000;
+    mark.tid = kPid + 1;
+    mark.func = 0;
+    mark.entry_ns = start + 20'000'000;
+    mark.base = 10;
+    mark.peak = 300;
+    mark.rss_end = 12;
+    mark.returned = 1;
+    kernel.send(bytes_of(mark));
+    mt_func_stats s{};
+    s.calls = 1;
+    s.max_peak_inc = 290;
+    s.marks_dropped = 4;
+    kernel.func_stats = {{{kPid, 0}, s}};
+
+    const Stop stop = collector.run(signals);
+    Collected out = collector.finish(stop, std::nullopt);
+    REQUIRE(out.run.recording);
+    const Recording &rec = *out.run.recording;
+    CHECK(rec.resolution == Approx(0.01));
+    REQUIRE(rec.points.size() == 1);
+    CHECK(rec.points[0].pid == kPid);
+    CHECK(rec.points[0].max_rss == 300 * 4096);
+    CHECK(rec.points[0].t == Approx(0.05).margin(0.02));
+    REQUIRE(rec.marks.size() == 1);
+    CHECK(rec.marks[0].function == "spike()");
+    CHECK(rec.marks[0].peak - rec.marks[0].base == 290 * 4096);
+    CHECK(rec.marks[0].end - rec.marks[0].start == Approx(0.02).margin(0.001));
+    CHECK(rec.marks_dropped == 4);
+    REQUIRE(out.run.functions.totals.size() == 1);
+    CHECK(out.run.functions.totals[0].max_peak_increment == 290 * 4096);
+}

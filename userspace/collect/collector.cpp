@@ -1,0 +1,404 @@
+#include "collect/collector.h"
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "collect/kernel_figures.h"
+#include "error.h"
+#include "collect/procfs.h"
+#include "symbols/modules.h"
+
+namespace memtrace {
+namespace {
+
+bool procfs_flag(const char *path)
+{
+    FILE *f = std::fopen(path, "r");
+    if (!f)
+        return false;
+    int value = 0;
+    bool on = std::fscanf(f, "%d", &value) == 1 && value != 0;
+    std::fclose(f);
+    return on;
+}
+
+double wall_clock_s()
+{
+    timespec wall{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    return static_cast<double>(wall.tv_sec) + static_cast<double>(wall.tv_nsec) / 1e9;
+}
+
+// The next moment one of the optional deadlines falls due, as a poll timeout.
+int poll_timeout(uint64_t now, std::initializer_list<std::optional<uint64_t>> deadlines)
+{
+    uint64_t wake = UINT64_MAX;
+    for (const auto &d : deadlines)
+        if (d)
+            wake = std::min(wake, *d);
+    if (wake == UINT64_MAX)
+        return -1;
+    if (wake <= now)
+        return 0;
+    return static_cast<int>(std::min<uint64_t>((wake - now) / 1000000ull + 1, 60000));
+}
+
+} // namespace
+
+Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan plan,
+                     Progress &progress)
+    : kernel_(kernel), config_(config), plan_(std::move(plan)), progress_(progress),
+      page_size_(static_cast<uint64_t>(sysconf(_SC_PAGESIZE))), start_ns_(monotonic_ns()),
+      units_{page_size_, start_ns_}, warned_hot_(plan_.functions.size(), false),
+      last_hot_check_(start_ns_)
+{
+    if (config.timeline) {
+        recording_.emplace();
+        recording_->resolution = config.resolution_ms / 1000.0;
+        recording_->start_unix = wall_clock_s();
+    }
+    if (config.mode == TraceMode::All)
+        table_.limit_ended(20000);
+    if (config.stacks != StackWeight::None) {
+        stacks_.emplace(kernel, config);
+        if (!plan_.executable.empty())
+            stacks_->add_program(plan_.executable);
+    }
+}
+
+Collector::~Collector()
+{
+    for (Watched &w : watched_)
+        if (w.pidfd >= 0)
+            close(w.pidfd);
+}
+
+double Collector::since_start(uint64_t ns) const
+{
+    return units_.seconds(ns);
+}
+
+std::string Collector::function_name(uint32_t id) const
+{
+    const TracedFunction &f = plan_.functions[id];
+    return f.demangled.empty() ? f.symbol : f.demangled;
+}
+
+void Collector::seed()
+{
+    if (config_.mode != TraceMode::Command) {
+        kernel_.seed_running();
+        table_.apply_snapshot(figures_of(kernel_.read_procs(), units_));
+        fill_cmdlines();
+        if (stacks_)
+            for (const ProcessRecord &p : table_.live())
+                stacks_->read_mappings(p.pid);
+    }
+    for (pid_t pid : plan_.pids) {
+        const ProcessRecord *rec = table_.find(static_cast<uint32_t>(pid));
+        if (!rec || rec->exited)
+            throw Error("pid " + std::to_string(pid) + " exited while memtrace was attaching");
+        watched_.push_back({pid, open_pidfd(pid)});
+    }
+}
+
+void Collector::announce() const
+{
+    std::string functions;
+    if (!plan_.functions.empty())
+        functions = ", " + std::to_string(plan_.functions.size()) +
+                    (plan_.functions.size() == 1 ? " function" : " functions") + " (" +
+                    std::to_string(kernel_.probes_attached()) + " probes)";
+    if (config_.mode == TraceMode::Pids) {
+        std::string line = "tracing";
+        for (pid_t pid : plan_.pids) {
+            const ProcessRecord *rec = table_.find(static_cast<uint32_t>(pid));
+            line += " pid " + std::to_string(pid) + " (" + (rec ? rec->comm : "?") + ")";
+        }
+        progress_.info(line + functions + "; Ctrl-C to stop");
+    } else if (config_.mode == TraceMode::All) {
+        progress_.info("tracing every process (" + std::to_string(table_.live().size()) +
+                       " running" + functions + "); Ctrl-C to stop");
+    }
+}
+
+bool Collector::targets_ended() const
+{
+    return std::all_of(watched_.begin(), watched_.end(), [](const Watched &w) { return w.pidfd < 0; });
+}
+
+Stop Collector::run(SignalInbox &signals)
+{
+    if (plan_.command)
+        watched_.push_back({*plan_.command, open_pidfd(*plan_.command)});
+    announce();
+
+    std::optional<uint64_t> deadline, next_tick, next_hot_check, next_drain;
+    if (config_.duration_s)
+        deadline = start_ns_ + static_cast<uint64_t>(*config_.duration_s * 1e9);
+    if (config_.interval_s)
+        next_tick = start_ns_ + static_cast<uint64_t>(*config_.interval_s * 1e9);
+    if (!plan_.functions.empty())
+        next_hot_check = start_ns_ + 1000000000ull;
+    // Stack copies, timeline points and call marks do not wake memtrace until
+    // their ring is a quarter full (lazy_wakeup in bpf/records.bpf.h): read
+    // them at this pace meanwhile.
+    if (config_.stack_copies() || config_.timeline)
+        next_drain = monotonic_ns() + MT_DRAIN_MS * 1000000ull;
+
+    while (!(config_.mode != TraceMode::All && targets_ended())) {
+        std::vector<pollfd> fds{{kernel_.ring_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+        for (const Watched &w : watched_)
+            if (w.pidfd >= 0)
+                fds.push_back({w.pidfd, POLLIN, 0});
+        const int timeout =
+            poll_timeout(monotonic_ns(), {deadline, next_tick, next_hot_check, next_drain});
+        if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR)
+            throw Error(std::string("poll failed: ") + std::strerror(errno));
+
+        if (fds[0].revents || (next_drain && monotonic_ns() >= *next_drain)) {
+            if (next_drain)
+                next_drain = monotonic_ns() + MT_DRAIN_MS * 1000000ull;
+            drain();
+        }
+        if (fds[1].revents)
+            if (std::optional<int> sig = signals.take())
+                return {StopCause::Signal, *sig};
+        for (size_t i = 2; i < fds.size(); ++i)
+            for (Watched &w : watched_)
+                if (fds[i].revents && w.pidfd == fds[i].fd) {
+                    close(w.pidfd);
+                    w.pidfd = -1;
+                }
+
+        const uint64_t now = monotonic_ns();
+        if (next_tick && now >= *next_tick) {
+            live_lines(now);
+            while (*next_tick <= now)
+                *next_tick += static_cast<uint64_t>(*config_.interval_s * 1e9);
+        }
+        if (next_hot_check && now >= *next_hot_check) {
+            check_hot(now);
+            *next_hot_check = now + 1000000000ull;
+        }
+        if (deadline && now >= *deadline)
+            return {StopCause::Duration, 0};
+    }
+    return {StopCause::TargetsEnded, 0};
+}
+
+void Collector::drain()
+{
+    kernel_.consume([this](std::span<const std::byte> bytes) {
+        try {
+            Record rec = decode_record(bytes);
+            handle(rec);
+        } catch (...) {
+            ++malformed_; // nothing may throw through libbpf
+        }
+    });
+    if (stacks_)
+        stacks_->after_drain();
+    if (!wanted_returns_.empty())
+        attach_return_probes();
+}
+
+void Collector::handle(Record &record)
+{
+    if (auto *exec = std::get_if<ExecRecord>(&record)) {
+        table_.apply_exec({exec->pid, exec->ppid, exec->comm, exec->cmdline});
+        if (stacks_)
+            stacks_->mappings_changed(exec->pid);
+    } else if (auto *exit = std::get_if<ExitRecord>(&record)) {
+        table_.apply_exit(figures_of(exit->proc, units_));
+    } else if (auto *mapped = std::get_if<ExecMapRecord>(&record)) {
+        if (stacks_)
+            stacks_->mappings_changed(mapped->pid);
+    } else if (auto *stack = std::get_if<StackRecord>(&record)) {
+        if (stacks_)
+            stacks_->add_copy(std::move(*stack));
+    } else if (auto *site = std::get_if<RetsiteRecord>(&record)) {
+        wanted_returns_.push_back(*site);
+    } else if (auto *point = std::get_if<PointRecord>(&record)) {
+        if (recording_)
+            recording_->points.push_back({point->pid, since_start(point->ts_ns),
+                                          point->rss_end * page_size_, point->rss_max * page_size_});
+    } else if (auto *mark = std::get_if<MarkRecord>(&record)) {
+        if (recording_ && mark->func < plan_.functions.size())
+            recording_->marks.push_back(
+                {mark->pid, mark->tid, function_name(mark->func), since_start(mark->entry_ns),
+                 since_start(mark->exit_ns), mark->base * page_size_, mark->peak * page_size_,
+                 mark->rss_end * page_size_, mark->returned});
+    } else {
+        ++malformed_;
+    }
+}
+
+// Calls that leave by tail call return through the tail callee: a probe at
+// their return address ends them on time.
+void Collector::attach_return_probes()
+{
+    for (const RetsiteRecord &site : wanted_returns_) {
+        auto where = file_offset_at(static_cast<pid_t>(site.pid), site.ret_addr);
+        if (!where || site.func >= plan_.functions.size())
+            continue;
+        if (!plan_.probed_returns.emplace(where->path, where->offset).second)
+            continue; // this file offset is probed already (another process, same code)
+        ProbeSite probe{where->open_path, where->offset, ProbeKind::ReturnAddress, site.func,
+                        "the return address of '" + function_name(site.func) + "'"};
+        try {
+            kernel_.attach_probes({probe}, plan_.probe_pids);
+        } catch (const Error &e) {
+            ++return_probes_failed_; // such calls still end, when their thread is next seen
+            progress_.detail(e.what());
+        }
+    }
+    wanted_returns_.clear();
+}
+
+void Collector::fill_cmdlines()
+{
+    ProcFs procfs;
+    for (uint32_t pid : table_.live_pids_without_cmdline())
+        if (auto line = procfs.cmdline(static_cast<pid_t>(pid)))
+            table_.set_cmdline(pid, *line);
+}
+
+void Collector::live_lines(uint64_t now)
+{
+    table_.apply_snapshot(figures_of(kernel_.read_procs(), units_));
+    fill_cmdlines();
+    std::vector<ProcessRecord> live = table_.live();
+    std::stable_sort(live.begin(), live.end(),
+                     [](const auto &a, const auto &b) { return a.final_rss > b.final_rss; });
+    const size_t rows = config_.top.value_or(config_.mode == TraceMode::All ? 10 : live.size());
+    const double elapsed = static_cast<double>(now - start_ns_) / 1e9;
+    for (size_t i = 0; i < live.size() && i < rows; ++i) {
+        auto [prev, fresh] = previous_rss_.try_emplace(live[i].pid, live[i].start_rss);
+        progress_.live(elapsed, live[i], prev->second);
+        previous_rss_[live[i].pid] = live[i].final_rss;
+    }
+}
+
+// Hot functions: probe hits per second, checked once a second.
+void Collector::check_hot(uint64_t now)
+{
+    std::map<uint32_t, uint64_t> hits;
+    for (const auto &[key, s] : kernel_.read_func_stats())
+        hits[key.func] += s.entry_hits;
+    const double seconds = static_cast<double>(now - last_hot_check_) / 1e9;
+    for (const auto &[func, total] : hits) {
+        const double rate = static_cast<double>(total - hits_seen_[func]) / seconds;
+        if (func < warned_hot_.size() && !warned_hot_[func] &&
+            rate > static_cast<double>(config_.hot_limit)) {
+            warned_hot_[func] = true;
+            const TracedFunction &f = plan_.functions[func];
+            const double per_call = f.entry_cost_us + f.return_cost_us;
+            // probes take rate x cost of each second: the program runs 1/(1 - share) slower
+            progress_.hot({function_name(func), rate, per_call, std::min(0.99, rate * per_call / 1e6)});
+        }
+        hits_seen_[func] = total;
+    }
+    last_hot_check_ = now;
+}
+
+Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
+{
+    drain(); // exit records are written before a process becomes waitable
+    const std::vector<mt_proc> final_procs = kernel_.read_procs();
+    table_.apply_snapshot(figures_of(final_procs, units_));
+    fill_cmdlines();
+    if (stacks_) {
+        for (const ProcessRecord &p : table_.live())
+            stacks_->mappings_changed(p.pid);
+        stacks_->after_drain();
+    }
+    if (command && command->reaped)
+        table_.set_wait_result(command->pid, command->wait_status, command->maxrss_bytes);
+
+    Collected out;
+    CollectedRun &run = out.run;
+    run.stop = stop;
+    run.command = command;
+    for (pid_t pid : plan_.pids)
+        run.pids.push_back(static_cast<uint32_t>(pid));
+    run.duration_s = static_cast<double>(monotonic_ns() - start_ns_) / 1e9;
+    const uint32_t self = static_cast<uint32_t>(getpid());
+    for (ProcessRecord &rec : table_.records())
+        if (!(config_.mode == TraceMode::All && rec.pid == self))
+            run.processes.push_back(std::move(rec));
+    fill_functions(run, final_procs);
+    fill_costs(run);
+    if (stacks_) {
+        std::map<uint32_t, std::string> comms;
+        for (const ProcessRecord &p : table_.records())
+            comms[p.pid] = p.comm; // the live process, or the last that ended
+        out.stacks = stacks_->finish(comms);
+        run.stacks_by_dwarf = stacks_->unwound();
+        run.stacks_cut_short = stacks_->cut_short();
+        run.stack_copy_too_short = run.stacks_cut_short.count(unwind_end_name(UnwindEnd::StackTooShort));
+    }
+    finish_recording(run, final_procs);
+    return out;
+}
+
+void Collector::fill_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)
+{
+    run.stats = stats_from(kernel_.read_stats(), malformed_);
+    run.stats.ended_not_kept = table_.ended_not_kept();
+    run.stats.retsites_attached = plan_.probed_returns.size() - return_probes_failed_;
+    run.stats.retsites_failed = return_probes_failed_;
+    if (plan_.functions.empty())
+        return;
+    FunctionInputs &in = run.functions;
+    in.functions = plan_.functions;
+    in.totals = function_totals(kernel_.read_func_stats(), units_);
+    in.open_calls = open_calls(kernel_.read_thread_frames(), kernel_.read_call_slots(), final_procs, units_);
+    in.end_s = since_start(monotonic_ns());
+    if (plan_.command)
+        in.every_function_for = {static_cast<uint32_t>(*plan_.command)};
+    else if (plan_.pids.size() == 1)
+        in.every_function_for = {static_cast<uint32_t>(plan_.pids.front())};
+    run.probes_attached = kernel_.probes_attached();
+}
+
+void Collector::fill_costs(CollectedRun &run)
+{
+    rusage own{};
+    getrusage(RUSAGE_SELF, &own);
+    run.cost.cpu_user_s = static_cast<double>(own.ru_utime.tv_sec) +
+                          static_cast<double>(own.ru_utime.tv_usec) / 1e6;
+    run.cost.cpu_system_s = static_cast<double>(own.ru_stime.tv_sec) +
+                            static_cast<double>(own.ru_stime.tv_usec) / 1e6;
+    run.cost.maxrss_bytes = static_cast<uint64_t>(own.ru_maxrss) * 1024;
+    run.cost.bpf_stats_enabled = procfs_flag("/proc/sys/kernel/bpf_stats_enabled");
+    const ProgramCost prog = kernel_.program_cost();
+    run.cost.bpf_run_time_ns = prog.run_time_ns;
+    run.cost.bpf_run_count = prog.run_count;
+}
+
+void Collector::finish_recording(CollectedRun &run, const std::vector<mt_proc> &final_procs)
+{
+    if (!recording_)
+        return;
+    // the interval each live process was in when tracing ended
+    const double end_t = since_start(monotonic_ns());
+    for (const mt_proc &p : final_procs)
+        if (p.tl_slot) {
+            const uint64_t rss = rss_pages(p);
+            recording_->points.push_back(
+                {p.tgid, end_t, rss * page_size_, std::max<uint64_t>(p.tl_max, rss) * page_size_});
+        }
+    for (const FunctionTotals &t : run.functions.totals)
+        recording_->marks_dropped += t.marks_dropped;
+    run.recording = std::move(recording_);
+}
+
+} // namespace memtrace

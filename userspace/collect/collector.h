@@ -1,0 +1,103 @@
+// The collect stage: from the moment the targets run until they end (or -d,
+// or a signal), reads what the kernel side sends and keeps, feeds the model
+// (processes, timeline, function marks) and the stack collection, attaches
+// the probes the run asks for, and shows progress. Then gathers the last
+// figures as plain data.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "collect/kernel_figures.h"
+#include "collect/kernel_side.h"
+#include "collect/records.h"
+#include "collect/signal_inbox.h"
+#include "collect/stack_collection.h"
+#include "collect/stack_naming.h"
+#include "model/collected_run.h"
+#include "model/functions.h"
+#include "model/process_table.h"
+#include "model/progress.h"
+#include "model/timeline.h"
+#include "model/trace_config.h"
+
+namespace memtrace {
+
+// What the session hands the collector.
+struct CollectPlan {
+    std::vector<pid_t> pids;              // -p targets
+    std::optional<pid_t> command;         // the command (held until the session starts it)
+    std::string executable;               // its program
+    std::vector<pid_t> probe_pids;        // where probes attach; empty: every process
+    std::vector<TracedFunction> functions; // -f, by id
+    std::set<std::pair<std::string, uint64_t>> probed_returns; // (file, offset) probed up front
+};
+
+struct Collected {
+    CollectedRun run;
+    std::optional<StackEvidence> stacks; // --folded: to be named
+};
+
+class Collector {
+public:
+    Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan plan, Progress &progress);
+    Collector(const Collector &) = delete;
+    Collector &operator=(const Collector &) = delete;
+    ~Collector();
+
+    // Before the command runs: processes already running (-p, -a), their
+    // figures and mappings. Throws Error if a -p target is gone.
+    void seed();
+    // Until the targets end, -d passes, or a signal arrives.
+    Stop run(SignalInbox &signals);
+    // The last records and figures, once the session has ended the command.
+    Collected finish(Stop stop, const std::optional<CommandEnd> &command);
+
+private:
+    struct Watched {
+        pid_t pid = 0;
+        int pidfd = -1; // -1 once it has ended
+    };
+
+    void drain();
+    void handle(Record &record);
+    void attach_return_probes();
+    void fill_cmdlines();
+    void live_lines(uint64_t now);
+    void check_hot(uint64_t now);
+    void announce() const;
+    std::string function_name(uint32_t id) const;
+    double since_start(uint64_t ns) const;
+    bool targets_ended() const;
+    void fill_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs);
+    void fill_costs(CollectedRun &run);
+    void finish_recording(CollectedRun &run, const std::vector<mt_proc> &final_procs);
+
+    KernelSide &kernel_;
+    const TraceConfig &config_;
+    CollectPlan plan_;
+    Progress &progress_;
+    const uint64_t page_size_;
+    const uint64_t start_ns_;
+    KernelUnits units_;
+    ProcessTable table_;
+    std::optional<Recording> recording_;
+    std::optional<StackCollection> stacks_;
+    std::vector<Watched> watched_;
+    std::vector<RetsiteRecord> wanted_returns_;
+    uint64_t return_probes_failed_ = 0;
+    uint64_t malformed_ = 0;
+    std::map<uint32_t, uint64_t> previous_rss_; // -i: by pid
+    std::map<uint32_t, uint64_t> hits_seen_;    // hot check: entry hits by function
+    std::vector<bool> warned_hot_;
+    uint64_t last_hot_check_ = 0;
+};
+
+} // namespace memtrace

@@ -1,0 +1,77 @@
+#include "collect/signal_inbox.h"
+
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "error.h"
+
+namespace memtrace {
+
+SignalInbox::SignalInbox()
+{
+    sigemptyset(&set_);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+        sigaddset(&set_, sig);
+    sigprocmask(SIG_BLOCK, &set_, nullptr);
+    fd_ = signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd_ < 0)
+        throw Error(std::string("cannot create a signalfd: ") + std::strerror(errno));
+}
+
+SignalInbox::~SignalInbox()
+{
+    close(fd_);
+}
+
+std::optional<int> SignalInbox::take()
+{
+    signalfd_siginfo info{};
+    if (read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info)))
+        return static_cast<int>(info.ssi_signo);
+    return std::nullopt;
+}
+
+uint64_t monotonic_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int open_pidfd(pid_t pid)
+{
+    // glibc 2.36's <sys/pidfd.h> lacks extern "C" for C++: call the kernel directly.
+    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+bool wait_for_end(int pidfd, int timeout_ms, SignalInbox &signals)
+{
+    if (pidfd < 0)
+        return true;
+    pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    const uint64_t deadline = monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+    for (;;) {
+        const uint64_t now = monotonic_ns();
+        if (now >= deadline)
+            return false;
+        const int left = static_cast<int>((deadline - now) / 1000000ull) + 1;
+        const int n = poll(fds, 2, left);
+        if (n < 0 && errno != EINTR)
+            return false;
+        if (fds[0].revents)
+            return true;
+        if (fds[1].revents) {
+            signals.take();
+            return false;
+        }
+    }
+}
+
+} // namespace memtrace

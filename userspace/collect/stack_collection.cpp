@@ -1,0 +1,133 @@
+#include "collect/stack_collection.h"
+
+#include <cstdlib>
+
+#include "symbols/modules.h"
+
+namespace memtrace {
+
+mt_unwind_hint unwind_hint(const std::vector<UnwindHints::Range> &ranges, uint64_t code_gen)
+{
+    mt_unwind_hint hint{};
+    hint.code_gen = code_gen;
+    if (ranges.size() > MT_HINT_RANGES) {
+        hint.dwarf_all = 1;
+        return hint;
+    }
+    for (const UnwindHints::Range &r : ranges) {
+        hint.start[hint.n] = r.start;
+        hint.end[hint.n] = r.end;
+        ++hint.n;
+    }
+    return hint;
+}
+
+StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config)
+    : kernel_(kernel), config_(config), modules_(std::make_shared<ModuleIndex>())
+{
+    if (!config.stack_copies())
+        return;
+    unwinder_.emplace(*modules_, config.debug_dirs);
+    dwarf_.emplace(*modules_, *unwinder_, [this](uint32_t pid) { read_mappings(pid); },
+                   [this] { read_queued(); });
+}
+
+void StackCollection::add_program(const std::string &executable)
+{
+    const char *env = getenv("LD_LIBRARY_PATH");
+    for (const Module &m :
+         program_modules(executable, LibrarySearch::from_environment(env ? env : "")))
+        modules_->add_file(m.open_path);
+}
+
+void StackCollection::read_mappings(uint32_t pid)
+{
+    // The code generation is read before the mappings: code mapped in
+    // between makes the kernel side ignore this hint.
+    const bool auto_mode = config_.unwind == UnwindMode::Auto;
+    const uint64_t gen = auto_mode ? kernel_.code_gen(pid) : 0;
+    if (!modules_->snapshot(static_cast<pid_t>(pid)))
+        return;
+    if (auto_mode)
+        if (const auto *maps = modules_->mappings(static_cast<pid_t>(pid)))
+            kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));
+}
+
+void StackCollection::read_queued()
+{
+    for (uint32_t pid : to_read_)
+        read_mappings(pid);
+    to_read_.clear();
+}
+
+void StackCollection::add_copy(StackRecord copy)
+{
+    if (dwarf_)
+        dwarf_->add(std::move(copy));
+}
+
+void StackCollection::after_drain()
+{
+    read_queued();
+    if (dwarf_)
+        dwarf_->unwind_pending();
+}
+
+std::map<std::string, uint64_t> StackCollection::cut_short() const
+{
+    return dwarf_ ? dwarf_->cut_short() : std::map<std::string, uint64_t>{};
+}
+
+namespace {
+
+std::string hex(const uint8_t *bytes, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+        out += digits[bytes[i] >> 4];
+        out += digits[bytes[i] & 15];
+    }
+    return out;
+}
+
+} // namespace
+
+StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &comms)
+{
+    StackEvidence ev;
+    RawStacks &raw = ev.raw;
+    bool unknown_build_id = false;
+    for (const auto &[key, bytes] : kernel_.read_stack_bytes()) {
+        raw.samples.push_back({key.tgid, key.tid, key.user_stack, key.kernel_stack, bytes});
+        if (key.user_stack >= 0 && !raw.user.count(key.user_stack)) {
+            std::vector<RawUserFrame> frames;
+            for (const UserStackFrame &f : kernel_.read_user_stack(key.user_stack)) {
+                RawUserFrame frame;
+                frame.value = f.value;
+                if (f.has_build_id) {
+                    frame.kind = RawUserFrame::BuildId;
+                    frame.build_id = hex(f.build_id, sizeof(f.build_id));
+                    unknown_build_id |= modules_->by_build_id(frame.build_id) == nullptr;
+                }
+                frames.push_back(std::move(frame));
+            }
+            raw.user.emplace(key.user_stack, std::move(frames));
+        }
+    }
+    if (dwarf_)
+        dwarf_->merge_into(raw);
+    for (const RawStackSample &sample : raw.samples) // kernel stacks of both kinds of sample
+        if (sample.kernel_id >= 0 && !raw.kernel.count(sample.kernel_id))
+            raw.kernel.emplace(sample.kernel_id, kernel_.read_kernel_stack(sample.kernel_id));
+    if (config_.per_thread)
+        for (auto &[tid, name] : kernel_.read_thread_names())
+            raw.thread_names[tid] = name;
+    if (unknown_build_id) // a process gone before it could be read: try the library dirs
+        modules_->scan_directories(LibrarySearch().default_dirs);
+    ev.modules = modules_;
+    ev.comms = comms;
+    return ev;
+}
+
+} // namespace memtrace

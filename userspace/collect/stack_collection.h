@@ -1,0 +1,62 @@
+// --folded while tracing: the mappings of the traced processes (read at
+// attach, after exec and after each executable mmap, while they are alive),
+// the stack copies unwound with DWARF as they come, and at the end the
+// samples the kernel counted, ready to be named (collect/stack_naming.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "collect/dwarf_stacks.h"
+#include "collect/kernel_side.h"
+#include "collect/records.h"
+#include "collect/stack_naming.h"
+#include "model/trace_config.h"
+#include "symbols/module_index.h"
+#include "unwind/dwarf_unwinder.h"
+#include "unwind/unwind_hints.h"
+
+namespace memtrace {
+
+class StackCollection {
+public:
+    StackCollection(KernelSide &kernel, const TraceConfig &config);
+
+    // The program memtrace is about to run, and the libraries it will load:
+    // known before it maps them.
+    void add_program(const std::string &executable);
+    // Reads a process's mappings now (attach).
+    void read_mappings(uint32_t pid);
+    // Reads them after the current drain (exec, new code mapped).
+    void mappings_changed(uint32_t pid) { to_read_.insert(pid); }
+    void add_copy(StackRecord copy);
+    // After each drain of the ring buffers: read the mappings asked for, then
+    // unwind the copies waiting for them.
+    void after_drain();
+
+    // The samples the kernel counted, with the unwound ones: what naming needs.
+    StackEvidence finish(const std::map<uint32_t, std::string> &comms);
+    uint64_t unwound() const { return dwarf_ ? dwarf_->unwound() : 0; }
+    std::map<std::string, uint64_t> cut_short() const;
+
+private:
+    void read_queued();
+
+    KernelSide &kernel_;
+    const TraceConfig &config_;
+    std::shared_ptr<ModuleIndex> modules_;
+    std::optional<DwarfUnwinder> unwinder_;
+    std::optional<DwarfStacks> dwarf_;
+    UnwindHints hints_;
+    std::set<uint32_t> to_read_;
+};
+
+// The kernel-side hint for --unwind auto: `ranges` of code without frame
+// pointers, or all of the process when they do not fit.
+mt_unwind_hint unwind_hint(const std::vector<UnwindHints::Range> &ranges, uint64_t code_gen);
+
+} // namespace memtrace

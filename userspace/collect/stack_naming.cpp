@@ -1,0 +1,40 @@
+#include "collect/stack_naming.h"
+
+#include <optional>
+
+#include "symbols/elf_file.h"
+#include "symbols/symbolizer.h"
+#include "unwind/frame_pointers.h"
+
+namespace memtrace {
+
+NamedStacks name_stacks(const StackEvidence &evidence, const TraceConfig &config)
+{
+    Symbolizer symbolizer(config.debug_dirs);
+    std::optional<KernelSymbols> kernel_symbols;
+    if (config.kernel_stacks)
+        kernel_symbols.emplace();
+    StackNamer namer(*evidence.modules, symbolizer, kernel_symbols ? &*kernel_symbols : nullptr);
+    FoldOptions fold;
+    fold.per_pid = config.per_pid;
+    fold.per_thread = config.per_thread;
+    fold.trim_to_frame_pointer_roots = config.unwind == UnwindMode::Auto;
+    fold.comm_of = [&](uint32_t pid) {
+        auto it = evidence.comms.find(pid);
+        return it == evidence.comms.end() ? std::string() : it->second;
+    };
+    NamedStacks named;
+    named.folded = fold_stacks(evidence.raw, namer, fold);
+    if (config.unwind == UnwindMode::FramePointers) // the others unwind such code with its CFI
+        for (const auto &[open_path, shown] : namer.files_seen()) {
+            try {
+                if (detect_frame_pointers(ElfFile(open_path)) == FramePointers::No)
+                    named.without_frame_pointers.push_back(shown);
+            } catch (...) {
+                // unreadable now: it named no frame either
+            }
+        }
+    return named;
+}
+
+} // namespace memtrace

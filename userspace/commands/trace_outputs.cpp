@@ -1,0 +1,69 @@
+#include "commands/trace_outputs.h"
+
+#include <iostream>
+#include <sstream>
+
+#include "report/folded_writer.h"
+#include "report/json_writer.h"
+#include "report/recording.h"
+#include "report/table_writer.h"
+
+namespace memtrace {
+
+TraceOutputs::TraceOutputs(const Options &options) : options_(options)
+{
+    if (!options.json_path.empty())
+        json_.emplace(options.json_path);
+    if (!options.folded_path.empty())
+        folded_.emplace(options.folded_path);
+    if (!options.timeline_path.empty())
+        timeline_.emplace(options.timeline_path);
+    if (options.mprof_format)
+        mprof_.emplace(mprof_path(options.timeline_path));
+    if (options.json_path != "-" || !options.table_path.empty())
+        table_.emplace(options.table_path);
+}
+
+bool TraceOutputs::write(RunResult &run)
+{
+    RunReport &report = run.report;
+    if (report.stacks)
+        report.stacks->path = options_.folded_path == "-" ? "stdout" : options_.folded_path;
+    bool written = true;
+    if (table_) {
+        std::ostringstream text;
+        write_table(text, report);
+        if (options_.trace.mode == TraceMode::Command && options_.table_path.empty())
+            std::cout.flush();
+        written &= table_->write(text.str());
+    }
+    if (timeline_ && run.recording) {
+        run.recording->report = report_json(report);
+        std::ostringstream text;
+        write_recording(text, *run.recording);
+        written &= timeline_->write(text.str());
+        if (mprof_) {
+            std::ostringstream dat;
+            write_mprof(dat, *run.recording);
+            written &= mprof_->write(dat.str());
+        }
+        if (!options_.trace.quiet)
+            std::cerr << "memtrace: recorded " << run.recording->points.size() << " points to "
+                      << options_.timeline_path
+                      << (mprof_ ? " (and " + mprof_path(options_.timeline_path) + ")" : "")
+                      << "; plot it with: memtrace plot " << options_.timeline_path << '\n';
+    }
+    if (folded_) {
+        std::ostringstream text;
+        write_folded(text, report.folded);
+        written &= folded_->write(text.str());
+    }
+    if (json_) {
+        std::ostringstream text;
+        write_json(text, report);
+        written &= json_->write(text.str());
+    }
+    return written;
+}
+
+} // namespace memtrace

@@ -1,0 +1,25 @@
+// The write stage of a trace: every output the options name, opened before
+// tracing (an unwritable path fails at once, not after the run) and written
+// from the run's result at the end.
+#pragma once
+
+#include <optional>
+
+#include "cli/options.h"
+#include "model/run_builder.h"
+#include "report/output_file.h"
+
+namespace memtrace {
+
+class TraceOutputs {
+public:
+    explicit TraceOutputs(const Options &options);
+    // False if any output could not be written (each says why on stderr).
+    bool write(RunResult &run);
+
+private:
+    const Options &options_;
+    std::optional<OutputFile> table_, json_, folded_, timeline_, mprof_;
+};
+
+} // namespace memtrace

@@ -1,0 +1,31 @@
+// What a trace tells its user while it runs. The CLI shows it on stderr (and
+// decides what -q and -v hide); tests capture it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "model/process.h"
+
+namespace memtrace {
+
+// A traced function called so often that its probes slow the program down.
+struct HotFunction {
+    std::string name;
+    double calls_per_s = 0;
+    double cost_per_call_us = 0; // its probes' estimated cost per call
+    double share = 0;            // of the program's time its probes take (0..0.99)
+};
+
+class Progress {
+public:
+    virtual ~Progress() = default;
+    virtual void info(const std::string &line) = 0;    // what memtrace is doing; hidden by -q
+    virtual void warning(const std::string &line) = 0; // something the user should act on
+    virtual void detail(const std::string &line) = 0;  // shown with -v only
+    virtual void hot(const HotFunction &function) = 0; // once per function
+    // -i: one process's line, with its RSS at the previous line.
+    virtual void live(double elapsed_s, const ProcessRecord &now, uint64_t previous_rss) = 0;
+};
+
+} // namespace memtrace

@@ -1,0 +1,130 @@
+#include "model/run_builder.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+namespace memtrace {
+namespace {
+
+StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
+                             const TraceConfig &config)
+{
+    const TraceStats &stats = run.stats;
+    StacksSummary st;
+    st.kind = weight_name(config.stacks);
+    st.sample_bytes = config.sample_bytes;
+    st.samples = stats.stack_samples;
+    st.folded_total = named.folded.total();
+    for (const ProcessRecord &p : run.processes)
+        st.exact_total += config.stacks == StackWeight::Map ? p.mapped : p.touched;
+    st.user_stacks_lost = stats.user_stacks_lost;
+    st.kernel_stacks_lost = stats.kernel_stacks_lost;
+    st.samples_lost = stats.stack_bytes_full;
+    st.unwind = unwind_name(config.unwind);
+    st.stack_bytes = config.stack_copies() ? config.stack_bytes : 0;
+    st.by_dwarf = run.stacks_by_dwarf;
+    st.copies_lost = stats.stack_copy_drops;
+    st.by_frame_pointers = st.samples - std::min(st.samples, stats.stack_copies + st.copies_lost);
+    st.cut_short = run.stacks_cut_short;
+    st.copies_too_short = run.stack_copy_too_short;
+    st.without_frame_pointers = named.without_frame_pointers;
+    return st;
+}
+
+std::string end_reason(const CollectedRun &run, const TraceConfig &config)
+{
+    switch (run.stop.cause) {
+    case StopCause::Signal: {
+        const char *abbrev = sigabbrev_np(run.stop.signal);
+        return std::string("interrupted by SIG") + (abbrev ? abbrev : "?");
+    }
+    case StopCause::Duration: {
+        char text[64];
+        std::snprintf(text, sizeof(text), "stopped after -d %g s", config.duration_s.value_or(0));
+        return text;
+    }
+    case StopCause::TargetsEnded:
+        break;
+    }
+    if (config.mode == TraceMode::Pids)
+        return run.pids.size() == 1 ? "it exited" : "all exited";
+    return "";
+}
+
+// Its legend, main process and processes: the recording stands on its own.
+void finish_recording(Recording &rec, const RunReport &report, const TraceConfig &config)
+{
+    std::stable_sort(rec.points.begin(), rec.points.end(),
+                     [](const auto &a, const auto &b) { return a.t < b.t; });
+    std::stable_sort(rec.marks.begin(), rec.marks.end(),
+                     [](const auto &a, const auto &b) { return a.start < b.start; });
+    rec.duration = report.duration_s;
+    rec.command = config.command;
+    if (report.command_pid) {
+        rec.main_pid = report.command_pid;
+        // the program's name and its arguments: short enough for a legend
+        for (size_t i = 0; i < config.command.size(); ++i)
+            rec.label += i ? " " + config.command[i]
+                           : std::filesystem::path(config.command[i]).filename().string();
+    } else if (!report.pids.empty()) {
+        rec.main_pid = report.pids.front();
+        auto main = std::find_if(report.processes.rbegin(), report.processes.rend(),
+                                 [&](const ProcessRecord &p) { return p.pid == rec.main_pid; });
+        rec.label = main != report.processes.rend() && !main->cmdline.empty()
+                        ? main->cmdline
+                        : "pid " + std::to_string(rec.main_pid);
+    } else {
+        rec.label = "every process";
+    }
+    for (const ProcessRecord &p : report.processes)
+        rec.processes.push_back({p.pid, p.ppid, p.comm, p.cmdline, p.start_s, p.end_s ? *p.end_s : -1.0});
+}
+
+int exit_code(const CollectedRun &run)
+{
+    if (!run.command)
+        return 0;
+    if (run.command->reaped) {
+        const int status = run.command->wait_status;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return 128 + (run.stop.cause == StopCause::Signal ? run.stop.signal : SIGTERM);
+}
+
+} // namespace
+
+RunResult build_run(CollectedRun run, std::optional<NamedStacks> stacks, const TraceConfig &config)
+{
+    RunResult result;
+    RunReport &report = result.report;
+    report.mode = config.mode;
+    report.command = config.command;
+    report.command_pid = run.command ? run.command->pid : 0;
+    report.pids = run.pids;
+    report.duration_s = run.duration_s;
+    report.top = config.top;
+    report.end_reason = end_reason(run, config);
+    if (!run.functions.functions.empty()) {
+        report.functions = build_function_records(run.functions);
+        report.probes_attached = run.probes_attached;
+    }
+    report.stats = run.stats;
+    report.cost = run.cost;
+    if (stacks) {
+        report.stacks = stacks_summary(run, *stacks, config);
+        report.folded = std::move(stacks->folded);
+    }
+    result.exit_code = exit_code(run);
+    report.processes = std::move(run.processes);
+    if (run.recording) {
+        result.recording = std::move(run.recording);
+        finish_recording(*result.recording, report, config);
+    }
+    return result;
+}
+
+} // namespace memtrace
