@@ -312,6 +312,8 @@ void Collector::check_hot(uint64_t now)
 Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
 {
     drain(); // exit records are written before a process becomes waitable
+    if (!plan_.functions.empty())
+        check_hot(monotonic_ns()); // a run shorter than the check's second is judged too
     const std::vector<mt_proc> final_procs = kernel_.read_procs();
     table_.apply_snapshot(figures_of(final_procs, units_));
     fill_cmdlines();
