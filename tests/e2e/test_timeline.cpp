@@ -135,6 +135,17 @@ TEST_CASE("--timeline with -f: the calls become brackets; plot, report, mprof", 
         CHECK(plot.exit_code == 0);
         CHECK(std::filesystem::file_size(dir + "/one.png") > 5000);
     }
+    SECTION("memtrace plot --png: file names are arguments, never shell text")
+    {
+        // was: std::system("rsvg-convert -o '" + OUT + "' ...") run as root
+        std::string hostile = dir + "/a'$(touch $PWNED)'.png";
+        RunResult plot =
+            run_memtrace({"plot", spike, "--png", "-o", hostile}, with_env({"PWNED=" + dir + "/pwned"}));
+        INFO(plot.err);
+        CHECK(plot.exit_code == 0);
+        CHECK_FALSE(std::filesystem::exists(dir + "/pwned"));
+        CHECK(std::filesystem::file_size(hostile) > 5000);
+    }
     SECTION("memtrace report: the run's tables again")
     {
         RunResult report = run_memtrace({"report", spike});

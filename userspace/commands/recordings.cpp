@@ -1,8 +1,9 @@
 // memtrace plot and memtrace report: what a recording shows, after the run.
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdlib>
+#include <cerrno>
 #include <iostream>
 #include <sstream>
 
@@ -15,6 +16,30 @@
 #include "report/table_writer.h"
 
 namespace memtrace {
+namespace {
+
+// Runs `argv` (argv[0] a full path) and waits: its exit status, or -1.
+int run_program(const std::vector<std::string> &argv)
+{
+    std::vector<char *> args;
+    for (const std::string &a : argv)
+        args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
 
 int plot_command(const std::vector<std::string> &args)
 {
@@ -39,8 +64,8 @@ int plot_command(const std::vector<std::string> &args)
         OutputFile tmp(svg_path);
         if (!tmp.write(svg))
             return 1;
-        std::string command = "/usr/bin/rsvg-convert -o '" + plot.output + "' '" + svg_path + "'";
-        int status = std::system(command.c_str());
+        // No shell: file names are arguments, never command text.
+        const int status = run_program({"/usr/bin/rsvg-convert", "-o", plot.output, svg_path});
         unlink(svg_path.c_str());
         if (status != 0)
             throw Error("rsvg-convert could not write '" + plot.output + "'");
