@@ -9,13 +9,18 @@
  * mmap/munmap/mremap/brk, fork/exec/exit, and uprobes on traced functions.
  *
  * Aggregation happens here, in maps: figures per process, per traced function,
- * bytes per sampled stack. Nothing is streamed per event (per page, per fault,
- * per mapping): userspace reads the maps. Two ring buffers carry the rest:
+ * bytes per sampled stack; userspace reads the maps. Nothing is streamed per
+ * event (per page, per fault, per mapping): rss_stat alone fires once per page
+ * brought in, and a record each would cost the traced program at every page
+ * (a wakeup ~30 us, against ~12 us for the fault itself) and memtrace a CPU to
+ * keep up. Two ring buffers carry the rest, at most a few records per process
+ * and interval:
  * - `events` (records.bpf.h): what must be ordered in time or acted on while
  *   the process lives: exec (command line), exit (final figures), timeline
- *   points (one per process and interval), call marks (the first calls of each
- *   function and each new maximum), executable mappings (read the process's
- *   maps again), and return sites of tail calls to probe;
+ *   points (one per process and interval with activity), call marks (per
+ *   process, the first MT_MARKS_PER_FUNC calls of each traced function and
+ *   every call that sets a new maximum), executable mappings (read the
+ *   process's maps again) and return sites of tail calls (probe them);
  * - `stack_events` (stacks.bpf.h): stack copies for DWARF unwinding, sampled
  *   by bytes, on a ring of their own so a burst of them never crowds out the
  *   records above.
@@ -35,7 +40,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* proc_begin(), once the calls of the program `tgid` ran before an exec end. */
+/* proc_begin(), after ending the calls the process's previous program left
+ * open if it exec'd. */
 static __always_inline struct mt_proc *image_begin(__u32 tgid, __u32 ppid, struct task_struct *task,
 						   __u64 mm, __u32 flags)
 {
