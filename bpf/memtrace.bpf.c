@@ -13,8 +13,8 @@
  * event (per page, per fault, per mapping): rss_stat alone fires once per page
  * brought in, and a record each would cost the traced program at every page
  * (a wakeup ~30 us, against ~12 us for the fault itself) and memtrace a CPU to
- * keep up. Two ring buffers carry the rest, at most a few records per process
- * and interval:
+ * keep up. Two ring buffers carry the rest, each record bounded by a count,
+ * an interval or a number of bytes, never one per event:
  * - `events` (records.bpf.h): what must be ordered in time or acted on while
  *   the process lives: exec (command line), exit (final figures), timeline
  *   points (one per process and interval with activity), call marks (per
