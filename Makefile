@@ -95,7 +95,7 @@ $(BUILD)/vmlinux.h: | $(BUILD)
 	$(Q)test -r $(VMLINUX_BTF) || { echo "no kernel BTF at $(VMLINUX_BTF): memtrace needs CONFIG_DEBUG_INFO_BTF=y" >&2; exit 1; }
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(BUILD)/memtrace.bpf.o: bpf/memtrace.bpf.c include/memtrace/abi.h $(BUILD)/vmlinux.h
+$(BUILD)/memtrace.bpf.o: bpf/memtrace.bpf.c $(wildcard bpf/*.h) include/memtrace/abi.h $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -11,16 +11,26 @@
  *
  * Frames are matched by the user stack pointer at entry (the slot of the return
  * address): a frame whose slot lies below the thread's stack pointer has ended,
- * returned or not. Included by memtrace.bpf.c after the process state.
+ * returned or not. The programs (mt_func_entry, mt_func_return) are in
+ * memtrace.bpf.c; the calls of a thread also end when it exits or execs.
  */
 #ifndef MEMTRACE_FUNCTIONS_BPF_H
 #define MEMTRACE_FUNCTIONS_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "memtrace/abi.h"
+#include "config.bpf.h"
+#include "maps.bpf.h"
+#include "procs.bpf.h"
+#include "records.bpf.h"
+#include "stats.bpf.h"
+
 /* Beyond this distance the stack pointer is taken to be on another stack (a
  * signal stack, a coroutine): frames are then left open, not closed. */
 #define MT_STACK_GUARD (8ull << 20)
-
-const volatile __u32 cfg_funcs = 0; /* -f given */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -62,42 +72,20 @@ static const struct mt_func_stats mt_zero_func_stats;
 static __always_inline struct mt_func_stats *func_stats_of(__u32 tgid, __u32 func)
 {
 	struct mt_func_key key = {.tgid = tgid, .func = func};
-	struct mt_func_stats *s = bpf_map_lookup_elem(&func_stats, &key);
+	struct mt_func_stats *s = map_lookup_or_init(&func_stats, &key, &mt_zero_func_stats);
 
-	if (s)
-		return s;
-	bpf_map_update_elem(&func_stats, &key, &mt_zero_func_stats, BPF_NOEXIST);
-	s = bpf_map_lookup_elem(&func_stats, &key);
 	if (!s)
-		__sync_fetch_and_add(&stats.func_stats_full, 1);
+		MT_COUNT(func_stats_full);
 	return s;
-}
-
-/* Lock-free max; true if `value` became the new maximum. */
-static __always_inline bool atomic_max(__u64 *where, __u64 value)
-{
-	__u64 seen = *where;
-
-	for (int i = 0; i < 8 && value > seen; i++) {
-		__u64 prev = __sync_val_compare_and_swap(where, seen, value);
-		if (prev == seen)
-			return true;
-		seen = prev;
-	}
-	return false;
 }
 
 /* A slot holds the running peak of one open call. */
 static __noinline __u32 slot_take(struct mt_proc *p, __u32 tgid, __u64 rss)
 {
-	struct mt_call_slots *cs = bpf_map_lookup_elem(&call_slots, &tgid);
+	struct mt_call_slots *cs = map_lookup_or_init(&call_slots, &tgid, &mt_zero_slots);
 
-	if (!cs) {
-		bpf_map_update_elem(&call_slots, &tgid, &mt_zero_slots, BPF_NOEXIST);
-		cs = bpf_map_lookup_elem(&call_slots, &tgid);
-		if (!cs)
-			return MT_NO_SLOT;
-	}
+	if (!cs)
+		return MT_NO_SLOT;
 	for (__u32 i = 0; i < MT_CALL_SLOTS; i++) {
 		__u64 used = cs->used;
 		__u64 bit = 1ull << i;
@@ -111,7 +99,7 @@ static __noinline __u32 slot_take(struct mt_proc *p, __u32 tgid, __u64 rss)
 		p->call_floor = rss;
 		return i;
 	}
-	__sync_fetch_and_add(&stats.slots_full, 1);
+	MT_COUNT(slots_full);
 	return MT_NO_SLOT;
 }
 
@@ -160,15 +148,10 @@ static __always_inline void mark_call(struct mt_func_stats *s, __u32 tgid, __u32
 		__sync_fetch_and_add(&s->marks_dropped, 1);
 		return;
 	}
-	struct mt_rec_mark *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+	struct mt_rec_mark *rec = record_reserve(sizeof(*rec), MT_REC_MARK, tgid, bpf_ktime_get_ns());
+	if (!rec)
 		return;
-	}
 	__sync_fetch_and_add(&s->marks, 1);
-	rec->hdr.type = MT_REC_MARK;
-	rec->hdr.tgid = tgid;
-	rec->hdr.ts_ns = bpf_ktime_get_ns();
 	rec->tid = tid;
 	rec->func = f->func;
 	rec->entry_ns = f->entry_ns;
@@ -213,7 +196,7 @@ static __noinline void close_call(struct mt_proc *p, __u32 tgid, __u32 tid, stru
 		s->max_tid = tid;
 	}
 	atomic_max(&s->max_peak_rss, peak);
-	if (cfg_timeline_ns)
+	if (mt_cfg.timeline_ns)
 		mark_call(s, tgid, tid, f, peak, rss, returned, new_max);
 }
 
@@ -255,7 +238,7 @@ static __always_inline struct mt_thread_frames *frames_of(__u32 tid, __u32 tgid,
 		return NULL;
 	/* new thread, or a thread id reused by another process */
 	if (bpf_map_update_elem(&thread_frames, &tid, &mt_zero_frames, BPF_ANY)) {
-		__sync_fetch_and_add(&stats.threads_full, 1);
+		MT_COUNT(threads_full);
 		return NULL;
 	}
 	fr = bpf_map_lookup_elem(&thread_frames, &tid);
@@ -276,23 +259,21 @@ static __always_inline void want_retsite(__u32 tgid, __u32 func, __u64 ret_addr)
 	__u64 one = 1;
 	if (!ret_addr || bpf_map_update_elem(&retsites_seen, &key, &one, BPF_NOEXIST))
 		return; /* reported already (or the map is full) */
-	struct mt_rec_retsite *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+	struct mt_rec_retsite *rec =
+		record_reserve(sizeof(*rec), MT_REC_RETSITE, tgid, bpf_ktime_get_ns());
+	if (!rec)
 		return;
-	}
-	rec->hdr.type = MT_REC_RETSITE;
-	rec->hdr.tgid = tgid;
-	rec->hdr.ts_ns = bpf_ktime_get_ns();
 	rec->func = func;
 	rec->pad = 0;
 	rec->ret_addr = ret_addr;
 	bpf_ringbuf_submit(rec, 0);
-	__sync_fetch_and_add(&stats.retsites, 1);
+	MT_COUNT(retsites);
 }
 
-SEC("uprobe")
-int mt_func_entry(struct pt_regs *ctx)
+/* At the entry of a traced function: a frame is pushed on the thread's stack of
+ * calls (after closing those it has left), and the call takes a slot for its
+ * running peak. */
+static __always_inline int func_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
@@ -326,7 +307,7 @@ int mt_func_entry(struct pt_regs *ctx)
 	}
 	if (depth >= MT_MAX_FRAMES) {
 		__sync_fetch_and_add(&s->dropped, 1);
-		__sync_fetch_and_add(&stats.frames_overflow, 1);
+		MT_COUNT(frames_overflow);
 		return 0;
 	}
 	__u16 folded = 0;
@@ -355,8 +336,9 @@ int mt_func_entry(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uprobe")
-int mt_func_return(struct pt_regs *ctx)
+/* At a ret or tail-call jmp of a traced function, or at the return address of
+ * calls that left by a tail call (the cookie says which). */
+static __always_inline int func_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
@@ -436,6 +418,28 @@ static __always_inline void close_thread_calls(__u32 tgid, __u32 tid)
 	if (p && fr->tgid == tgid)
 		close_ended(p, fr, ((__u64)tgid << 32) | tid, 0, MT_CLOSE_ALL);
 	bpf_map_delete_elem(&thread_frames, &tid);
+}
+
+/* Process `tgid` is about to begin figures for address space `mm`. If it had
+ * figures of another, it exec'd: the exec'ing thread's open calls end now,
+ * measured against the old figures (its other threads are gone already: exec
+ * ends them first), and the old program's call slots go. */
+static __noinline void calls_end_with_image(__u32 tgid, __u64 mm)
+{
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (!p || p->mm == mm)
+		return;
+	__u64 current = bpf_get_current_pid_tgid();
+	if ((current >> 32) == tgid)
+		close_thread_calls(tgid, (__u32)current);
+	bpf_map_delete_elem(&call_slots, &tgid);
+}
+
+/* The process is gone: its call slots too (its threads' frames went with them). */
+static __always_inline void calls_forget(__u32 tgid)
+{
+	bpf_map_delete_elem(&call_slots, &tgid);
 }
 
 #endif /* MEMTRACE_FUNCTIONS_BPF_H */

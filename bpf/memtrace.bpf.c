@@ -1,344 +1,88 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memtrace's kernel side: per-process memory figures aggregated in BPF maps.
+ * memtrace's kernel side: every BPF program, each delegating to the headers
+ * beside it (procs: per-process figures; functions: traced calls; stacks:
+ * sampled stacks; timeline; records: the ring buffer; stats: drop counters;
+ * config: what was asked, as constants the verifier prunes by).
  *
  * Events: rss_stat (RSS counter changes), page_fault_user, the exits of
- * mmap/munmap/mremap/brk, and fork/exec/exit. Nothing is streamed per event:
- * the ring buffer only carries exec (command line) and exit (final figures).
+ * mmap/munmap/mremap/brk, fork/exec/exit, and uprobes on traced functions.
  *
- * Exactness: the kernel's mm counters are per-CPU counters whose `count` lags
- * by up to batch x CPUs pages. At every change we re-sum the changed counter
- * (count + every CPU's delta, as percpu_counter_sum() does), so current and
- * peak RSS are exact rather than approximate.
+ * Aggregation happens here, in maps: figures per process, per traced function,
+ * bytes per sampled stack; userspace reads the maps. Nothing is streamed per
+ * event (per page, per fault, per mapping): rss_stat alone fires once per page
+ * brought in, and a record each would cost the traced program at every page
+ * (a wakeup ~30 us, against ~12 us for the fault itself) and memtrace a CPU to
+ * keep up. Two ring buffers carry the rest, each record bounded by a count,
+ * an interval or a number of bytes, never one per event:
+ * - `events` (records.bpf.h): what must be ordered in time or acted on while
+ *   the process lives: exec (command line), exit (final figures), timeline
+ *   points (one per process and interval with activity), call marks (per
+ *   process, the first MT_MARKS_PER_FUNC calls of each traced function and
+ *   every call that sets a new maximum), executable mappings (read the
+ *   process's maps again) and return sites of tail calls (probe them);
+ * - `stack_events` (stacks.bpf.h): stack copies for DWARF unwinding, sampled
+ *   by bytes, on a ring of their own so a burst of them never crowds out the
+ *   records above.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "memtrace/abi.h"
+#include "config.bpf.h"
+#include "functions.bpf.h"
+#include "procs.bpf.h"
+#include "records.bpf.h"
+#include "stacks.bpf.h"
+#include "stats.bpf.h"
+#include "timeline.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define MT_MAX_CPUS 1024
-#define MT_SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
-
-/* Configured by userspace before load. */
-const volatile __u32 cfg_trace_all = 0;       /* -a: every process */
-const volatile __u32 cfg_follow_children = 0; /* --children */
-const volatile __u32 cfg_nr_cpus = 1;         /* possible CPUs */
-const volatile __u64 cfg_timeline_ns = 0;     /* --timeline: interval length, 0 = off */
-
-struct mt_stats stats = {};
-
-/* Processes to trace (tgid), unless cfg_trace_all. Forks add children. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
-
-/* Figures per traced process, keyed by tgid. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct mt_proc);
-} procs SEC(".maps");
-
-/* Which process owns an mm: rss_stat names the mm, not the task (at exit the
- * owner's counters drop in another context; /proc/PID/mem writers fault pages
- * into another process). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u32);
-} mm_owner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
-
-/*
- * Per-CPU offsets (the kernel's per_cpu_offset(cpu)), to read each CPU's share
- * of a percpu_counter. The usual routes are closed here: the kernel's BTF has
- * no __percpu tags (so bpf_per_cpu_ptr() refuses percpu_counter.counters) and
- * kallsyms lists no data symbols (so this_cpu_off cannot be a ksym). A per-CPU
- * array map gives them instead: its raw __percpu pointer (bpf_array.pptrs[0])
- * versus the address bpf_map_lookup_percpu_elem() returns for each CPU.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} cpu_probe SEC(".maps");
-
-__u64 cpu_offsets[MT_MAX_CPUS] = {};
-__u32 cpu_offsets_ready = 0;
-/* The verifier forbids arithmetic on a map pointer; a round trip through map
- * memory (allowed to privileged programs) makes it a plain address. */
-__u64 cpu_probe_addr = 0;
-
-static __noinline int compute_cpu_offsets(void)
+/* proc_begin(), after ending the calls the process's previous program left
+ * open if it exec'd. */
+static __always_inline struct mt_proc *image_begin(__u32 tgid, __u32 ppid, struct task_struct *task,
+						   __u64 mm, __u32 flags)
 {
-	__u64 base = 0;
-	__u32 zero = 0;
-
-	*(volatile __u64 *)&cpu_probe_addr = (__u64)&cpu_probe;
-	__u64 array = *(volatile __u64 *)&cpu_probe_addr;
-	if (bpf_probe_read_kernel(&base, sizeof(base),
-				  (void *)(array + bpf_core_field_offset(struct bpf_array, pptrs))))
-		return -1;
-	for (__u32 cpu = 0; cpu < MT_MAX_CPUS; cpu++) {
-		if (cpu >= cfg_nr_cpus)
-			break;
-		void *mine = bpf_map_lookup_percpu_elem(&cpu_probe, &zero, cpu);
-		if (!mine)
-			break;
-		volatile __u64 *slot = &cpu_offsets[cpu];
-		*slot = (__u64)mine; /* stored as a pointer, loaded back as a number */
-		*slot = *slot - base;
-	}
-	cpu_offsets_ready = 1;
-	return 0;
+	if (mt_cfg.funcs)
+		calls_end_with_image(tgid, mm);
+	return proc_begin(tgid, ppid, task, mm, flags);
 }
 
-static const struct mt_proc mt_zero_proc;
-
-static __always_inline __u64 positive(__s64 v)
+/* rss_stat on an mm nobody owns yet: the current task's own, if it is traced
+ * (first sight, or an exec in progress). Otherwise not ours. */
+static __always_inline void rss_first_sight(__u64 mm)
 {
-	return v > 0 ? (__u64)v : 0;
-}
+	struct task_struct *task = bpf_get_current_task_btf();
 
-/* Exact value of mm->rss_stat[member]: count plus every CPU's pending delta. */
-static __noinline __s64 counter_exact(__u64 mm, __u32 member)
-{
-	if (member >= MT_NR_RSS)
-		return 0;
-	__u64 pc = mm + bpf_core_field_offset(struct mm_struct, rss_stat) +
-		   member * bpf_core_type_size(struct percpu_counter);
-	__s64 sum = 0;
-	__u64 counters = 0;
-
-	if (bpf_probe_read_kernel(&sum, sizeof(sum),
-				  (void *)(pc + bpf_core_field_offset(struct percpu_counter, count))) ||
-	    bpf_probe_read_kernel(&counters, sizeof(counters),
-				  (void *)(pc + bpf_core_field_offset(struct percpu_counter, counters)))) {
-		__sync_fetch_and_add(&stats.percpu_misses, 1);
-		return 0;
-	}
-	if (!cpu_offsets_ready && compute_cpu_offsets()) {
-		__sync_fetch_and_add(&stats.percpu_misses, 1);
-		return sum;
-	}
-	for (__u32 cpu = 0; cpu < MT_MAX_CPUS; cpu++) {
-		if (cpu >= cfg_nr_cpus)
-			break;
-		__s32 delta = 0;
-		if (bpf_probe_read_kernel(&delta, sizeof(delta),
-					  (void *)(counters + cpu_offsets[cpu]))) {
-			__sync_fetch_and_add(&stats.percpu_misses, 1);
-			continue;
-		}
-		sum += delta;
-	}
-	return sum;
-}
-
-static __always_inline __u64 rss_of(const struct mt_proc *p)
-{
-	return positive(p->pages[MT_RSS_FILE]) + positive(p->pages[MT_RSS_ANON]) +
-	       positive(p->pages[MT_RSS_SHMEM]);
-}
-
-static __always_inline void update_peak(struct mt_proc *p)
-{
-	__u64 rss = rss_of(p);
-	__u64 seen = p->peak_rss;
-
-	/* Lock-free max: threads of one process update it from several CPUs. */
-	for (int i = 0; i < 8 && rss > seen; i++) {
-		__u64 prev = __sync_val_compare_and_swap(&p->peak_rss, seen, rss);
-		if (prev == seen) {
-			for (int m = 0; m < MT_NR_RSS; m++)
-				p->peak_split[m] = positive(p->pages[m]);
-			p->peak_ns = bpf_ktime_get_ns();
-			return;
-		}
-		seen = prev;
-	}
-}
-
-static __always_inline void update_peak_vm(struct mt_proc *p, __u64 vm)
-{
-	__u64 seen = p->peak_vm;
-
-	for (int i = 0; i < 8 && vm > seen; i++) {
-		__u64 prev = __sync_val_compare_and_swap(&p->peak_vm, seen, vm);
-		if (prev == seen)
-			return;
-		seen = prev;
-	}
-}
-
-/* For records nobody waits for (timeline points, call marks, stack copies):
- * waking memtrace for each costs the traced program ~30 us on a VM (an
- * interrupt to this CPU, then one to memtrace's). memtrace reads them at least
- * every MT_DRAIN_MS; it is woken early only once a quarter of the ring waits. */
-static __always_inline __u64 lazy_wakeup(void *ring)
-{
-	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / 4 ?
-		       BPF_RB_FORCE_WAKEUP :
-		       BPF_RB_NO_WAKEUP;
-}
-
-/* The timeline: per process, the highest and the last RSS of the current
- * interval; one point goes out when an interval ends (at most one per process
- * and interval with activity: never one per event). */
-static __always_inline void timeline_point(__u32 tgid, __u64 slot, __u64 rss_end, __u64 rss_max)
-{
-	struct mt_rec_point *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-
-	if (!rec) {
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+	if ((__u64)task->mm != mm)
 		return;
-	}
-	rec->hdr.type = MT_REC_POINT;
-	rec->hdr.tgid = tgid;
-	rec->hdr.ts_ns = (slot + 1) * cfg_timeline_ns;
-	rec->rss_end = rss_end;
-	rec->rss_max = rss_max;
-	bpf_ringbuf_submit(rec, lazy_wakeup(&events));
-}
-
-static __always_inline void timeline_update(struct mt_proc *p, __u64 rss)
-{
-	__u64 slot = bpf_ktime_get_ns() / cfg_timeline_ns;
-
-	if (slot != p->tl_slot) {
-		if (p->tl_slot)
-			timeline_point(p->tgid, p->tl_slot, p->tl_last, p->tl_max);
-		p->tl_slot = slot;
-		/* the level held since the interval began counts toward its max */
-		p->tl_max = p->tl_last > rss ? p->tl_last : rss;
-	} else if (rss > p->tl_max) {
-		p->tl_max = rss;
-	}
-	p->tl_last = rss;
-}
-
-#include "functions.bpf.h"
-#include "stacks.bpf.h"
-
-static __always_inline void read_comm(struct mt_proc *p, struct task_struct *task)
-{
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-
-	bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), &leader->comm);
-}
-
-static __always_inline bool tgid_traced(__u32 tgid)
-{
-	return cfg_trace_all || bpf_map_lookup_elem(&targets, &tgid);
-}
-
-/*
- * Start the figures of process `tgid` whose address space is `mm`: a process
- * seen for the first time, or one that exec'd (new mm). Counters are seeded
- * exactly, so the event that led here is already included. MT_BEGIN_SHARED_MM
- * marks a vfork-style child that still shares its parent's mm.
- */
-#define MT_BEGIN_SHARED_MM (1u << 31) /* proc_begin: the mm still belongs to the parent */
-
-static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task_struct *task,
-					     __u64 mm, __u32 flags)
-{
-	bool own_mm = !(flags & MT_BEGIN_SHARED_MM);
-
-	flags &= ~MT_BEGIN_SHARED_MM;
-	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
-
-	if (p && p->mm == mm)
-		return p;
-	if (p) {
-		/* exec: the figures so far belonged to the previous program. The
-		 * exec'ing thread's open calls end now, measured against them (its
-		 * other threads are gone already: exec ends them first). */
-		__u64 current = bpf_get_current_pid_tgid();
-		if (cfg_funcs && (current >> 32) == tgid)
-			close_thread_calls(tgid, (__u32)current);
-		__u64 old_mm = p->mm;
-		__u32 *owner = bpf_map_lookup_elem(&mm_owner, &old_mm);
-		if (owner && *owner == tgid)
-			bpf_map_delete_elem(&mm_owner, &old_mm);
-		ppid = p->ppid;
-		flags |= p->flags & (MT_PROC_ATTACHED | MT_PROC_FORKED);
-		if (cfg_funcs)
-			bpf_map_delete_elem(&call_slots, &tgid); /* the old program's calls */
-	}
-	if (bpf_map_update_elem(&procs, &tgid, &mt_zero_proc, BPF_ANY)) {
-		__sync_fetch_and_add(&stats.procs_full, 1);
-		return NULL;
-	}
-	p = bpf_map_lookup_elem(&procs, &tgid);
-	if (!p)
-		return NULL;
-
-	p->tgid = tgid;
-	p->ppid = ppid;
-	p->mm = mm;
-	p->flags = flags;
-	p->start_ns = bpf_ktime_get_ns();
-	for (__u32 m = 0; m < MT_NR_RSS; m++)
-		p->pages[m] = counter_exact(mm, m);
-	p->start_rss = rss_of(p);
-	p->peak_rss = p->start_rss;
-	for (int m = 0; m < MT_NR_RSS; m++)
-		p->peak_split[m] = positive(p->pages[m]);
-	p->peak_ns = p->start_ns;
-	p->vm = BPF_CORE_READ((struct mm_struct *)mm, total_vm);
-	p->peak_vm = p->vm;
-	p->tl_last = p->start_rss;
-	read_comm(p, task);
-
-	if (own_mm && bpf_map_update_elem(&mm_owner, &mm, &tgid, BPF_ANY))
-		__sync_fetch_and_add(&stats.mm_full, 1);
-	return p;
+	__u32 tgid = task->tgid;
+	if (!tgid_traced(tgid))
+		return;
+	/* Pages memtrace's held child touches in its first mm (a copy of
+	 * memtrace's) are memtrace's code, not the command's: counted, reset at
+	 * exec, never sampled. A later mm (its exec under way) is the command's. */
+	__u8 *target = bpf_map_lookup_elem(&targets, &tgid);
+	__u32 flags = 0;
+	if (target && *target == MT_TARGET_HELD && !bpf_map_lookup_elem(&procs, &tgid))
+		flags = MT_PROC_HELD;
+	image_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm, flags);
 }
 
 SEC("tp_btf/rss_stat")
 int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 {
 	__u64 key = (__u64)mm;
-	struct mt_proc *p = NULL;
 	__u32 *owner = bpf_map_lookup_elem(&mm_owner, &key);
 
 	if (!owner) {
-		/* Unknown mm: the current task's own, if it is traced (first sight,
-		 * or an exec in progress). Otherwise not ours. */
-		struct task_struct *task = bpf_get_current_task_btf();
-		if ((__u64)task->mm != key)
-			return 0;
-		__u32 tgid = task->tgid;
-		if (!tgid_traced(tgid))
-			return 0;
-		/* Pages memtrace's held child touches in its first mm (a copy of
-		 * memtrace's) are memtrace's code, not the command's: counted, reset
-		 * at exec, never sampled. A later mm (its exec under way) is the
-		 * command's. */
-		__u8 *target = bpf_map_lookup_elem(&targets, &tgid);
-		__u32 flags = 0;
-		if (target && *target == MT_TARGET_HELD && !bpf_map_lookup_elem(&procs, &tgid))
-			flags = MT_PROC_HELD;
-		proc_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, key, flags);
+		rss_first_sight(key);
 		return 0;
 	}
-
 	__u32 tgid = *owner;
-	p = bpf_map_lookup_elem(&procs, &tgid);
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p || p->mm != key || (__u32)member >= MT_NR_RSS)
 		return 0;
 
@@ -349,14 +93,14 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 	if (m != MT_RSS_SWAP && now > before) {
 		__sync_fetch_and_add(&p->touched, (__u64)(now - before));
 		/* pages this process's own thread brought in: its stack says why */
-		if (cfg_stacks == MT_STACKS_TOUCH && !(p->flags & MT_PROC_HELD) &&
+		if (mt_cfg.stacks == MT_STACKS_TOUCH && !(p->flags & MT_PROC_HELD) &&
 		    (bpf_get_current_pid_tgid() >> 32) == tgid)
-			sample_growth(ctx, tgid, (__u64)(now - before) * cfg_page_size);
+			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size);
 	}
 	update_peak(p);
-	if (cfg_timeline_ns)
+	if (mt_cfg.timeline_ns)
 		timeline_update(p, rss_of(p));
-	if (cfg_funcs && p->active_calls) {
+	if (mt_cfg.funcs && p->active_calls) {
 		__u64 rss = rss_of(p);
 		if (rss > p->call_floor) {
 			raise_call_peaks(tgid, rss);
@@ -364,7 +108,7 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 		}
 		close_left_calls(p, tgid);
 	}
-	__sync_fetch_and_add(&stats.rss_events, 1);
+	MT_COUNT(rss_events);
 	return 0;
 }
 
@@ -378,7 +122,7 @@ int BPF_PROG(mt_page_fault_user, unsigned long address, struct pt_regs *regs,
 	if (!p)
 		return 0;
 	__sync_fetch_and_add(&p->faults, 1);
-	__sync_fetch_and_add(&stats.fault_events, 1);
+	MT_COUNT(fault_events);
 	return 0;
 }
 
@@ -399,20 +143,28 @@ static __always_inline int vm_changed(void *ctx)
 	__u64 before = __sync_lock_test_and_set(&p->vm, vm);
 	if (vm > before) {
 		__sync_fetch_and_add(&p->mapped, vm - before);
-		if (cfg_stacks == MT_STACKS_MAP && !(p->flags & MT_PROC_HELD))
-			sample_growth(ctx, tgid, (vm - before) * cfg_page_size);
+		if (mt_cfg.stacks == MT_STACKS_MAP && !(p->flags & MT_PROC_HELD))
+			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size);
 	}
 	else if (before > vm)
 		__sync_fetch_and_add(&p->unmapped, before - vm);
 	update_peak_vm(p, vm);
-	__sync_fetch_and_add(&stats.vm_events, 1);
+	MT_COUNT(vm_events);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_mmap")
+int mt_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	if (mt_cfg.stacks)
+		remember_mmap_prot(ctx);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_exit_mmap")
 int mt_exit_mmap(void *ctx)
 {
-	if (cfg_stacks) {
+	if (mt_cfg.stacks) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (bpf_map_lookup_elem(&procs, &tgid))
 			note_exec_mapping(tgid);
@@ -446,12 +198,12 @@ int BPF_PROG(mt_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (ptgid == ctgid)
 		return 0; /* a new thread: same process */
-	if (!cfg_trace_all) {
-		if (!cfg_follow_children || !bpf_map_lookup_elem(&targets, &ptgid))
+	if (!mt_cfg.trace_all) {
+		if (!mt_cfg.follow_children || !bpf_map_lookup_elem(&targets, &ptgid))
 			return 0;
 		__u8 one = MT_TARGET;
 		if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
-			__sync_fetch_and_add(&stats.procs_full, 1);
+			MT_COUNT(procs_full);
 			return 0;
 		}
 	}
@@ -461,9 +213,30 @@ int BPF_PROG(mt_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 flags = MT_PROC_FORKED;
 	if (mm == (__u64)parent->mm)
 		flags |= MT_BEGIN_SHARED_MM;
-	proc_begin(ctgid, ptgid, child, mm, flags);
-	__sync_fetch_and_add(&stats.forks, 1);
+	image_begin(ctgid, ptgid, child, mm, flags);
+	MT_COUNT(forks);
 	return 0;
+}
+
+/* The exec record: who, and the new program's argv as /proc/PID/cmdline shows
+ * it (NUL-separated). */
+static __always_inline void send_exec(struct mt_proc *p, struct task_struct *task)
+{
+	struct mt_rec_exec *rec = record_reserve(sizeof(*rec), MT_REC_EXEC, p->tgid, bpf_ktime_get_ns());
+
+	if (!rec)
+		return;
+	rec->ppid = p->ppid;
+	__builtin_memcpy(rec->comm, p->comm, sizeof(rec->comm));
+	__u64 arg_start = BPF_CORE_READ(task, mm, arg_start);
+	__u64 arg_end = BPF_CORE_READ(task, mm, arg_end);
+	__u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (len > MT_ARGS_LEN)
+		len = MT_ARGS_LEN;
+	rec->args_len = 0;
+	if (len && !bpf_probe_read_user(rec->args, len, (void *)arg_start))
+		rec->args_len = len;
+	bpf_ringbuf_submit(rec, 0);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -476,10 +249,10 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u64 mm = (__u64)task->mm;
 	if (!mm)
 		return 0;
-	if (cfg_funcs)
+	if (mt_cfg.funcs)
 		close_thread_calls(tgid, task->pid); /* exec ends the calls of the old program */
-	struct mt_proc *p = proc_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm,
-				       MT_PROC_EXECED);
+	struct mt_proc *p = image_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm,
+					MT_PROC_EXECED);
 	if (!p)
 		return 0;
 	p->flags = (p->flags & ~MT_PROC_HELD) | MT_PROC_EXECED;
@@ -487,37 +260,11 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (target && *target == MT_TARGET_HELD)
 		*target = MT_TARGET; /* the command runs: its stacks count */
 	read_comm(p, task);
-	__sync_fetch_and_add(&stats.execs, 1);
+	MT_COUNT(execs);
 	new_code_gen(tgid); /* another program: not known yet */
-	if (cfg_stacks && cfg_per_thread) {
-		/* the thread frame is named after the program, not what it was before exec */
-		__u32 tid = task->pid;
-		struct mt_sample_state *st = bpf_map_lookup_elem(&sample_state, &tid);
-		if (st)
-			bpf_get_current_comm(st->comm, sizeof(st->comm));
-	}
-
-	struct mt_rec_exec *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
-		return 0;
-	}
-	rec->hdr.type = MT_REC_EXEC;
-	rec->hdr.tgid = tgid;
-	rec->hdr.ts_ns = bpf_ktime_get_ns();
-	rec->ppid = p->ppid;
-	__builtin_memcpy(rec->comm, p->comm, sizeof(rec->comm));
-
-	/* The new program's argv, as /proc/PID/cmdline shows it (NUL-separated). */
-	__u64 arg_start = BPF_CORE_READ(task, mm, arg_start);
-	__u64 arg_end = BPF_CORE_READ(task, mm, arg_end);
-	__u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
-	if (len > MT_ARGS_LEN)
-		len = MT_ARGS_LEN;
-	rec->args_len = 0;
-	if (len && !bpf_probe_read_user(rec->args, len, (void *)arg_start))
-		rec->args_len = len;
-	bpf_ringbuf_submit(rec, 0);
+	if (mt_cfg.stacks && mt_cfg.per_thread)
+		rename_sampled_thread(task->pid);
+	send_exec(p, task);
 	return 0;
 }
 
@@ -526,12 +273,10 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 {
 	__u32 tgid = task->tgid;
 
-	if (cfg_funcs)
+	if (mt_cfg.funcs)
 		close_thread_calls(tgid, task->pid); /* a thread's open calls end with it */
-	if (cfg_stacks && !cfg_per_thread) {
-		__u32 tid = task->pid;
-		bpf_map_delete_elem(&sample_state, &tid);
-	}
+	if (mt_cfg.stacks && !mt_cfg.per_thread)
+		forget_sampled_thread(task->pid);
 	if (!group_dead)
 		return 0;
 	forget_code_gen(tgid);
@@ -539,46 +284,23 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	if (!p)
 		return 0;
 
-	/* The tracepoint fires before exit_mm(): the address space is still whole,
-	 * so the final counters are what the program had when it ended. */
-	__u64 mm = (__u64)task->mm;
-	if (mm && mm == p->mm) {
-		for (__u32 m = 0; m < MT_NR_RSS; m++)
-			p->pages[m] = counter_exact(mm, m);
-		update_peak(p);
-	}
-	struct signal_struct *sig = task->signal;
-	__s32 code = task->exit_code;
-	if (BPF_CORE_READ(sig, flags) & MT_SIGNAL_GROUP_EXIT)
-		code = BPF_CORE_READ(sig, group_exit_code);
-	if (cfg_timeline_ns && p->tl_slot)
-		timeline_point(tgid, p->tl_slot, rss_of(p), p->tl_max > rss_of(p) ? p->tl_max : rss_of(p));
-	p->exit_code = code;
+	proc_exit_figures(p, task);
+	if (mt_cfg.timeline_ns)
+		timeline_end(p, rss_of(p));
 	p->exit_ns = bpf_ktime_get_ns();
 	p->flags |= MT_PROC_EXITED;
 	read_comm(p, task);
-	__sync_fetch_and_add(&stats.exits, 1);
+	MT_COUNT(exits);
 
-	struct mt_rec_exit *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		/* Kept in the map, marked exited: userspace reads it at the end. */
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
-		return 0;
-	}
-	rec->hdr.type = MT_REC_EXIT;
-	rec->hdr.tgid = tgid;
-	rec->hdr.ts_ns = p->exit_ns;
+	struct mt_rec_exit *rec = record_reserve(sizeof(*rec), MT_REC_EXIT, tgid, p->exit_ns);
+	if (!rec)
+		return 0; /* kept in the map, marked exited: userspace reads it at the end */
 	__builtin_memcpy(&rec->proc, p, sizeof(rec->proc));
 	bpf_ringbuf_submit(rec, 0);
 
-	if (cfg_funcs)
-		bpf_map_delete_elem(&call_slots, &tgid);
-	__u64 own = p->mm;
-	__u32 *owner = bpf_map_lookup_elem(&mm_owner, &own);
-	if (owner && *owner == tgid)
-		bpf_map_delete_elem(&mm_owner, &own);
-	bpf_map_delete_elem(&procs, &tgid);
-	bpf_map_delete_elem(&targets, &tgid);
+	if (mt_cfg.funcs)
+		calls_forget(tgid);
+	proc_forget(p, tgid);
 	return 0;
 }
 
@@ -597,6 +319,18 @@ int mt_seed(struct bpf_iter__task *ctx)
 	__u32 tgid = task->tgid;
 	if (!tgid_traced(tgid) || bpf_map_lookup_elem(&procs, &tgid))
 		return 0;
-	proc_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm, MT_PROC_ATTACHED);
+	image_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm, MT_PROC_ATTACHED);
 	return 0;
+}
+
+SEC("uprobe")
+int mt_func_entry(struct pt_regs *ctx)
+{
+	return func_entry(ctx);
+}
+
+SEC("uprobe")
+int mt_func_return(struct pt_regs *ctx)
+{
+	return func_return(ctx);
 }

@@ -2,22 +2,23 @@
 /*
  * Stacks for flame graphs (--folded), sampled by bytes. A stack costs ~5-9 us
  * to take here (design.md section 2), a page fault ~12 us: so stacks are taken
- * once per cfg_sample_bytes of growth per thread, never per fault, and weighted
- * by the bytes they stand for. User stacks are kept as (build-id, file offset)
- * frames, so they can be named after the process has exited.
- * Included by memtrace.bpf.c after the process state.
+ * once per mt_cfg.sample_bytes of growth per thread, never per fault, and
+ * weighted by the bytes they stand for. User stacks are kept as (build-id, file
+ * offset) frames, so they can be named after the process has exited.
  */
 #ifndef MEMTRACE_STACKS_BPF_H
 #define MEMTRACE_STACKS_BPF_H
 
-const volatile __u32 cfg_stacks = MT_STACKS_NONE;
-const volatile __u64 cfg_sample_bytes = 512 * 1024;
-const volatile __u32 cfg_kernel_stacks = 0;
-const volatile __u32 cfg_per_thread = 0;
-const volatile __u64 cfg_page_size = 4096;
-const volatile __u32 cfg_unwind = MT_UNWIND_FP;
-const volatile __u32 cfg_stack_copy = MT_STACK_COPY_DEFAULT; /* bytes, multiple of 8 */
-const volatile __u32 cfg_copy_cpus = 1; /* entries of stack_scratch */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "memtrace/abi.h"
+#include "config.bpf.h"
+#include "maps.bpf.h"
+#include "procs.bpf.h"
+#include "records.bpf.h"
+#include "stats.bpf.h"
 
 /* Stack copies for DWARF unwinding, on a ring buffer of their own: a burst of
  * them never crowds out exec and exit records. */
@@ -60,7 +61,7 @@ struct {
 /* Auto: the process has code userspace has not looked at: DWARF until it has. */
 static __always_inline void new_code_gen(__u32 tgid)
 {
-	if (cfg_unwind != MT_UNWIND_AUTO)
+	if (mt_cfg.unwind != MT_UNWIND_AUTO)
 		return;
 	/* the process's hint, if any, is from an older generation now: unused */
 	for (int tries = 0; tries < 2; tries++) {
@@ -78,7 +79,7 @@ static __always_inline void new_code_gen(__u32 tgid)
 
 static __always_inline void forget_code_gen(__u32 tgid)
 {
-	if (cfg_unwind != MT_UNWIND_AUTO)
+	if (mt_cfg.unwind != MT_UNWIND_AUTO)
 		return;
 	bpf_map_delete_elem(&unwind_hints, &tgid);
 	bpf_map_delete_elem(&code_gens, &tgid);
@@ -143,24 +144,18 @@ static __always_inline void note_exec_mapping(__u32 tgid)
 	if (!exec)
 		return;
 	new_code_gen(tgid);
-	struct mt_rec_hdr *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
-		return;
-	}
-	rec->type = MT_REC_EXEC_MAP;
-	rec->tgid = tgid;
-	rec->ts_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(rec, 0);
+	struct mt_rec_hdr *rec = record_reserve(sizeof(*rec), MT_REC_EXEC_MAP, tgid, bpf_ktime_get_ns());
+	if (rec)
+		bpf_ringbuf_submit(rec, 0);
 }
 
 /* Auto: walk by frame pointers unless the sampled instruction is in code
  * without them (or the process is not known yet). */
 static __always_inline bool want_dwarf(__u32 tgid, __u64 ip)
 {
-	if (cfg_unwind == MT_UNWIND_DWARF)
+	if (mt_cfg.unwind == MT_UNWIND_DWARF)
 		return true;
-	if (cfg_unwind != MT_UNWIND_AUTO)
+	if (mt_cfg.unwind != MT_UNWIND_AUTO)
 		return false;
 	struct mt_unwind_hint *h = bpf_map_lookup_elem(&unwind_hints, &tgid);
 	if (!h || h->dwarf_all)
@@ -184,7 +179,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 				       __s32 kernel_stack)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	if (cpu >= cfg_copy_cpus)
+	if (cpu >= mt_cfg.copy_cpus)
 		return;
 	struct mt_stack_scratch *buf = bpf_map_lookup_elem(&stack_scratch, &cpu);
 	if (!buf)
@@ -194,7 +189,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	__u32 flags = 0;
 	/* On the main thread's stack, frames end where the program began
 	 * (mm->start_stack: argc); above are argv and the environment. */
-	__u32 want = cfg_stack_copy;
+	__u32 want = mt_cfg.stack_copy;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 top = BPF_CORE_READ(task, mm, start_stack) + 16;
 	if (sp < top && top - sp < want) {
@@ -231,9 +226,9 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.size = copied;
 	buf->rec.flags = flags;
 	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, lazy_wakeup(&stack_events)))
-		__sync_fetch_and_add(&stats.stack_copy_drops, 1);
+		MT_COUNT(stack_copy_drops);
 	else
-		__sync_fetch_and_add(&stats.stack_copies, 1);
+		MT_COUNT(stack_copies);
 }
 
 /* `bytes` of growth by the current thread of `tgid`: take its stack once
@@ -244,37 +239,37 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes)
 	struct mt_sample_state *st = bpf_map_lookup_elem(&sample_state, &tid);
 
 	if (!st) {
-		bpf_map_update_elem(&sample_state, &tid, &mt_zero_sample, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&sample_state, &tid);
+		/* the thread's first sample */
+		st = map_lookup_or_init(&sample_state, &tid, &mt_zero_sample);
 		if (!st)
 			return;
-		if (cfg_per_thread)
+		if (mt_cfg.per_thread)
 			bpf_get_current_comm(st->comm, sizeof(st->comm));
 	}
 	__u64 pending = st->pending + bytes;
-	if (pending < cfg_sample_bytes) {
+	if (pending < mt_cfg.sample_bytes) {
 		st->pending = pending;
 		return;
 	}
-	__u64 weight = pending - pending % cfg_sample_bytes;
+	__u64 weight = pending - pending % mt_cfg.sample_bytes;
 	st->pending = pending - weight;
 
 	struct mt_stack_key key = {
 		.tgid = tgid,
-		.tid = cfg_per_thread ? tid : 0,
+		.tid = mt_cfg.per_thread ? tid : 0,
 		.user_stack = MT_STACK_LOST,
 		.kernel_stack = MT_STACK_LOST,
 	};
 	long id;
-	if (cfg_kernel_stacks) {
+	if (mt_cfg.kernel_stacks) {
 		id = bpf_get_stackid(ctx, &kernel_stacks, 0);
 		if (id >= 0)
 			key.kernel_stack = (__s32)id;
 		else
-			__sync_fetch_and_add(&stats.kernel_stacks_lost, 1);
+			MT_COUNT(kernel_stacks_lost);
 	}
-	__sync_fetch_and_add(&stats.stack_samples, 1);
-	if (cfg_unwind != MT_UNWIND_FP) {
+	MT_COUNT(stack_samples);
+	if (mt_cfg.unwind != MT_UNWIND_FP) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 		if (want_dwarf(tgid, PT_REGS_IP_CORE(regs))) {
 			copy_stack(regs, tgid, key.tid, weight, key.kernel_stack);
@@ -285,33 +280,43 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes)
 	if (id >= 0)
 		key.user_stack = (__s32)id;
 	else
-		__sync_fetch_and_add(&stats.user_stacks_lost, 1);
+		MT_COUNT(user_stacks_lost);
 
-	__u64 *total = bpf_map_lookup_elem(&stack_bytes, &key);
+	__u64 zero = 0;
+	__u64 *total = map_lookup_or_init(&stack_bytes, &key, &zero);
 	if (!total) {
-		__u64 zero = 0;
-		bpf_map_update_elem(&stack_bytes, &key, &zero, BPF_NOEXIST);
-		total = bpf_map_lookup_elem(&stack_bytes, &key);
-		if (!total) {
-			__sync_fetch_and_add(&stats.stack_bytes_full, 1);
-			return;
-		}
+		MT_COUNT(stack_bytes_full);
+		return;
 	}
 	__sync_fetch_and_add(total, weight);
 }
 
-SEC("tp/syscalls/sys_enter_mmap")
-int mt_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+/* At mmap's entry: its prot argument, for note_exec_mapping() at its exit. */
+static __always_inline void remember_mmap_prot(struct trace_event_raw_sys_enter *ctx)
 {
-	if (!cfg_stacks)
-		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	if (!bpf_map_lookup_elem(&procs, &tgid))
-		return 0;
+		return;
 	__u64 prot = ctx->args[2];
 	bpf_map_update_elem(&mmap_prot, &tid, &prot, BPF_ANY);
-	return 0;
+}
+
+/* Per-thread stacks are named after the program the thread runs, not what it
+ * was before exec. */
+static __always_inline void rename_sampled_thread(__u32 tid)
+{
+	struct mt_sample_state *st = bpf_map_lookup_elem(&sample_state, &tid);
+
+	if (st)
+		bpf_get_current_comm(st->comm, sizeof(st->comm));
+}
+
+/* A thread ends: its sampling state goes (kept with per-thread stacks: it
+ * names the thread's stacks at the end). */
+static __always_inline void forget_sampled_thread(__u32 tid)
+{
+	bpf_map_delete_elem(&sample_state, &tid);
 }
 
 #endif /* MEMTRACE_STACKS_BPF_H */

@@ -190,6 +190,27 @@ struct mt_sample_state {
 	char comm[MT_COMM_LEN];
 };
 
+/*
+ * What memtrace was asked to trace: set by userspace before load, in BPF's
+ * .rodata (mt_cfg). The verifier reads its fields as constants and drops the
+ * code of features that are off.
+ */
+struct mt_config {
+	__u64 timeline_ns;      /* --timeline: interval length in ns; 0 = no timeline */
+	__u64 sample_bytes;     /* --folded: bytes of growth per thread between stack samples */
+	__u64 page_size;        /* bytes per page: RSS and VM counters are in pages */
+	__u32 trace_all;        /* -a: every process, not just those in `targets` */
+	__u32 follow_children;  /* --children: forks of targets become targets */
+	__u32 nr_cpus;          /* possible CPUs: the per-CPU deltas an mm counter can have */
+	__u32 funcs;            /* -f: traced functions (frames, call peaks) */
+	__u32 stacks;           /* MT_STACKS_*: the growth stacks are sampled on, or none */
+	__u32 kernel_stacks;    /* also take kernel stacks */
+	__u32 per_thread;       /* stacks per thread, named after it */
+	__u32 unwind;           /* MT_UNWIND_*: how user stacks are walked */
+	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
+	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
+};
+
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
 #define MT_REC_EXEC 1
 #define MT_REC_EXIT 2
@@ -265,7 +286,11 @@ struct mt_rec_stack {
 	/* followed by `size` bytes: the stack from sp up */
 };
 
-/* Everything that can be dropped or can fail is counted here (BPF .bss). */
+/*
+ * Everything that can be dropped or can fail is counted here. BPF keeps one
+ * copy per CPU (the `stats` per-CPU array); userspace adds them up. Every field
+ * is a __u64 counter: the sum is taken field by field.
+ */
 struct mt_stats {
 	__u64 ringbuf_drops;    /* records lost: ring buffer full */
 	__u64 procs_full;       /* processes not traced: procs map full */

@@ -18,6 +18,7 @@ static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
 static_assert(sizeof(mt_stats) == 21 * 8);
+static_assert(sizeof(mt_config) == 3 * 8 + 10 * 4);
 static_assert(sizeof(mt_rec_stack) == 16 + 48);
 static_assert(sizeof(mt_unwind_hint) == 8 + 2 * 8 * MT_HINT_RANGES + 8);
 static_assert(sizeof(mt_rec_retsite) == 16 + 16);

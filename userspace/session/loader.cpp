@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -11,6 +12,8 @@
 
 #include "error.h"
 #include "memtrace.skel.h"
+#include "session/verifier_log.h"
+#include "unique_fd.h"
 
 namespace memtrace {
 namespace {
@@ -93,21 +96,57 @@ uint64_t probe_cookie(const ProbeSite &site)
     return MT_COOKIE(MT_PROBE_ENTRY, site.func);
 }
 
+// A refused program: which one, and the verifier's verdict when there is one
+// (the kernel says EACCES then, but privileges are not the problem).
+[[noreturn]] void fail_load(int err)
+{
+    auto rejection = find_verifier_rejection(g_libbpf_log);
+    if (!rejection)
+        fail("load the BPF programs", err);
+    if (rejection->reason.empty())
+        fail("load the BPF program " + rejection->program, err);
+    throw Error("cannot load the BPF programs: the kernel's verifier rejected " + rejection->program +
+                ": " + rejection->reason + " (run with -v for the verifier's log)");
+}
+
+// libbpf objects, freed by their libbpf destructor.
+template <auto Free> struct Freer {
+    template <typename T> void operator()(T *object) const { Free(object); }
+};
+using SkeletonPtr = std::unique_ptr<memtrace_bpf, Freer<memtrace_bpf__destroy>>;
+using RingPtr = std::unique_ptr<ring_buffer, Freer<ring_buffer__free>>;
+using LinkPtr = std::unique_ptr<bpf_link, Freer<bpf_link__destroy>>;
+
+// What the BPF side is asked to do, from the command line's choices.
+mt_config bpf_config(const LoaderConfig &config, uint32_t cpus)
+{
+    mt_config c{};
+    c.trace_all = config.trace_all ? 1 : 0;
+    c.follow_children = config.follow_children ? 1 : 0;
+    c.nr_cpus = cpus;
+    c.funcs = config.functions ? 1 : 0;
+    c.timeline_ns = config.timeline_ns;
+    c.stacks = stacks_code(config.stacks);
+    c.sample_bytes = config.sample_bytes;
+    c.kernel_stacks = config.kernel_stacks ? 1 : 0;
+    c.per_thread = config.per_thread ? 1 : 0;
+    c.page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    c.unwind = config.stacks != StackWeight::None ? unwind_code(config.unwind) : MT_UNWIND_FP;
+    c.stack_copy = config.stack_copy;
+    c.copy_cpus = cpus;
+    return c;
+}
+
 } // namespace
 
+// Members go in reverse order: probes are detached, then the ring buffer
+// reader freed, then the skeleton destroyed (which detaches every program).
 struct BpfLoader::State {
-    memtrace_bpf *skel = nullptr;
-    ring_buffer *ring = nullptr;
+    SkeletonPtr skel;
+    RingPtr ring;
+    std::vector<LinkPtr> probe_links;
     const RecordHandler *handler = nullptr; // valid only during consume()
-    std::vector<bpf_link *> probe_links;
-
-    ~State()
-    {
-        for (bpf_link *link : probe_links)
-            bpf_link__destroy(link);
-        ring_buffer__free(ring);
-        memtrace_bpf__destroy(skel); // detaches every program
-    }
+    uint32_t nr_cpus = 1;                   // possible CPUs: copies of a per-CPU value
 };
 
 namespace {
@@ -135,28 +174,17 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     g_verbose = config.verbose;
     libbpf_set_print(libbpf_print);
 
-    state_->skel = memtrace_bpf__open();
+    state_->skel.reset(memtrace_bpf__open());
     if (!state_->skel)
         fail("open the BPF object", errno);
-    memtrace_bpf *skel = state_->skel;
+    memtrace_bpf *skel = state_->skel.get();
 
     // configure: rodata and map sizes, before load
-    skel->rodata->cfg_trace_all = config.trace_all ? 1 : 0;
-    skel->rodata->cfg_follow_children = config.follow_children ? 1 : 0;
-    skel->rodata->cfg_funcs = config.functions ? 1 : 0;
-    skel->rodata->cfg_timeline_ns = config.timeline_ns;
-    skel->rodata->cfg_stacks = stacks_code(config.stacks);
-    skel->rodata->cfg_sample_bytes = config.sample_bytes;
-    skel->rodata->cfg_kernel_stacks = config.kernel_stacks ? 1 : 0;
-    skel->rodata->cfg_per_thread = config.per_thread ? 1 : 0;
-    skel->rodata->cfg_page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0)
         fail("count the possible CPUs", cpus);
-    skel->rodata->cfg_nr_cpus = static_cast<uint32_t>(cpus);
-    skel->rodata->cfg_unwind = config.stacks != StackWeight::None ? unwind_code(config.unwind) : MT_UNWIND_FP;
-    skel->rodata->cfg_stack_copy = config.stack_copy;
-    skel->rodata->cfg_copy_cpus = static_cast<uint32_t>(cpus);
+    state_->nr_cpus = static_cast<uint32_t>(cpus);
+    skel->rodata->mt_cfg = bpf_config(config, state_->nr_cpus);
     const bool copies = config.stacks != StackWeight::None && config.unwind != UnwindMode::FramePointers;
     // Without stack copies their maps shrink to nothing.
     bpf_map__set_max_entries(skel->maps.stack_scratch, copies ? static_cast<uint32_t>(cpus) : 1);
@@ -180,7 +208,7 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     bpf_program__set_autoattach(skel->progs.mt_func_return, false);
 
     if (int err = memtrace_bpf__load(skel))
-        fail("load the BPF programs", err);
+        fail_load(err);
     if (int err = memtrace_bpf__attach(skel))
         fail("attach the BPF programs", err);
 
@@ -192,11 +220,11 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
         (*state->handler)(std::span<const std::byte>(static_cast<const std::byte *>(data), size));
         return 0;
     };
-    state_->ring = ring_buffer__new(bpf_map__fd(skel->maps.events), to_handler, state_.get(), nullptr);
+    state_->ring.reset(ring_buffer__new(bpf_map__fd(skel->maps.events), to_handler, state_.get(), nullptr));
     if (!state_->ring)
         fail("create the ring buffer reader", errno);
     if (copies) {
-        if (int err = ring_buffer__add(state_->ring, bpf_map__fd(skel->maps.stack_events), to_handler,
+        if (int err = ring_buffer__add(state_->ring.get(), bpf_map__fd(skel->maps.stack_events), to_handler,
                                        state_.get()))
             fail("add the stack ring buffer", err);
     }
@@ -228,20 +256,15 @@ void BpfLoader::add_target(uint32_t tgid, bool held)
 
 void BpfLoader::seed_running()
 {
-    bpf_link *link = bpf_program__attach_iter(state_->skel->progs.mt_seed, nullptr);
+    LinkPtr link(bpf_program__attach_iter(state_->skel->progs.mt_seed, nullptr));
     if (!link)
         fail("attach the process iterator", errno);
-    int fd = bpf_iter_create(bpf_link__fd(link));
-    if (fd < 0) {
-        int err = errno;
-        bpf_link__destroy(link);
-        fail("create the process iterator", err);
-    }
+    UniqueFd iter(bpf_iter_create(bpf_link__fd(link.get())));
+    if (iter.get() < 0)
+        fail("create the process iterator", errno);
     char buf[256];
-    while (read(fd, buf, sizeof(buf)) > 0) {
+    while (read(iter.get(), buf, sizeof(buf)) > 0) {
     }
-    close(fd);
-    bpf_link__destroy(link);
 }
 
 void BpfLoader::attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids)
@@ -253,8 +276,8 @@ void BpfLoader::attach_probes(const std::vector<ProbeSite> &sites, const std::ve
             const bool entry = site.kind == ProbeKind::Entry || site.kind == ProbeKind::EntryTailcall;
             bpf_program *prog =
                 entry ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return;
-            bpf_link *link = bpf_program__attach_uprobe_opts(prog, pid, site.path.c_str(),
-                                                             site.offset, &opts);
+            LinkPtr link(bpf_program__attach_uprobe_opts(prog, pid, site.path.c_str(), site.offset,
+                                                         &opts));
             if (!link) {
                 int err = errno;
                 char where[64];
@@ -263,7 +286,7 @@ void BpfLoader::attach_probes(const std::vector<ProbeSite> &sites, const std::ve
                 throw Error("cannot attach a probe to " + site.label + " (" + site.path + " at " +
                             where + "): " + errno_text(err));
             }
-            state_->probe_links.push_back(link);
+            state_->probe_links.push_back(std::move(link));
         }
     }
 }
@@ -275,13 +298,13 @@ size_t BpfLoader::probes_attached() const
 
 int BpfLoader::ring_fd() const
 {
-    return ring_buffer__epoll_fd(state_->ring);
+    return ring_buffer__epoll_fd(state_->ring.get());
 }
 
 int BpfLoader::consume(const RecordHandler &handler)
 {
     state_->handler = &handler;
-    int n = ring_buffer__consume(state_->ring);
+    int n = ring_buffer__consume(state_->ring.get());
     state_->handler = nullptr;
     return n;
 }
@@ -383,7 +406,21 @@ std::vector<std::pair<uint32_t, std::string>> BpfLoader::read_thread_names() con
 
 mt_stats BpfLoader::read_stats() const
 {
-    return state_->skel->bss->stats;
+    // One mt_stats per possible CPU; every field a __u64 counter, summed.
+    constexpr size_t fields = sizeof(mt_stats) / sizeof(uint64_t);
+    static_assert(sizeof(mt_stats) % sizeof(uint64_t) == 0);
+    std::vector<std::array<uint64_t, fields>> per_cpu(state_->nr_cpus);
+    uint32_t zero = 0;
+    mt_stats total{};
+    if (bpf_map__lookup_elem(state_->skel->maps.stats, &zero, sizeof(zero), per_cpu.data(),
+                             per_cpu.size() * sizeof(per_cpu[0]), 0) != 0)
+        return total;
+    std::array<uint64_t, fields> sum{};
+    for (const auto &cpu : per_cpu)
+        for (size_t i = 0; i < fields; i++)
+            sum[i] += cpu[i];
+    std::memcpy(&total, sum.data(), sizeof(total));
+    return total;
 }
 
 } // namespace memtrace
