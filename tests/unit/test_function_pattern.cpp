@@ -3,6 +3,7 @@
 #include "error.h"
 #include "symbols/demangle.h"
 #include "probes/function_pattern.h"
+#include "symbols/modules.h"
 
 using namespace memtrace;
 
