@@ -32,17 +32,15 @@ ModuleSymbols load_symbols(const Module &module, const std::vector<std::string> 
     ms.source = ms.binary->has_symtab() ? "symtab" : "dynsym";
     if (!ms.binary->has_symtab()) {
         if (auto debug = find_debug_file(*ms.binary, debug_dirs)) {
-            try {
-                ElfFile debug_elf(*debug);
+            // An unreadable debug file: the binary's own symbols stay, whatever the reason.
+            if (ElfOpen debug_elf = ElfFile::try_open(*debug); debug_elf.file) {
                 std::set<std::pair<std::string, uint64_t>> have;
                 for (const auto &f : ms.functions)
                     have.emplace(f.name, f.value);
-                for (auto &f : debug_elf.functions())
+                for (auto &f : debug_elf.file->functions())
                     if (!have.count({f.name, f.value}))
                         ms.functions.push_back(std::move(f));
                 ms.source = *debug;
-            } catch (const Error &) {
-                // an unreadable debug file: the binary's own symbols stay
             }
         }
     }

@@ -36,21 +36,30 @@ ProbeInsn classify(const cs_insn *insn)
     return ProbeInsn::SingleStep;
 }
 
-struct CapstoneHandle {
-    csh handle = 0;
-    bool ok = false;
-    CapstoneHandle()
+// csh is an integer, not a pointer: the owner holds it in a box of its own.
+struct CsClose {
+    void operator()(csh *handle) const
     {
-        ok = cs_open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK;
-        if (ok)
-            cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
-    }
-    ~CapstoneHandle()
-    {
-        if (ok)
-            cs_close(&handle);
+        cs_close(handle);
+        delete handle;
     }
 };
+using Capstone = std::unique_ptr<csh, CsClose>;
+
+// An x86-64 decoder with instruction details, or null if capstone cannot start.
+Capstone open_capstone()
+{
+    auto handle = std::make_unique<csh>();
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, handle.get()) != CS_ERR_OK)
+        return nullptr;
+    cs_option(*handle, CS_OPT_DETAIL, CS_OPT_ON);
+    return Capstone(handle.release());
+}
+
+struct CsFree {
+    void operator()(cs_insn *insn) const { cs_free(insn, 1); }
+};
+using Insn = std::unique_ptr<cs_insn, CsFree>; // room for one decoded instruction
 
 } // namespace
 
@@ -70,15 +79,14 @@ const char *probe_insn_name(ProbeInsn kind)
 std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, uint64_t target)
 {
     std::vector<uint64_t> out;
-    CapstoneHandle cs;
-    if (!cs.ok)
+    Capstone cs = open_capstone();
+    if (!cs)
         return out;
-    std::unique_ptr<cs_insn, void (*)(cs_insn *)> insn(cs_malloc(cs.handle),
-                                                       [](cs_insn *i) { cs_free(i, 1); });
+    Insn insn(cs_malloc(*cs));
     const uint8_t *bytes = code.data();
     size_t left = code.size();
     uint64_t pc = address;
-    while (left > 0 && cs_disasm_iter(cs.handle, &bytes, &left, &pc, insn.get())) {
+    while (left > 0 && cs_disasm_iter(*cs, &bytes, &left, &pc, insn.get())) {
         const cs_insn *i = insn.get();
         if (i->id == X86_INS_CALL && i->detail->x86.op_count == 1 &&
             i->detail->x86.operands[0].type == X86_OP_IMM &&
@@ -108,21 +116,20 @@ FunctionCode scan_function(std::span<const uint8_t> code, uint64_t address,
 {
     FunctionCode out;
     out.entry = address + (is_endbr64(code) ? 4 : 0);
-    CapstoneHandle cs;
-    if (!cs.ok) {
+    Capstone cs = open_capstone();
+    if (!cs) {
         out.fully_decoded = false;
         out.problem = "capstone could not start";
         return out;
     }
-    std::unique_ptr<cs_insn, void (*)(cs_insn *)> insn(cs_malloc(cs.handle),
-                                                       [](cs_insn *i) { cs_free(i, 1); });
+    Insn insn(cs_malloc(*cs));
     const uint8_t *bytes = code.data();
     size_t left = code.size();
     uint64_t pc = address;
     const uint64_t end = address + code.size();
     bool first = true;
     while (left > 0) {
-        if (!cs_disasm_iter(cs.handle, &bytes, &left, &pc, insn.get())) {
+        if (!cs_disasm_iter(*cs, &bytes, &left, &pc, insn.get())) {
             out.fully_decoded = false;
             char where[64];
             std::snprintf(where, sizeof(where), "undecodable byte at +0x%llx",

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,20 +12,16 @@
 #include <sstream>
 
 #include "error.h"
+#include "symbols/elfutils_ptr.h"
+#include "unique_fd.h"
 
 namespace memtrace {
 
 struct ElfFile::Handle {
-    int fd = -1;
-    Elf *elf = nullptr;
+    // Declared in the order they are needed: the Elf ends before its bytes go.
     std::vector<char> image; // when read from memory
-    ~Handle()
-    {
-        if (elf)
-            elf_end(elf);
-        if (fd >= 0)
-            close(fd);
-    }
+    UniqueFd fd;
+    ElfPtr elf;
 };
 
 namespace {
@@ -52,41 +47,67 @@ std::string section_name(Elf *elf, const GElf_Shdr &shdr)
 
 } // namespace
 
-ElfFile::ElfFile(const std::string &path) : handle_(std::make_unique<Handle>()), path_(path)
+ElfFile::ElfFile(std::string path, std::unique_ptr<Handle> handle)
+    : handle_(std::move(handle)), path_(std::move(path))
+{
+}
+
+ElfOpen ElfFile::try_open(const std::string &path)
 {
     elf_version(EV_CURRENT);
-    handle_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (handle_->fd < 0)
-        throw Error("cannot read '" + path + "': " + std::strerror(errno));
-    handle_->elf = elf_begin(handle_->fd, ELF_C_READ_MMAP, nullptr);
-    load_segments();
+    auto handle = std::make_unique<Handle>();
+    handle->fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!handle->fd) {
+        int err = errno;
+        return {std::nullopt, "cannot read '" + path + "': " + std::strerror(err)};
+    }
+    handle->elf.reset(elf_begin(handle->fd.get(), ELF_C_READ_MMAP, nullptr));
+    ElfFile file(path, std::move(handle));
+    if (std::string why = file.load_segments(); !why.empty())
+        return {std::nullopt, std::move(why)};
+    return {std::move(file), ""};
 }
+
+namespace {
+
+ElfFile opened_or_thrown(ElfOpen opened)
+{
+    if (!opened.file)
+        throw Error(opened.why);
+    return std::move(*opened.file);
+}
+
+} // namespace
+
+ElfFile::ElfFile(const std::string &path) : ElfFile(opened_or_thrown(try_open(path))) {}
 
 ElfFile::ElfFile(const std::string &name, std::vector<char> image)
     : handle_(std::make_unique<Handle>()), path_(name)
 {
     elf_version(EV_CURRENT);
     handle_->image = std::move(image);
-    handle_->elf = elf_memory(handle_->image.data(), handle_->image.size());
-    load_segments();
+    handle_->elf.reset(elf_memory(handle_->image.data(), handle_->image.size()));
+    if (std::string why = load_segments(); !why.empty())
+        throw Error(why);
 }
 
-void ElfFile::load_segments()
+std::string ElfFile::load_segments()
 {
-    if (!handle_->elf || elf_kind(handle_->elf) != ELF_K_ELF)
-        throw Error("'" + path_ + "' is not an ELF file");
+    if (!handle_->elf || elf_kind(handle_->elf.get()) != ELF_K_ELF)
+        return "'" + path_ + "' is not an ELF file";
     GElf_Ehdr ehdr;
-    if (!gelf_getehdr(handle_->elf, &ehdr))
-        throw Error("'" + path_ + "' has no readable ELF header");
+    if (!gelf_getehdr(handle_->elf.get(), &ehdr))
+        return "'" + path_ + "' has no readable ELF header";
     size_t count = 0;
-    if (elf_getphdrnum(handle_->elf, &count) != 0)
+    if (elf_getphdrnum(handle_->elf.get(), &count) != 0)
         count = 0;
     for (size_t i = 0; i < count; ++i) {
         GElf_Phdr phdr;
-        if (gelf_getphdr(handle_->elf, static_cast<int>(i), &phdr) && phdr.p_type == PT_LOAD)
+        if (gelf_getphdr(handle_->elf.get(), static_cast<int>(i), &phdr) && phdr.p_type == PT_LOAD)
             segments_.push_back({phdr.p_vaddr, phdr.p_memsz, phdr.p_offset, phdr.p_filesz,
                                  (phdr.p_flags & PF_X) != 0});
     }
+    return "";
 }
 
 ElfFile::~ElfFile() = default;
@@ -96,7 +117,7 @@ ElfFile &ElfFile::operator=(ElfFile &&) noexcept = default;
 bool ElfFile::is_shared_object() const
 {
     GElf_Ehdr ehdr;
-    return gelf_getehdr(handle_->elf, &ehdr) && ehdr.e_type == ET_DYN;
+    return gelf_getehdr(handle_->elf.get(), &ehdr) && ehdr.e_type == ET_DYN;
 }
 
 std::optional<uint64_t> ElfFile::file_offset(uint64_t vaddr) const
@@ -118,7 +139,7 @@ std::optional<uint64_t> ElfFile::vaddr_of(uint64_t offset) const
 std::string ElfFile::build_id() const
 {
     std::string hex;
-    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
         if (shdr.sh_type != SHT_NOTE || !hex.empty())
             return;
         Elf_Data *data = elf_getdata(scn, nullptr);
@@ -145,8 +166,8 @@ std::string ElfFile::build_id() const
 std::optional<std::string> ElfFile::debuglink() const
 {
     std::optional<std::string> link;
-    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
-        if (link || section_name(handle_->elf, shdr) != ".gnu_debuglink")
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (link || section_name(handle_->elf.get(), shdr) != ".gnu_debuglink")
             return;
         Elf_Data *data = elf_getdata(scn, nullptr);
         if (data && data->d_size > 0) {
@@ -192,7 +213,7 @@ std::vector<std::pair<int64_t, std::string>> dynamic_strings(Elf *elf)
 std::vector<std::string> ElfFile::needed() const
 {
     std::vector<std::string> out;
-    for (auto &[tag, value] : dynamic_strings(handle_->elf))
+    for (auto &[tag, value] : dynamic_strings(handle_->elf.get()))
         if (tag == DT_NEEDED)
             out.push_back(value);
     return out;
@@ -201,7 +222,7 @@ std::vector<std::string> ElfFile::needed() const
 std::vector<std::string> ElfFile::search_path() const
 {
     std::string runpath, rpath;
-    for (auto &[tag, value] : dynamic_strings(handle_->elf)) {
+    for (auto &[tag, value] : dynamic_strings(handle_->elf.get())) {
         if (tag == DT_RUNPATH)
             runpath = value;
         else if (tag == DT_RPATH)
@@ -219,7 +240,7 @@ std::vector<std::string> ElfFile::search_path() const
 bool ElfFile::has_symtab() const
 {
     bool found = false;
-    for_each_section(handle_->elf, [&](Elf_Scn *, const GElf_Shdr &shdr) {
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *, const GElf_Shdr &shdr) {
         found |= shdr.sh_type == SHT_SYMTAB;
     });
     return found;
@@ -229,7 +250,7 @@ std::vector<ElfSymbol> ElfFile::functions() const
 {
     std::vector<ElfSymbol> out;
     std::set<std::pair<std::string, uint64_t>> seen;
-    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
         if (shdr.sh_type != SHT_SYMTAB && shdr.sh_type != SHT_DYNSYM)
             return;
         Elf_Data *data = elf_getdata(scn, nullptr);
@@ -244,7 +265,7 @@ std::vector<ElfSymbol> ElfFile::functions() const
             if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
                 sym.st_value == 0)
                 continue;
-            const char *name = elf_strptr(handle_->elf, shdr.sh_link, sym.st_name);
+            const char *name = elf_strptr(handle_->elf.get(), shdr.sh_link, sym.st_name);
             if (!name || !*name)
                 continue;
             std::string text = name;
@@ -269,7 +290,7 @@ std::optional<std::vector<uint8_t>> ElfFile::read(uint64_t vaddr, uint64_t size)
         if (vaddr < seg.vaddr || vaddr + size > seg.vaddr + seg.filesz)
             continue;
         size_t file_size = 0;
-        const char *image = elf_rawfile(handle_->elf, &file_size);
+        const char *image = elf_rawfile(handle_->elf.get(), &file_size);
         if (!image || *offset + size > file_size)
             return std::nullopt;
         return std::vector<uint8_t>(image + *offset, image + *offset + size);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -109,9 +110,12 @@ LibrarySearch LibrarySearch::from_environment(const std::string &ld_library_path
         if (!dir.empty())
             search.ld_library_path.push_back(dir);
     // ldconfig reads /etc/ld.so.cache for us: the well-kept reader of that format.
-    if (FILE *p = popen("/sbin/ldconfig -p 2>/dev/null", "r")) {
+    struct Pclose {
+        void operator()(FILE *f) const { pclose(f); }
+    };
+    if (std::unique_ptr<FILE, Pclose> p{popen("/sbin/ldconfig -p 2>/dev/null", "r")}) {
         char line[4096];
-        while (std::fgets(line, sizeof(line), p)) {
+        while (std::fgets(line, sizeof(line), p.get())) {
             std::string l = line;
             size_t arrow = l.find(" => ");
             if (arrow == std::string::npos || l.find("x86-64") == std::string::npos)
@@ -121,7 +125,6 @@ LibrarySearch LibrarySearch::from_environment(const std::string &ld_library_path
                 path.pop_back();
             search.cache.push_back(path);
         }
-        pclose(p);
     }
     return search;
 }
@@ -176,14 +179,11 @@ std::vector<Module> program_modules(const std::string &executable, const Library
     std::set<std::string> seen{exe};
     // Breadth-first over DT_NEEDED, like ld.so's load order.
     for (size_t i = 0; i < out.size(); ++i) {
-        std::vector<std::string> needed, runpath;
-        try {
-            ElfFile elf(out[i].open_path);
-            needed = elf.needed();
-            runpath = elf.search_path();
-        } catch (...) {
-            continue;
-        }
+        ElfOpen elf = ElfFile::try_open(out[i].open_path);
+        if (!elf.file)
+            continue; // unreadable or not ELF: it needs nothing we can name
+        std::vector<std::string> needed = elf.file->needed();
+        std::vector<std::string> runpath = elf.file->search_path();
         std::string origin = fs::path(out[i].open_path).parent_path().string();
         for (auto &dir : runpath) {
             size_t at = dir.find("$ORIGIN");
