@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 
 #include "error.h"
-#include "symbols/elfutils_ptr.h"
+#include "symbols/elfutils.h"
 #include "unique_fd.h"
 
 namespace memtrace {
@@ -34,6 +35,25 @@ template <typename Fn> void for_each_section(Elf *elf, Fn fn)
         if (gelf_getshdr(scn, &shdr))
             fn(scn, shdr);
     }
+}
+
+// Calls fn(data, shdr, index) for each entry of the sections of these types
+// (symbol tables, dynamic sections: arrays of fixed-size entries); fn returns
+// false to leave the section.
+template <typename Fn>
+void for_each_entry(Elf *elf, std::initializer_list<GElf_Word> types, Fn fn)
+{
+    for_each_section(elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (std::find(types.begin(), types.end(), shdr.sh_type) == types.end())
+            return;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        if (!data || shdr.sh_entsize == 0)
+            return;
+        size_t n = shdr.sh_size / shdr.sh_entsize;
+        for (size_t i = 0; i < n; ++i)
+            if (!fn(data, shdr, static_cast<int>(i)))
+                return;
+    });
 }
 
 std::string section_name(Elf *elf, const GElf_Shdr &shdr)
@@ -185,25 +205,16 @@ namespace {
 std::vector<std::pair<int64_t, std::string>> dynamic_strings(Elf *elf)
 {
     std::vector<std::pair<int64_t, std::string>> out;
-    for_each_section(elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
-        if (shdr.sh_type != SHT_DYNAMIC)
-            return;
-        Elf_Data *data = elf_getdata(scn, nullptr);
-        if (!data || shdr.sh_entsize == 0)
-            return;
-        size_t n = shdr.sh_size / shdr.sh_entsize;
-        for (size_t i = 0; i < n; ++i) {
-            GElf_Dyn dyn;
-            if (!gelf_getdyn(data, static_cast<int>(i), &dyn))
-                break;
-            if (dyn.d_tag == DT_NULL)
-                break;
-            if (dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH) {
-                const char *s = elf_strptr(elf, shdr.sh_link, dyn.d_un.d_val);
-                if (s)
-                    out.emplace_back(dyn.d_tag, s);
-            }
+    for_each_entry(elf, {SHT_DYNAMIC}, [&](Elf_Data *data, const GElf_Shdr &shdr, int i) {
+        GElf_Dyn dyn;
+        if (!gelf_getdyn(data, i, &dyn) || dyn.d_tag == DT_NULL)
+            return false;
+        if (dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH) {
+            const char *s = elf_strptr(elf, shdr.sh_link, dyn.d_un.d_val);
+            if (s)
+                out.emplace_back(dyn.d_tag, s);
         }
+        return true;
     });
     return out;
 }
@@ -250,34 +261,29 @@ std::vector<ElfSymbol> ElfFile::functions() const
 {
     std::vector<ElfSymbol> out;
     std::set<std::pair<std::string, uint64_t>> seen;
-    for_each_section(handle_->elf.get(), [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
-        if (shdr.sh_type != SHT_SYMTAB && shdr.sh_type != SHT_DYNSYM)
-            return;
-        Elf_Data *data = elf_getdata(scn, nullptr);
-        if (!data || shdr.sh_entsize == 0)
-            return;
-        size_t n = shdr.sh_size / shdr.sh_entsize;
-        for (size_t i = 0; i < n; ++i) {
-            GElf_Sym sym;
-            if (!gelf_getsym(data, static_cast<int>(i), &sym))
-                break;
-            int type = GELF_ST_TYPE(sym.st_info);
-            if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-                sym.st_value == 0)
-                continue;
-            const char *name = elf_strptr(handle_->elf.get(), shdr.sh_link, sym.st_name);
-            if (!name || !*name)
-                continue;
-            std::string text = name;
-            // .dynsym names may carry a version: "malloc@@GLIBC_2.2.5" in some tools' output,
-            // but libelf gives the bare name; keep it as is.
-            if (!seen.emplace(text, sym.st_value).second)
-                continue;
-            int bind = GELF_ST_BIND(sym.st_info);
-            out.push_back({std::move(text), sym.st_value, sym.st_size,
-                           bind == STB_GLOBAL || bind == STB_WEAK, type == STT_GNU_IFUNC});
-        }
-    });
+    Elf *elf = handle_->elf.get();
+    auto take = [&](Elf_Data *data, const GElf_Shdr &shdr, int i) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, i, &sym))
+            return false;
+        int type = GELF_ST_TYPE(sym.st_info);
+        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+            sym.st_value == 0)
+            return true;
+        const char *name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+        if (!name || !*name)
+            return true;
+        std::string text = name;
+        // .dynsym names may carry a version: "malloc@@GLIBC_2.2.5" in some tools' output,
+        // but libelf gives the bare name; keep it as is.
+        if (!seen.emplace(text, sym.st_value).second)
+            return true;
+        int bind = GELF_ST_BIND(sym.st_info);
+        out.push_back({std::move(text), sym.st_value, sym.st_size,
+                       bind == STB_GLOBAL || bind == STB_WEAK, type == STT_GNU_IFUNC});
+        return true;
+    };
+    for_each_entry(elf, {SHT_SYMTAB, SHT_DYNSYM}, take);
     return out;
 }
 

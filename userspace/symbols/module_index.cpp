@@ -13,8 +13,7 @@
 namespace memtrace {
 namespace fs = std::filesystem;
 
-const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path,
-                                        bool deleted)
+const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path)
 {
     // An open descriptor reads the file after it is deleted or replaced, and
     // after the process (and its map_files/) is gone.
@@ -33,7 +32,6 @@ const ModuleFile *ModuleIndex::remember(const std::string &path, const std::stri
         file->open_path = "/proc/self/fd/" + std::to_string(fd.get());
         kept_fds_.push_back(std::move(fd));
     }
-    (void)deleted;
     // Not ELF (or unreadable): still a named region, without a build-id.
     if (ElfOpen elf = ElfFile::try_open(file->open_path); elf.file)
         file->build_id = elf.file->build_id();
@@ -47,7 +45,7 @@ const ModuleFile *ModuleIndex::remember(const std::string &path, const std::stri
 
 void ModuleIndex::add_file(const std::string &path)
 {
-    remember(path, path, false);
+    remember(path, path);
 }
 
 bool ModuleIndex::snapshot(pid_t pid)
@@ -63,15 +61,8 @@ bool ModuleIndex::snapshot(pid_t pid)
         if (e.perms.find('x') == std::string::npos)
             continue;
         Mapping m{e.start, e.end, e.offset, nullptr, e.path};
-        if (!e.path.empty() && e.path[0] == '/') {
-            char range[64];
-            std::snprintf(range, sizeof(range), "%llx-%llx",
-                          static_cast<unsigned long long>(e.start),
-                          static_cast<unsigned long long>(e.end));
-            std::string open_path =
-                e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path;
-            m.file = remember(e.path, open_path, e.deleted);
-        }
+        if (!e.path.empty() && e.path[0] == '/')
+            m.file = remember(e.path, mapped_file_path(dir, e));
         mappings.push_back(std::move(m));
     }
     if (mappings.empty() && text.str().empty())
@@ -101,7 +92,7 @@ void ModuleIndex::scan_directories(const std::vector<std::string> &dirs)
             std::string name = entry.path().filename().string();
             if (name.find(".so") == std::string::npos || !entry.is_regular_file(ec))
                 continue;
-            remember(entry.path().string(), entry.path().string(), false);
+            remember(entry.path().string(), entry.path().string());
         }
     }
 }

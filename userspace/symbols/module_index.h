@@ -61,7 +61,7 @@ public:
     size_t files() const { return files_.size(); }
 
 private:
-    const ModuleFile *remember(const std::string &path, const std::string &open_path, bool deleted);
+    const ModuleFile *remember(const std::string &path, const std::string &open_path);
 
     std::string proc_root_;
     std::vector<std::unique_ptr<ModuleFile>> files_;

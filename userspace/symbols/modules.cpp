@@ -46,6 +46,16 @@ std::vector<MapsEntry> parse_maps(const std::string &text)
     return out;
 }
 
+std::string mapped_file_path(const std::string &proc_dir, const MapsEntry &e)
+{
+    if (!e.deleted)
+        return proc_dir + "/root" + e.path;
+    char range[64];
+    std::snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(e.start),
+                  static_cast<unsigned long long>(e.end));
+    return proc_dir + "/map_files/" + range;
+}
+
 std::vector<Module> process_modules(pid_t pid, const std::string &proc_root)
 {
     std::string dir = proc_root + "/" + std::to_string(pid);
@@ -69,12 +79,7 @@ std::vector<Module> process_modules(pid_t pid, const std::string &proc_root)
         Module m;
         m.path = e.path;
         m.main = e.path == exe;
-        // A deleted or replaced file is still readable through map_files;
-        // otherwise read it as the process sees it (its mount namespace).
-        char range[64];
-        std::snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(e.start),
-                      static_cast<unsigned long long>(e.end));
-        m.open_path = e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path;
+        m.open_path = mapped_file_path(dir, e);
         out.push_back(std::move(m));
     }
     std::stable_partition(out.begin(), out.end(), [](const Module &m) { return m.main; });
@@ -92,11 +97,7 @@ std::optional<FileOffset> file_offset_at(pid_t pid, uint64_t address, const std:
             continue;
         if (e.path.empty() || e.path[0] != '/')
             return std::nullopt;
-        char range[64];
-        std::snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(e.start),
-                      static_cast<unsigned long long>(e.end));
-        return FileOffset{e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path, e.path,
-                          address - e.start + e.offset};
+        return FileOffset{mapped_file_path(dir, e), e.path, address - e.start + e.offset};
     }
     return std::nullopt;
 }

@@ -12,7 +12,7 @@
 
 #include "symbols/demangle.h"
 #include "symbols/elf_file.h"
-#include "symbols/elfutils_ptr.h"
+#include "symbols/elfutils.h"
 #include "unique_fd.h"
 
 namespace memtrace {
@@ -27,11 +27,7 @@ struct Symbolizer::Module {
 
 Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)
 {
-    // libdwfl's search path: "-" skips CRC checks, ".debug" is the binary's own
-    // .debug/ directory, then the debug roots (build-id and path layouts).
-    debuginfo_path_ = "-:.debug";
-    for (const auto &dir : debug_dirs)
-        debuginfo_path_ += ":" + dir;
+    debuginfo_path_ = dwfl_debuginfo_path(debug_dirs);
     debuginfo_ptr_ = debuginfo_path_.data();
 }
 

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "symbols/elf_file.h"
-#include "symbols/elfutils_ptr.h"
+#include "symbols/elfutils.h"
 
 namespace memtrace {
 
@@ -153,9 +153,7 @@ DwarfUnwinder::DwarfUnwinder(const ModuleIndex &index, const std::vector<std::st
                              size_t max_frames)
     : index_(index), max_frames_(max_frames)
 {
-    debuginfo_path_ = "-:.debug";
-    for (const auto &dir : debug_dirs)
-        debuginfo_path_ += ":" + dir;
+    debuginfo_path_ = dwfl_debuginfo_path(debug_dirs);
     debuginfo_ptr_ = debuginfo_path_.data();
 }
 
