@@ -1,10 +1,11 @@
 // UniqueFd closes what it owns exactly once; ElfFile::try_open says why it
-// refuses a file instead of throwing.
+// refuses a file instead of throwing, and its callers keep or pass on the why.
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "probes/probe_planner.h"
 #include "symbols/elf_file.h"
 #include "temp_dir.h"
 #include "unique_fd.h"
@@ -87,4 +88,21 @@ TEST_CASE("ElfFile::try_open: a reason for each file it refuses, no exception")
     CHECK(real.why.empty());
     CHECK_FALSE(real.file->segments().empty());
     CHECK_FALSE(real.file->build_id().empty());
+}
+
+TEST_CASE("plan: a module the pattern names but cannot read says why; one it does not name is skipped")
+{
+    memtrace::testing::TempDir dir;
+    std::string text = dir.write("libnotes.so", "not an ELF file\n").string();
+    std::string funcwork = std::string(MT_BUILD_DIR) + "/workloads/funcwork";
+    PlanRequest req;
+    req.modules = {{funcwork, funcwork, true}, {text, text, false}};
+
+    req.patterns = parse_function_patterns(text + ":keep_memory");
+    CHECK_THROWS_WITH(plan_function_probes(req), "'" + text + "' is not an ELF file");
+
+    req.patterns = parse_function_patterns("keep_memory");
+    auto probes = plan_function_probes(req);
+    REQUIRE(probes.size() == 1);
+    CHECK(probes[0].module == funcwork);
 }

@@ -23,11 +23,12 @@ struct ModuleSymbols {
     std::string source;                 // where the symbols came from
 };
 
-ModuleSymbols load_symbols(const Module &module, const std::vector<std::string> &debug_dirs)
+ModuleSymbols load_symbols(const Module &module, ElfFile binary,
+                           const std::vector<std::string> &debug_dirs)
 {
     ModuleSymbols ms;
     ms.module = module;
-    ms.binary = std::make_unique<ElfFile>(module.open_path);
+    ms.binary = std::make_unique<ElfFile>(std::move(binary));
     ms.functions = ms.binary->functions();
     ms.source = ms.binary->has_symtab() ? "symtab" : "dynsym";
     if (!ms.binary->has_symtab()) {
@@ -151,11 +152,19 @@ size_t edit_distance(const std::string &a, const std::string &b)
 std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
 {
     std::map<std::string, std::unique_ptr<ModuleSymbols>> loaded; // by open_path
-    auto symbols_of = [&](const Module &m) -> const ModuleSymbols & {
+    // null, and why, when the module cannot be read or is not ELF
+    auto symbols_of = [&](const Module &m, std::string &why) -> const ModuleSymbols * {
         auto &slot = loaded[m.open_path];
-        if (!slot)
-            slot = std::make_unique<ModuleSymbols>(load_symbols(m, req.debug_dirs));
-        return *slot;
+        if (!slot) {
+            ElfOpen binary = ElfFile::try_open(m.open_path);
+            if (!binary.file) {
+                why = binary.why;
+                return nullptr;
+            }
+            slot = std::make_unique<ModuleSymbols>(
+                load_symbols(m, std::move(*binary.file), req.debug_dirs));
+        }
+        return slot.get();
     };
 
     std::vector<FunctionProbe> probes;
@@ -190,12 +199,11 @@ std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
         size_t matched_here = 0;
         std::vector<std::string> ifunc_only;
         for (const Module &m : candidates) {
-            const ModuleSymbols *ms = nullptr;
-            try {
-                ms = &symbols_of(m);
-            } catch (const Error &e) {
+            std::string why;
+            const ModuleSymbols *ms = symbols_of(m, why);
+            if (!ms) {
                 if (!pattern.module.empty())
-                    throw;
+                    throw Error(why); // the module the pattern names
                 continue; // an unreadable library does not stop the search
             }
             searched.push_back(ms);
