@@ -19,7 +19,7 @@
 namespace memtrace {
 
 struct ElfFile::Handle {
-    // Declared in the order they are needed: the Elf ends before its bytes go.
+    // Destroyed bottom up: the Elf ends before its descriptor closes or its bytes go.
     std::vector<char> image; // when read from memory
     UniqueFd fd;
     ElfPtr elf;
@@ -56,6 +56,13 @@ void for_each_entry(Elf *elf, std::initializer_list<GElf_Word> types, Fn fn)
     });
 }
 
+ElfFile opened_or_thrown(ElfOpen opened)
+{
+    if (!opened.file)
+        throw Error(opened.why);
+    return std::move(*opened.file);
+}
+
 std::string section_name(Elf *elf, const GElf_Shdr &shdr)
 {
     size_t strndx = 0;
@@ -87,17 +94,6 @@ ElfOpen ElfFile::try_open(const std::string &path)
         return {std::nullopt, std::move(why)};
     return {std::move(file), ""};
 }
-
-namespace {
-
-ElfFile opened_or_thrown(ElfOpen opened)
-{
-    if (!opened.file)
-        throw Error(opened.why);
-    return std::move(*opened.file);
-}
-
-} // namespace
 
 ElfFile::ElfFile(const std::string &path) : ElfFile(opened_or_thrown(try_open(path))) {}
 

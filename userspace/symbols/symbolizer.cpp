@@ -18,11 +18,11 @@
 namespace memtrace {
 
 struct Symbolizer::Module {
+    Dwfl_Callbacks callbacks{}; // before dwfl, which points to it
     DwflPtr dwfl;
     Dwfl_Module *mod = nullptr;
     GElf_Addr bias = 0;
     std::optional<ElfFile> elf; // file offsets to virtual addresses
-    Dwfl_Callbacks callbacks{};
 };
 
 Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)

@@ -61,8 +61,8 @@ const char *unwind_end_name(UnwindEnd end)
 struct DwarfUnwinder::Process {
     DwarfUnwinder *owner = nullptr;
     pid_t pid = 0;
+    Dwfl_Callbacks callbacks{}; // before dwfl, which points to it
     DwflPtr dwfl;
-    Dwfl_Callbacks callbacks{};
     uint64_t generation = 0;
     uint64_t last_use = 0;
     std::map<const ModuleFile *, uint64_t> modules; // reported to dwfl, at their load bias
