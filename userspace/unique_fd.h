@@ -1,4 +1,5 @@
-// An owned file descriptor: closed when its owner goes.
+// A file descriptor with one owner: closed when the owner goes, moved (never
+// copied) to a new one. -1 owns nothing.
 #pragma once
 
 #include <unistd.h>
@@ -9,29 +10,31 @@ namespace memtrace {
 
 class UniqueFd {
 public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
+    explicit UniqueFd(int fd = -1) : fd_(fd) {}
+    ~UniqueFd() { reset(); }
     UniqueFd(UniqueFd &&other) noexcept : fd_(other.release()) {}
     UniqueFd &operator=(UniqueFd &&other) noexcept
     {
-        reset(other.release());
+        if (this != &other)
+            reset(other.release());
         return *this;
     }
     UniqueFd(const UniqueFd &) = delete;
     UniqueFd &operator=(const UniqueFd &) = delete;
-    ~UniqueFd() { reset(); }
 
     int get() const { return fd_; }
+    // Gives the descriptor up without closing it (to whoever closes it next).
     int release() { return std::exchange(fd_, -1); }
     void reset(int fd = -1)
     {
-        if (fd_ >= 0)
+        if (fd_ >= 0 && fd_ != fd)
             ::close(fd_);
         fd_ = fd;
     }
+    explicit operator bool() const { return fd_ >= 0; }
 
 private:
-    int fd_ = -1;
+    int fd_;
 };
 
 } // namespace memtrace

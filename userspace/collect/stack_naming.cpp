@@ -27,12 +27,10 @@ NamedStacks name_stacks(const StackEvidence &evidence, const TraceConfig &config
     named.folded = fold_stacks(evidence.raw, namer, fold);
     if (config.unwind == UnwindMode::FramePointers) // the others unwind such code with its CFI
         for (const auto &[open_path, shown] : namer.files_seen()) {
-            try {
-                if (detect_frame_pointers(ElfFile(open_path)) == FramePointers::No)
+            // unreadable now: it named no frame either
+            if (ElfOpen elf = ElfFile::try_open(open_path); elf.file)
+                if (detect_frame_pointers(*elf.file) == FramePointers::No)
                     named.without_frame_pointers.push_back(shown);
-            } catch (...) {
-                // unreadable now: it named no frame either
-            }
         }
     return named;
 }

@@ -23,26 +23,25 @@ struct ModuleSymbols {
     std::string source;                 // where the symbols came from
 };
 
-ModuleSymbols load_symbols(const Module &module, const std::vector<std::string> &debug_dirs)
+ModuleSymbols load_symbols(const Module &module, ElfFile binary,
+                           const std::vector<std::string> &debug_dirs)
 {
     ModuleSymbols ms;
     ms.module = module;
-    ms.binary = std::make_unique<ElfFile>(module.open_path);
+    ms.binary = std::make_unique<ElfFile>(std::move(binary));
     ms.functions = ms.binary->functions();
     ms.source = ms.binary->has_symtab() ? "symtab" : "dynsym";
     if (!ms.binary->has_symtab()) {
         if (auto debug = find_debug_file(*ms.binary, debug_dirs)) {
-            try {
-                ElfFile debug_elf(*debug);
+            // An unreadable debug file: the binary's own symbols stay, whatever the reason.
+            if (ElfOpen debug_elf = ElfFile::try_open(*debug); debug_elf.file) {
                 std::set<std::pair<std::string, uint64_t>> have;
                 for (const auto &f : ms.functions)
                     have.emplace(f.name, f.value);
-                for (auto &f : debug_elf.functions())
+                for (auto &f : debug_elf.file->functions())
                     if (!have.count({f.name, f.value}))
                         ms.functions.push_back(std::move(f));
                 ms.source = *debug;
-            } catch (const Error &) {
-                // an unreadable debug file: the binary's own symbols stay
             }
         }
     }
@@ -150,139 +149,191 @@ size_t edit_distance(const std::string &a, const std::string &b)
     return prev[b.size()];
 }
 
+namespace {
+
+// The modules a pattern searches: its MODULE part, or every module.
+std::vector<Module> candidate_modules(const FunctionPattern &pattern, const PlanRequest &req)
+{
+    if (pattern.module.empty())
+        return req.modules;
+    std::vector<Module> candidates;
+    for (const Module &m : req.modules)
+        if (module_matches(pattern.module, m.path))
+            candidates.push_back(m);
+    if (!candidates.empty())
+        return candidates;
+    // Not loaded (yet): a path, or a library dlopen may load later.
+    std::optional<std::string> file;
+    std::error_code ec;
+    if (pattern.module.find('/') != std::string::npos &&
+        std::filesystem::is_regular_file(pattern.module, ec))
+        file = std::filesystem::absolute(pattern.module).string();
+    else
+        file = find_library(pattern.module, req.search);
+    if (!file)
+        throw Error("no module '" + pattern.module + "' for -f '" + pattern.text +
+                    "': not loaded by the target and not found in the library "
+                    "path (give its path, e.g. -f /opt/lib/libfoo.so:func)");
+    return {{*file, *file, false}};
+}
+
+// The module's functions the pattern matches, one symbol per address.
+std::map<uint64_t, size_t> matches_in(const ModuleSymbols &ms, const FunctionPattern &pattern,
+                                      std::vector<std::string> &ifunc_only)
+{
+    std::map<uint64_t, size_t> by_address;
+    for (size_t i = 0; i < ms.functions.size(); ++i) {
+        const ElfSymbol &f = ms.functions[i];
+        if (!symbol_matches(pattern.symbol, f.name, ms.demangled[i]))
+            continue;
+        // "f.cold" is a fragment of f that f jumps into, never called:
+        // probing it would count bogus calls (unless asked for by name).
+        if (f.name.find(".cold") != std::string::npos &&
+            pattern.symbol.find(".cold") == std::string::npos)
+            continue;
+        if (f.ifunc) {
+            ifunc_only.push_back(f.name);
+            continue;
+        }
+        auto [it, fresh] = by_address.emplace(f.value, i);
+        if (!fresh && better_name(f, ms.functions[it->second]))
+            it->second = i;
+    }
+    return by_address;
+}
+
+// The function's code decoded: entry, rets and tail calls, with those of its
+// ".cold" part (GCC moves unlikely paths there: jumped to, and it may return
+// for the function, so its rets are the function's too).
+FunctionCode decode_function(const ModuleSymbols &ms, const ElfSymbol &f)
+{
+    const ElfSymbol *cold = nullptr;
+    for (const ElfSymbol &c : ms.functions)
+        if (c.size > 0 && c.name.rfind(f.name + ".cold", 0) == 0)
+            cold = &c;
+    std::vector<AddressRange> home = {{f.value, f.value + f.size}};
+    if (cold)
+        home.push_back({cold->value, cold->value + cold->size});
+    std::optional<std::vector<uint8_t>> code;
+    if (f.size > 0)
+        code = ms.binary->read(f.value, f.size);
+    FunctionCode scanned;
+    if (!code) {
+        scanned.entry = f.value;
+        scanned.fully_decoded = false;
+        scanned.problem = f.size ? "code not readable" : "symbol has no size";
+        return scanned;
+    }
+    scanned = scan_function(*code, f.value, home);
+    if (cold)
+        if (auto cold_code = ms.binary->read(cold->value, cold->size)) {
+            FunctionCode c = scan_function(*cold_code, cold->value, home);
+            scanned.returns.insert(scanned.returns.end(), c.returns.begin(), c.returns.end());
+            scanned.tail_calls.insert(scanned.tail_calls.end(), c.tail_calls.begin(),
+                                      c.tail_calls.end());
+        }
+    return scanned;
+}
+
+// The probe sites of function `index` of the module; nullopt if its entry is
+// in no loaded segment (nothing to probe).
+std::optional<FunctionProbe> plan_probe(const ModuleSymbols &ms, const Module &m, size_t index,
+                                        const FunctionPattern &pattern)
+{
+    const ElfSymbol &f = ms.functions[index];
+    FunctionProbe probe;
+    probe.symbol = f.name;
+    probe.demangled = ms.demangled[index];
+    probe.module = m.path;
+    probe.attach_path = m.open_path;
+    probe.address = f.value;
+    probe.size = f.size;
+    probe.symbols_from = ms.source;
+    probe.pattern = pattern.text;
+    const FunctionCode scanned = decode_function(ms, f);
+    auto entry = ms.binary->file_offset(scanned.entry);
+    if (!entry)
+        return std::nullopt;
+    probe.entry_offset = *entry;
+    probe.entry_insn = scanned.entry_insn;
+    for (uint64_t ret : scanned.returns)
+        if (auto off = ms.binary->file_offset(ret))
+            probe.return_offsets.push_back(*off);
+    for (uint64_t jmp : scanned.tail_calls) {
+        if (jmp == scanned.entry)
+            probe.entry_is_tailcall = true; // one probe there, not two
+        else if (auto off = ms.binary->file_offset(jmp))
+            probe.tailcall_offsets.push_back(*off);
+    }
+    probe.fully_decoded = scanned.fully_decoded;
+    if (probe.entry_is_tailcall || !probe.tailcall_offsets.empty())
+        probe.retaddr_offsets = return_addresses_of_calls(ms, f.value);
+    return probe;
+}
+
+Error no_match(const FunctionPattern &pattern, const std::vector<const ModuleSymbols *> &searched,
+               const std::vector<std::string> &ifunc_only)
+{
+    std::vector<std::string> files;
+    for (const auto *ms : searched)
+        files.push_back(ms->module.path);
+    std::string message = "no function matches '" + pattern.text + "' in " +
+                          (files.empty() ? std::string("any readable file") : join(files, ", "));
+    if (!ifunc_only.empty())
+        message += "; " + ifunc_only.front() +
+                   " is an IFUNC (its resolver runs once at load time): probe one of its "
+                   "implementations instead";
+    auto close = closest_names(pattern.symbol, searched);
+    if (!close.empty())
+        message += "; closest: " + join(close, ", ");
+    return Error(message);
+}
+
+} // namespace
+
 std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
 {
     std::map<std::string, std::unique_ptr<ModuleSymbols>> loaded; // by open_path
-    auto symbols_of = [&](const Module &m) -> const ModuleSymbols & {
+    // null, and why, when the module cannot be read or is not ELF
+    auto symbols_of = [&](const Module &m, std::string &why) -> const ModuleSymbols * {
         auto &slot = loaded[m.open_path];
-        if (!slot)
-            slot = std::make_unique<ModuleSymbols>(load_symbols(m, req.debug_dirs));
-        return *slot;
+        if (!slot) {
+            ElfOpen binary = ElfFile::try_open(m.open_path);
+            if (!binary.file) {
+                why = binary.why;
+                return nullptr;
+            }
+            slot = std::make_unique<ModuleSymbols>(
+                load_symbols(m, std::move(*binary.file), req.debug_dirs));
+        }
+        return slot.get();
     };
 
     std::vector<FunctionProbe> probes;
     std::set<std::pair<std::string, uint64_t>> planned; // (module, address)
     for (const FunctionPattern &pattern : req.patterns) {
-        // Which modules this pattern searches.
-        std::vector<Module> candidates;
-        if (pattern.module.empty()) {
-            candidates = req.modules;
-        } else {
-            for (const Module &m : req.modules)
-                if (module_matches(pattern.module, m.path))
-                    candidates.push_back(m);
-            if (candidates.empty()) {
-                // Not loaded (yet): a path, or a library dlopen may load later.
-                std::optional<std::string> file;
-                std::error_code ec;
-                if (pattern.module.find('/') != std::string::npos &&
-                    std::filesystem::is_regular_file(pattern.module, ec))
-                    file = std::filesystem::absolute(pattern.module).string();
-                else
-                    file = find_library(pattern.module, req.search);
-                if (!file)
-                    throw Error("no module '" + pattern.module + "' for -f '" + pattern.text +
-                                "': not loaded by the target and not found in the library "
-                                "path (give its path, e.g. -f /opt/lib/libfoo.so:func)");
-                candidates.push_back({*file, *file, false});
-            }
-        }
-
         std::vector<const ModuleSymbols *> searched;
         size_t matched_here = 0;
         std::vector<std::string> ifunc_only;
-        for (const Module &m : candidates) {
-            const ModuleSymbols *ms = nullptr;
-            try {
-                ms = &symbols_of(m);
-            } catch (const Error &e) {
+        for (const Module &m : candidate_modules(pattern, req)) {
+            std::string why;
+            const ModuleSymbols *ms = symbols_of(m, why);
+            if (!ms) {
                 if (!pattern.module.empty())
-                    throw;
+                    throw Error(why); // the module the pattern names
                 continue; // an unreadable library does not stop the search
             }
             searched.push_back(ms);
-            // matches in this module, one per address
-            std::map<uint64_t, size_t> by_address;
-            for (size_t i = 0; i < ms->functions.size(); ++i) {
-                const ElfSymbol &f = ms->functions[i];
-                if (!symbol_matches(pattern.symbol, f.name, ms->demangled[i]))
-                    continue;
-                // "f.cold" is a fragment of f that f jumps into, never called:
-                // probing it would count bogus calls (unless asked for by name).
-                if (f.name.find(".cold") != std::string::npos &&
-                    pattern.symbol.find(".cold") == std::string::npos)
-                    continue;
-                if (f.ifunc) {
-                    ifunc_only.push_back(f.name);
-                    continue;
-                }
-                auto [it, fresh] = by_address.emplace(f.value, i);
-                if (!fresh && better_name(f, ms->functions[it->second]))
-                    it->second = i;
-            }
-            for (auto &[address, index] : by_address) {
+            for (auto &[address, index] : matches_in(*ms, pattern, ifunc_only)) {
                 if (!planned.emplace(m.path, address).second) {
                     ++matched_here; // already planned by an earlier pattern
                     continue;
                 }
-                const ElfSymbol &f = ms->functions[index];
-                FunctionProbe probe;
-                probe.id = static_cast<uint32_t>(probes.size());
-                probe.symbol = f.name;
-                probe.demangled = ms->demangled[index];
-                probe.module = m.path;
-                probe.attach_path = m.open_path;
-                probe.address = f.value;
-                probe.size = f.size;
-                probe.symbols_from = ms->source;
-                probe.pattern = pattern.text;
-                // GCC moves unlikely paths to "NAME.cold": jumped to, and it may
-                // return for the function, so its rets are the function's too.
-                const ElfSymbol *cold = nullptr;
-                for (const ElfSymbol &c : ms->functions)
-                    if (c.size > 0 && c.name.rfind(f.name + ".cold", 0) == 0)
-                        cold = &c;
-                std::vector<AddressRange> home = {{f.value, f.value + f.size}};
-                if (cold)
-                    home.push_back({cold->value, cold->value + cold->size});
-                std::optional<std::vector<uint8_t>> code;
-                if (f.size > 0)
-                    code = ms->binary->read(f.value, f.size);
-                FunctionCode scanned;
-                if (code) {
-                    scanned = scan_function(*code, f.value, home);
-                    if (cold) {
-                        if (auto cold_code = ms->binary->read(cold->value, cold->size)) {
-                            FunctionCode c = scan_function(*cold_code, cold->value, home);
-                            scanned.returns.insert(scanned.returns.end(), c.returns.begin(),
-                                                   c.returns.end());
-                            scanned.tail_calls.insert(scanned.tail_calls.end(),
-                                                      c.tail_calls.begin(), c.tail_calls.end());
-                        }
-                    }
-                } else {
-                    scanned.entry = f.value;
-                    scanned.fully_decoded = false;
-                    scanned.problem = f.size ? "code not readable" : "symbol has no size";
-                }
-                auto entry = ms->binary->file_offset(scanned.entry);
-                if (!entry)
-                    continue; // not in a loaded segment: nothing to probe
-                probe.entry_offset = *entry;
-                probe.entry_insn = scanned.entry_insn;
-                for (uint64_t ret : scanned.returns)
-                    if (auto off = ms->binary->file_offset(ret))
-                        probe.return_offsets.push_back(*off);
-                for (uint64_t jmp : scanned.tail_calls) {
-                    if (jmp == scanned.entry)
-                        probe.entry_is_tailcall = true; // one probe there, not two
-                    else if (auto off = ms->binary->file_offset(jmp))
-                        probe.tailcall_offsets.push_back(*off);
-                }
-                probe.fully_decoded = scanned.fully_decoded;
-                if (probe.entry_is_tailcall || !probe.tailcall_offsets.empty())
-                    probe.retaddr_offsets = return_addresses_of_calls(*ms, f.value);
-                probes.push_back(std::move(probe));
+                std::optional<FunctionProbe> probe = plan_probe(*ms, m, index, pattern);
+                if (!probe)
+                    continue;
+                probe->id = static_cast<uint32_t>(probes.size());
+                probes.push_back(std::move(*probe));
                 ++matched_here;
                 if (probes.size() > req.max_probes)
                     throw Error("-f '" + pattern.text + "' and the other patterns match more than " +
@@ -295,21 +346,8 @@ std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
             if (pattern.module.empty() && matched_here > 0)
                 break;
         }
-        if (matched_here == 0) {
-            std::vector<std::string> files;
-            for (const auto *ms : searched)
-                files.push_back(ms->module.path);
-            std::string message = "no function matches '" + pattern.text + "' in " +
-                                  (files.empty() ? std::string("any readable file") : join(files, ", "));
-            if (!ifunc_only.empty())
-                message += "; " + ifunc_only.front() +
-                           " is an IFUNC (its resolver runs once at load time): probe one of its "
-                           "implementations instead";
-            auto close = closest_names(pattern.symbol, searched);
-            if (!close.empty())
-                message += "; closest: " + join(close, ", ");
-            throw Error(message);
-        }
+        if (matched_here == 0)
+            throw no_match(pattern, searched, ifunc_only);
     }
     return probes;
 }

@@ -36,20 +36,53 @@ ProbeInsn classify(const cs_insn *insn)
     return ProbeInsn::SingleStep;
 }
 
-struct CapstoneHandle {
-    csh handle = 0;
-    bool ok = false;
-    CapstoneHandle()
+// csh is an integer, not a pointer: the owner holds it in a box of its own.
+struct CsClose {
+    void operator()(csh *handle) const
     {
-        ok = cs_open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK;
-        if (ok)
-            cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+        cs_close(handle);
+        delete handle;
     }
-    ~CapstoneHandle()
+};
+using Capstone = std::unique_ptr<csh, CsClose>;
+
+struct CsFree {
+    void operator()(cs_insn *insn) const { cs_free(insn, 1); }
+};
+using Insn = std::unique_ptr<cs_insn, CsFree>; // room for one decoded instruction
+
+// The x86-64 instructions of `code` (which starts at `address`), with their
+// details, decoded one at a time.
+class X86Decoder {
+public:
+    X86Decoder(std::span<const uint8_t> code, uint64_t address)
+        : bytes_(code.data()), left_(code.size()), pc_(address)
     {
-        if (ok)
-            cs_close(&handle);
+        auto handle = std::make_unique<csh>();
+        if (cs_open(CS_ARCH_X86, CS_MODE_64, handle.get()) != CS_ERR_OK)
+            return;
+        cs_option(*handle, CS_OPT_DETAIL, CS_OPT_ON);
+        cs_.reset(handle.release());
+        insn_.reset(cs_malloc(*cs_));
     }
+
+    bool started() const { return cs_ && insn_; } // false: capstone could not start
+    bool done() const { return left_ == 0; }
+    uint64_t pc() const { return pc_; } // where the next instruction starts
+    // The next instruction; null when done, or at bytes that do not decode (at pc()).
+    const cs_insn *next()
+    {
+        if (!started() || left_ == 0 || !cs_disasm_iter(*cs_, &bytes_, &left_, &pc_, insn_.get()))
+            return nullptr;
+        return insn_.get();
+    }
+
+private:
+    Capstone cs_;
+    Insn insn_;
+    const uint8_t *bytes_;
+    size_t left_;
+    uint64_t pc_;
 };
 
 } // namespace
@@ -70,16 +103,8 @@ const char *probe_insn_name(ProbeInsn kind)
 std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, uint64_t target)
 {
     std::vector<uint64_t> out;
-    CapstoneHandle cs;
-    if (!cs.ok)
-        return out;
-    std::unique_ptr<cs_insn, void (*)(cs_insn *)> insn(cs_malloc(cs.handle),
-                                                       [](cs_insn *i) { cs_free(i, 1); });
-    const uint8_t *bytes = code.data();
-    size_t left = code.size();
-    uint64_t pc = address;
-    while (left > 0 && cs_disasm_iter(cs.handle, &bytes, &left, &pc, insn.get())) {
-        const cs_insn *i = insn.get();
+    X86Decoder decoder(code, address);
+    while (const cs_insn *i = decoder.next()) {
         if (i->id == X86_INS_CALL && i->detail->x86.op_count == 1 &&
             i->detail->x86.operands[0].type == X86_OP_IMM &&
             static_cast<uint64_t>(i->detail->x86.operands[0].imm) == target)
@@ -108,29 +133,24 @@ FunctionCode scan_function(std::span<const uint8_t> code, uint64_t address,
 {
     FunctionCode out;
     out.entry = address + (is_endbr64(code) ? 4 : 0);
-    CapstoneHandle cs;
-    if (!cs.ok) {
+    X86Decoder decoder(code, address);
+    if (!decoder.started()) {
         out.fully_decoded = false;
         out.problem = "capstone could not start";
         return out;
     }
-    std::unique_ptr<cs_insn, void (*)(cs_insn *)> insn(cs_malloc(cs.handle),
-                                                       [](cs_insn *i) { cs_free(i, 1); });
-    const uint8_t *bytes = code.data();
-    size_t left = code.size();
-    uint64_t pc = address;
     const uint64_t end = address + code.size();
     bool first = true;
-    while (left > 0) {
-        if (!cs_disasm_iter(cs.handle, &bytes, &left, &pc, insn.get())) {
+    while (!decoder.done()) {
+        const cs_insn *i = decoder.next();
+        if (!i) {
             out.fully_decoded = false;
             char where[64];
             std::snprintf(where, sizeof(where), "undecodable byte at +0x%llx",
-                          static_cast<unsigned long long>(pc - address));
+                          static_cast<unsigned long long>(decoder.pc() - address));
             out.problem = where;
             break;
         }
-        const cs_insn *i = insn.get();
         if (first && i->address >= out.entry) {
             out.entry_insn = classify(i);
             first = false;

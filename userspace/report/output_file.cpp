@@ -14,34 +14,32 @@ namespace memtrace {
 
 OutputFile::OutputFile(const std::string &path) : path_(path)
 {
-    if (path.empty() || path == "-") {
-        fd_ = STDOUT_FILENO;
+    if (path.empty() || path == "-")
         return;
-    }
     struct stat st {};
     created_ = stat(path.c_str(), &st) != 0;
-    fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
+    file_.reset(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (!file_)
         throw Error("cannot write '" + path + "': " + std::strerror(errno));
 }
 
 OutputFile::~OutputFile()
 {
-    if (fd_ > STDERR_FILENO)
-        close(fd_);
+    file_.reset();
     if (created_ && !written_)
         unlink(path_.c_str());
 }
 
 bool OutputFile::write(const std::string &content)
 {
-    if (fd_ != STDOUT_FILENO && ftruncate(fd_, 0) != 0 && errno != EINVAL) {
+    if (file_ && ftruncate(file_.get(), 0) != 0 && errno != EINVAL) {
         std::cerr << "memtrace: cannot write '" << path_ << "': " << std::strerror(errno) << '\n';
         return false;
     }
+    int fd = file_ ? file_.get() : STDOUT_FILENO;
     size_t done = 0;
     while (done < content.size()) {
-        ssize_t n = ::write(fd_, content.data() + done, content.size() - done);
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {

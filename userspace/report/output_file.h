@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "unique_fd.h"
+
 namespace memtrace {
 
 class OutputFile {
@@ -20,7 +22,7 @@ public:
 
 private:
     std::string path_;
-    int fd_ = -1;
+    UniqueFd file_; // none: stdout
     bool created_ = false;
     bool written_ = false;
 };

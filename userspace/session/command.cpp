@@ -29,6 +29,19 @@ struct ChildFailure {
     _exit(127);
 }
 
+// Both ends of a new pipe, closed on exec.
+struct Pipe {
+    UniqueFd read_end, write_end;
+};
+
+Pipe make_pipe()
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
 } // namespace
 
 std::optional<RunAs> sudo_invoker()
@@ -62,14 +75,8 @@ HeldCommand::HeldCommand(const std::vector<std::string> &argv, const std::string
                          std::optional<RunAs> run_as)
     : name_(argv.empty() ? path : argv.front())
 {
-    int go[2], err[2];
-    if (pipe2(go, O_CLOEXEC) != 0)
-        throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
-    if (pipe2(err, O_CLOEXEC) != 0) {
-        close(go[0]);
-        close(go[1]);
-        throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
-    }
+    Pipe go = make_pipe();
+    Pipe err = make_pipe();
     // Everything the child needs is prepared before fork: after it, only
     // async-signal-safe calls.
     std::vector<char *> args;
@@ -80,8 +87,6 @@ HeldCommand::HeldCommand(const std::vector<std::string> &argv, const std::string
     pid_ = fork();
     if (pid_ < 0) {
         int e = errno;
-        for (int fd : {go[0], go[1], err[0], err[1]})
-            close(fd);
         throw Error(std::string("cannot fork: ") + std::strerror(e));
     }
     if (pid_ == 0) {
@@ -94,32 +99,29 @@ HeldCommand::HeldCommand(const std::vector<std::string> &argv, const std::string
         char byte = 0;
         ssize_t n;
         do
-            n = read(go[0], &byte, 1);
+            n = read(go.read_end.get(), &byte, 1);
         while (n < 0 && errno == EINTR);
         if (n != 1)
             _exit(127); // memtrace went away before releasing us
         if (run_as) {
             if (setgroups(run_as->groups.size(), run_as->groups.data()) != 0 ||
                 setgid(run_as->gid) != 0 || setuid(run_as->uid) != 0)
-                child_fail(err[1], 1);
+                child_fail(err.write_end.get(), 1);
         }
         execv(path.c_str(), args.data());
-        child_fail(err[1], 0);
+        child_fail(err.write_end.get(), 0);
     }
-    close(go[0]);
-    close(err[1]);
-    go_fd_ = go[1];
-    error_fd_ = err[0];
+    // The child's ends are the child's: the error pipe reads end-of-file at its exec.
+    go.read_end.reset();
+    err.write_end.reset();
+    go_fd_ = std::move(go.write_end);
+    error_fd_ = std::move(err.read_end);
 }
 
 HeldCommand::~HeldCommand()
 {
     if (!released_)
         abandon();
-    if (go_fd_ >= 0)
-        close(go_fd_);
-    if (error_fd_ >= 0)
-        close(error_fd_);
 }
 
 void HeldCommand::abandon()
@@ -135,19 +137,17 @@ void HeldCommand::abandon()
 void HeldCommand::release()
 {
     char go = 1;
-    if (write(go_fd_, &go, 1) != 1)
+    if (write(go_fd_.get(), &go, 1) != 1)
         throw Error(std::string("cannot release the command: ") + std::strerror(errno));
-    close(go_fd_);
-    go_fd_ = -1;
+    go_fd_.reset();
     released_ = true;
 
     ChildFailure failure{};
     ssize_t n;
     do
-        n = read(error_fd_, &failure, sizeof(failure));
+        n = read(error_fd_.get(), &failure, sizeof(failure));
     while (n < 0 && errno == EINTR);
-    close(error_fd_);
-    error_fd_ = -1;
+    error_fd_.reset();
     if (n == 0)
         return; // exec succeeded: the pipe closed on exec
     while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "unique_fd.h"
+
 namespace memtrace {
 
 // Who the command runs as: under sudo, the invoking user, never silently root.
@@ -40,8 +42,8 @@ private:
     void abandon();
 
     pid_t pid_ = -1;
-    int go_fd_ = -1;    // write end: one byte releases the child
-    int error_fd_ = -1; // read end: errno from the child if exec failed (CLOEXEC)
+    UniqueFd go_fd_;    // write end: one byte releases the child
+    UniqueFd error_fd_; // read end: errno from the child if exec failed (CLOEXEC)
     bool released_ = false;
     std::string name_;
 };

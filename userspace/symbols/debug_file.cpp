@@ -20,11 +20,10 @@ std::optional<std::string> find_debug_file(const ElfFile &binary,
             fs::path candidate = fs::path(dir) / ".build-id" / id.substr(0, 2) / (id.substr(2) + ".debug");
             if (!readable(candidate))
                 continue;
-            try {
-                if (ElfFile(candidate.string()).build_id() == id)
-                    return candidate.string();
-            } catch (...) {
-            }
+            // unreadable or not ELF: not the debug file, whatever the reason
+            ElfOpen debug = ElfFile::try_open(candidate.string());
+            if (debug.file && debug.file->build_id() == id)
+                return candidate.string();
         }
     }
     if (auto link = binary.debuglink()) {
@@ -35,12 +34,12 @@ std::optional<std::string> find_debug_file(const ElfFile &binary,
         for (const auto &candidate : candidates) {
             if (!readable(candidate) || fs::equivalent(candidate, binary.path()))
                 continue;
-            try {
-                ElfFile debug(candidate.string());
-                if (id.empty() || debug.build_id().empty() || debug.build_id() == id)
-                    return candidate.string();
-            } catch (...) {
-            }
+            ElfOpen debug = ElfFile::try_open(candidate.string());
+            if (!debug.file)
+                continue; // unreadable or not ELF: not the debug file, whatever the reason
+            std::string debug_id = debug.file->build_id();
+            if (id.empty() || debug_id.empty() || debug_id == id)
+                return candidate.string();
         }
     }
     return std::nullopt;

@@ -4,29 +4,25 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 
 #include "error.h"
+#include "symbols/elfutils.h"
+#include "unique_fd.h"
 
 namespace memtrace {
 
 struct ElfFile::Handle {
-    int fd = -1;
-    Elf *elf = nullptr;
+    // Destroyed bottom up: the Elf ends before its descriptor closes or its bytes go.
     std::vector<char> image; // when read from memory
-    ~Handle()
-    {
-        if (elf)
-            elf_end(elf);
-        if (fd >= 0)
-            close(fd);
-    }
+    UniqueFd fd;
+    ElfPtr elf;
 };
 
 namespace {
@@ -41,6 +37,32 @@ template <typename Fn> void for_each_section(Elf *elf, Fn fn)
     }
 }
 
+// Calls fn(data, shdr, index) for each entry of the sections of these types
+// (symbol tables, dynamic sections: arrays of fixed-size entries); fn returns
+// false to leave the section.
+template <typename Fn>
+void for_each_entry(Elf *elf, std::initializer_list<GElf_Word> types, Fn fn)
+{
+    for_each_section(elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (std::find(types.begin(), types.end(), shdr.sh_type) == types.end())
+            return;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        if (!data || shdr.sh_entsize == 0)
+            return;
+        size_t n = shdr.sh_size / shdr.sh_entsize;
+        for (size_t i = 0; i < n; ++i)
+            if (!fn(data, shdr, static_cast<int>(i)))
+                return;
+    });
+}
+
+ElfFile opened_or_thrown(ElfOpen opened)
+{
+    if (!opened.file)
+        throw Error(opened.why);
+    return std::move(*opened.file);
+}
+
 std::string section_name(Elf *elf, const GElf_Shdr &shdr)
 {
     size_t strndx = 0;
@@ -52,41 +74,56 @@ std::string section_name(Elf *elf, const GElf_Shdr &shdr)
 
 } // namespace
 
-ElfFile::ElfFile(const std::string &path) : handle_(std::make_unique<Handle>()), path_(path)
+ElfFile::ElfFile(std::string path, std::unique_ptr<Handle> handle)
+    : handle_(std::move(handle)), path_(std::move(path))
+{
+}
+
+ElfOpen ElfFile::try_open(const std::string &path)
 {
     elf_version(EV_CURRENT);
-    handle_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (handle_->fd < 0)
-        throw Error("cannot read '" + path + "': " + std::strerror(errno));
-    handle_->elf = elf_begin(handle_->fd, ELF_C_READ_MMAP, nullptr);
-    load_segments();
+    auto handle = std::make_unique<Handle>();
+    handle->fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!handle->fd) {
+        int err = errno;
+        return {std::nullopt, "cannot read '" + path + "': " + std::strerror(err)};
+    }
+    handle->elf.reset(elf_begin(handle->fd.get(), ELF_C_READ_MMAP, nullptr));
+    ElfFile file(path, std::move(handle));
+    if (std::string why = file.load_segments(); !why.empty())
+        return {std::nullopt, std::move(why)};
+    return {std::move(file), ""};
 }
+
+ElfFile::ElfFile(const std::string &path) : ElfFile(opened_or_thrown(try_open(path))) {}
 
 ElfFile::ElfFile(const std::string &name, std::vector<char> image)
     : handle_(std::make_unique<Handle>()), path_(name)
 {
     elf_version(EV_CURRENT);
     handle_->image = std::move(image);
-    handle_->elf = elf_memory(handle_->image.data(), handle_->image.size());
-    load_segments();
+    handle_->elf.reset(elf_memory(handle_->image.data(), handle_->image.size()));
+    if (std::string why = load_segments(); !why.empty())
+        throw Error(why);
 }
 
-void ElfFile::load_segments()
+std::string ElfFile::load_segments()
 {
-    if (!handle_->elf || elf_kind(handle_->elf) != ELF_K_ELF)
-        throw Error("'" + path_ + "' is not an ELF file");
+    if (!handle_->elf || elf_kind(handle_->elf.get()) != ELF_K_ELF)
+        return "'" + path_ + "' is not an ELF file";
     GElf_Ehdr ehdr;
-    if (!gelf_getehdr(handle_->elf, &ehdr))
-        throw Error("'" + path_ + "' has no readable ELF header");
+    if (!gelf_getehdr(handle_->elf.get(), &ehdr))
+        return "'" + path_ + "' has no readable ELF header";
     size_t count = 0;
-    if (elf_getphdrnum(handle_->elf, &count) != 0)
+    if (elf_getphdrnum(handle_->elf.get(), &count) != 0)
         count = 0;
     for (size_t i = 0; i < count; ++i) {
         GElf_Phdr phdr;
-        if (gelf_getphdr(handle_->elf, static_cast<int>(i), &phdr) && phdr.p_type == PT_LOAD)
+        if (gelf_getphdr(handle_->elf.get(), static_cast<int>(i), &phdr) && phdr.p_type == PT_LOAD)
             segments_.push_back({phdr.p_vaddr, phdr.p_memsz, phdr.p_offset, phdr.p_filesz,
                                  (phdr.p_flags & PF_X) != 0});
     }
+    return "";
 }
 
 ElfFile::~ElfFile() = default;
@@ -96,7 +133,7 @@ ElfFile &ElfFile::operator=(ElfFile &&) noexcept = default;
 bool ElfFile::is_shared_object() const
 {
     GElf_Ehdr ehdr;
-    return gelf_getehdr(handle_->elf, &ehdr) && ehdr.e_type == ET_DYN;
+    return gelf_getehdr(handle_->elf.get(), &ehdr) && ehdr.e_type == ET_DYN;
 }
 
 std::optional<uint64_t> ElfFile::file_offset(uint64_t vaddr) const
@@ -118,7 +155,7 @@ std::optional<uint64_t> ElfFile::vaddr_of(uint64_t offset) const
 std::string ElfFile::build_id() const
 {
     std::string hex;
-    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
         if (shdr.sh_type != SHT_NOTE || !hex.empty())
             return;
         Elf_Data *data = elf_getdata(scn, nullptr);
@@ -145,8 +182,8 @@ std::string ElfFile::build_id() const
 std::optional<std::string> ElfFile::debuglink() const
 {
     std::optional<std::string> link;
-    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
-        if (link || section_name(handle_->elf, shdr) != ".gnu_debuglink")
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
+        if (link || section_name(handle_->elf.get(), shdr) != ".gnu_debuglink")
             return;
         Elf_Data *data = elf_getdata(scn, nullptr);
         if (data && data->d_size > 0) {
@@ -164,25 +201,16 @@ namespace {
 std::vector<std::pair<int64_t, std::string>> dynamic_strings(Elf *elf)
 {
     std::vector<std::pair<int64_t, std::string>> out;
-    for_each_section(elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
-        if (shdr.sh_type != SHT_DYNAMIC)
-            return;
-        Elf_Data *data = elf_getdata(scn, nullptr);
-        if (!data || shdr.sh_entsize == 0)
-            return;
-        size_t n = shdr.sh_size / shdr.sh_entsize;
-        for (size_t i = 0; i < n; ++i) {
-            GElf_Dyn dyn;
-            if (!gelf_getdyn(data, static_cast<int>(i), &dyn))
-                break;
-            if (dyn.d_tag == DT_NULL)
-                break;
-            if (dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH) {
-                const char *s = elf_strptr(elf, shdr.sh_link, dyn.d_un.d_val);
-                if (s)
-                    out.emplace_back(dyn.d_tag, s);
-            }
+    for_each_entry(elf, {SHT_DYNAMIC}, [&](Elf_Data *data, const GElf_Shdr &shdr, int i) {
+        GElf_Dyn dyn;
+        if (!gelf_getdyn(data, i, &dyn) || dyn.d_tag == DT_NULL)
+            return false;
+        if (dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH) {
+            const char *s = elf_strptr(elf, shdr.sh_link, dyn.d_un.d_val);
+            if (s)
+                out.emplace_back(dyn.d_tag, s);
         }
+        return true;
     });
     return out;
 }
@@ -192,7 +220,7 @@ std::vector<std::pair<int64_t, std::string>> dynamic_strings(Elf *elf)
 std::vector<std::string> ElfFile::needed() const
 {
     std::vector<std::string> out;
-    for (auto &[tag, value] : dynamic_strings(handle_->elf))
+    for (auto &[tag, value] : dynamic_strings(handle_->elf.get()))
         if (tag == DT_NEEDED)
             out.push_back(value);
     return out;
@@ -201,7 +229,7 @@ std::vector<std::string> ElfFile::needed() const
 std::vector<std::string> ElfFile::search_path() const
 {
     std::string runpath, rpath;
-    for (auto &[tag, value] : dynamic_strings(handle_->elf)) {
+    for (auto &[tag, value] : dynamic_strings(handle_->elf.get())) {
         if (tag == DT_RUNPATH)
             runpath = value;
         else if (tag == DT_RPATH)
@@ -219,7 +247,7 @@ std::vector<std::string> ElfFile::search_path() const
 bool ElfFile::has_symtab() const
 {
     bool found = false;
-    for_each_section(handle_->elf, [&](Elf_Scn *, const GElf_Shdr &shdr) {
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *, const GElf_Shdr &shdr) {
         found |= shdr.sh_type == SHT_SYMTAB;
     });
     return found;
@@ -229,34 +257,29 @@ std::vector<ElfSymbol> ElfFile::functions() const
 {
     std::vector<ElfSymbol> out;
     std::set<std::pair<std::string, uint64_t>> seen;
-    for_each_section(handle_->elf, [&](Elf_Scn *scn, const GElf_Shdr &shdr) {
-        if (shdr.sh_type != SHT_SYMTAB && shdr.sh_type != SHT_DYNSYM)
-            return;
-        Elf_Data *data = elf_getdata(scn, nullptr);
-        if (!data || shdr.sh_entsize == 0)
-            return;
-        size_t n = shdr.sh_size / shdr.sh_entsize;
-        for (size_t i = 0; i < n; ++i) {
-            GElf_Sym sym;
-            if (!gelf_getsym(data, static_cast<int>(i), &sym))
-                break;
-            int type = GELF_ST_TYPE(sym.st_info);
-            if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-                sym.st_value == 0)
-                continue;
-            const char *name = elf_strptr(handle_->elf, shdr.sh_link, sym.st_name);
-            if (!name || !*name)
-                continue;
-            std::string text = name;
-            // .dynsym names may carry a version: "malloc@@GLIBC_2.2.5" in some tools' output,
-            // but libelf gives the bare name; keep it as is.
-            if (!seen.emplace(text, sym.st_value).second)
-                continue;
-            int bind = GELF_ST_BIND(sym.st_info);
-            out.push_back({std::move(text), sym.st_value, sym.st_size,
-                           bind == STB_GLOBAL || bind == STB_WEAK, type == STT_GNU_IFUNC});
-        }
-    });
+    Elf *elf = handle_->elf.get();
+    auto take = [&](Elf_Data *data, const GElf_Shdr &shdr, int i) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, i, &sym))
+            return false;
+        int type = GELF_ST_TYPE(sym.st_info);
+        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+            sym.st_value == 0)
+            return true;
+        const char *name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+        if (!name || !*name)
+            return true;
+        std::string text = name;
+        // .dynsym names may carry a version: "malloc@@GLIBC_2.2.5" in some tools' output,
+        // but libelf gives the bare name; keep it as is.
+        if (!seen.emplace(text, sym.st_value).second)
+            return true;
+        int bind = GELF_ST_BIND(sym.st_info);
+        out.push_back({std::move(text), sym.st_value, sym.st_size,
+                       bind == STB_GLOBAL || bind == STB_WEAK, type == STT_GNU_IFUNC});
+        return true;
+    };
+    for_each_entry(elf, {SHT_SYMTAB, SHT_DYNSYM}, take);
     return out;
 }
 
@@ -269,7 +292,7 @@ std::optional<std::vector<uint8_t>> ElfFile::read(uint64_t vaddr, uint64_t size)
         if (vaddr < seg.vaddr || vaddr + size > seg.vaddr + seg.filesz)
             continue;
         size_t file_size = 0;
-        const char *image = elf_rawfile(handle_->elf, &file_size);
+        const char *image = elf_rawfile(handle_->elf.get(), &file_size);
         if (!image || *offset + size > file_size)
             return std::nullopt;
         return std::vector<uint8_t>(image + *offset, image + *offset + size);

@@ -27,9 +27,13 @@ struct LoadSegment {
     bool executable = false;
 };
 
+struct ElfOpen;
+
 class ElfFile {
 public:
-    // Throws Error("cannot read PATH: why") if the file is missing or not ELF.
+    // Never throws for a file that is missing, unreadable or not ELF: says why instead.
+    static ElfOpen try_open(const std::string &path);
+    // Throws Error(why) where try_open would say why.
     explicit ElfFile(const std::string &path);
     // An ELF image in memory (for fuzzing the reader); `name` names it in errors.
     ElfFile(const std::string &name, std::vector<char> image);
@@ -54,11 +58,18 @@ public:
     std::optional<std::vector<uint8_t>> read(uint64_t vaddr, uint64_t size) const;
 
 private:
-    void load_segments();
     struct Handle;
+    ElfFile(std::string path, std::unique_ptr<Handle> handle);
+    std::string load_segments(); // why the file is refused, "" if it is not
     std::unique_ptr<Handle> handle_;
     std::string path_;
     std::vector<LoadSegment> segments_;
+};
+
+// What ElfFile::try_open found: the file, or why it could not be read.
+struct ElfOpen {
+    std::optional<ElfFile> file;
+    std::string why; // "cannot read 'PATH': ...", "'PATH' is not an ELF file", ...
 };
 
 } // namespace memtrace

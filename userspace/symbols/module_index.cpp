@@ -2,55 +2,39 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "symbols/elf_file.h"
+#include "unique_fd.h"
 
 namespace memtrace {
 namespace fs = std::filesystem;
 
-ModuleIndex::~ModuleIndex()
-{
-    for (int fd : kept_fds_)
-        close(fd);
-}
-
-const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path,
-                                        bool deleted)
+const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path)
 {
     // An open descriptor reads the file after it is deleted or replaced, and
     // after the process (and its map_files/) is gone.
-    int fd = open(open_path.c_str(), O_RDONLY | O_CLOEXEC);
+    UniqueFd fd(open(open_path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat st {};
-    if (fd >= 0 ? fstat(fd, &st) != 0 : stat(open_path.c_str(), &st) != 0) {
-        if (fd >= 0)
-            close(fd);
+    if (fd ? fstat(fd.get(), &st) != 0 : stat(open_path.c_str(), &st) != 0)
         return nullptr;
-    }
     // Same path, same file: one entry (a replaced file at the same path is another).
     std::string identity = path + "@" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-    if (auto it = by_path_.find(identity); it != by_path_.end()) {
-        if (fd >= 0)
-            close(fd);
+    if (auto it = by_path_.find(identity); it != by_path_.end())
         return it->second;
-    }
     auto file = std::make_unique<ModuleFile>();
     file->path = path;
     file->open_path = open_path;
-    if (fd >= 0) {
-        kept_fds_.push_back(fd);
-        file->open_path = "/proc/self/fd/" + std::to_string(fd);
+    if (fd) {
+        file->open_path = "/proc/self/fd/" + std::to_string(fd.get());
+        kept_fds_.push_back(std::move(fd));
     }
-    (void)deleted;
-    try {
-        file->build_id = ElfFile(file->open_path).build_id();
-    } catch (...) {
-        // not ELF (or unreadable): still a named region
-    }
+    // Not ELF (or unreadable): still a named region, without a build-id.
+    if (ElfOpen elf = ElfFile::try_open(file->open_path); elf.file)
+        file->build_id = elf.file->build_id();
     const ModuleFile *raw = file.get();
     files_.push_back(std::move(file));
     by_path_[identity] = raw;
@@ -61,7 +45,7 @@ const ModuleFile *ModuleIndex::remember(const std::string &path, const std::stri
 
 void ModuleIndex::add_file(const std::string &path)
 {
-    remember(path, path, false);
+    remember(path, path);
 }
 
 bool ModuleIndex::snapshot(pid_t pid)
@@ -77,15 +61,8 @@ bool ModuleIndex::snapshot(pid_t pid)
         if (e.perms.find('x') == std::string::npos)
             continue;
         Mapping m{e.start, e.end, e.offset, nullptr, e.path};
-        if (!e.path.empty() && e.path[0] == '/') {
-            char range[64];
-            std::snprintf(range, sizeof(range), "%llx-%llx",
-                          static_cast<unsigned long long>(e.start),
-                          static_cast<unsigned long long>(e.end));
-            std::string open_path =
-                e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path;
-            m.file = remember(e.path, open_path, e.deleted);
-        }
+        if (!e.path.empty() && e.path[0] == '/')
+            m.file = remember(e.path, mapped_file_path(dir, e));
         mappings.push_back(std::move(m));
     }
     if (mappings.empty() && text.str().empty())
@@ -115,7 +92,7 @@ void ModuleIndex::scan_directories(const std::vector<std::string> &dirs)
             std::string name = entry.path().filename().string();
             if (name.find(".so") == std::string::npos || !entry.is_regular_file(ec))
                 continue;
-            remember(entry.path().string(), entry.path().string(), false);
+            remember(entry.path().string(), entry.path().string());
         }
     }
 }

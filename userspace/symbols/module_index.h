@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "symbols/modules.h"
+#include "unique_fd.h"
 
 namespace memtrace {
 
@@ -32,7 +33,6 @@ struct MappedAddress {
 class ModuleIndex {
 public:
     explicit ModuleIndex(std::string proc_root = "/proc") : proc_root_(std::move(proc_root)) {}
-    ~ModuleIndex();
     ModuleIndex(const ModuleIndex &) = delete;
     ModuleIndex &operator=(const ModuleIndex &) = delete;
 
@@ -61,7 +61,7 @@ public:
     size_t files() const { return files_.size(); }
 
 private:
-    const ModuleFile *remember(const std::string &path, const std::string &open_path, bool deleted);
+    const ModuleFile *remember(const std::string &path, const std::string &open_path);
 
     std::string proc_root_;
     std::vector<std::unique_ptr<ModuleFile>> files_;
@@ -70,7 +70,7 @@ private:
     std::map<pid_t, std::vector<Mapping>> maps_;
     std::map<pid_t, uint64_t> generations_;
     uint64_t next_generation_ = 1;
-    std::vector<int> kept_fds_; // every file, readable after deletion and process exit
+    std::vector<UniqueFd> kept_fds_; // every file, readable after deletion and process exit
 };
 
 } // namespace memtrace

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -45,6 +46,16 @@ std::vector<MapsEntry> parse_maps(const std::string &text)
     return out;
 }
 
+std::string mapped_file_path(const std::string &proc_dir, const MapsEntry &e)
+{
+    if (!e.deleted)
+        return proc_dir + "/root" + e.path;
+    char range[64];
+    std::snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(e.start),
+                  static_cast<unsigned long long>(e.end));
+    return proc_dir + "/map_files/" + range;
+}
+
 std::vector<Module> process_modules(pid_t pid, const std::string &proc_root)
 {
     std::string dir = proc_root + "/" + std::to_string(pid);
@@ -68,12 +79,7 @@ std::vector<Module> process_modules(pid_t pid, const std::string &proc_root)
         Module m;
         m.path = e.path;
         m.main = e.path == exe;
-        // A deleted or replaced file is still readable through map_files;
-        // otherwise read it as the process sees it (its mount namespace).
-        char range[64];
-        std::snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(e.start),
-                      static_cast<unsigned long long>(e.end));
-        m.open_path = e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path;
+        m.open_path = mapped_file_path(dir, e);
         out.push_back(std::move(m));
     }
     std::stable_partition(out.begin(), out.end(), [](const Module &m) { return m.main; });
@@ -91,11 +97,7 @@ std::optional<FileOffset> file_offset_at(pid_t pid, uint64_t address, const std:
             continue;
         if (e.path.empty() || e.path[0] != '/')
             return std::nullopt;
-        char range[64];
-        std::snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(e.start),
-                      static_cast<unsigned long long>(e.end));
-        return FileOffset{e.deleted ? dir + "/map_files/" + range : dir + "/root" + e.path, e.path,
-                          address - e.start + e.offset};
+        return FileOffset{mapped_file_path(dir, e), e.path, address - e.start + e.offset};
     }
     return std::nullopt;
 }
@@ -109,9 +111,12 @@ LibrarySearch LibrarySearch::from_environment(const std::string &ld_library_path
         if (!dir.empty())
             search.ld_library_path.push_back(dir);
     // ldconfig reads /etc/ld.so.cache for us: the well-kept reader of that format.
-    if (FILE *p = popen("/sbin/ldconfig -p 2>/dev/null", "r")) {
+    struct Pclose {
+        void operator()(FILE *f) const { pclose(f); }
+    };
+    if (std::unique_ptr<FILE, Pclose> p{popen("/sbin/ldconfig -p 2>/dev/null", "r")}) {
         char line[4096];
-        while (std::fgets(line, sizeof(line), p)) {
+        while (std::fgets(line, sizeof(line), p.get())) {
             std::string l = line;
             size_t arrow = l.find(" => ");
             if (arrow == std::string::npos || l.find("x86-64") == std::string::npos)
@@ -121,7 +126,6 @@ LibrarySearch LibrarySearch::from_environment(const std::string &ld_library_path
                 path.pop_back();
             search.cache.push_back(path);
         }
-        pclose(p);
     }
     return search;
 }
@@ -176,14 +180,11 @@ std::vector<Module> program_modules(const std::string &executable, const Library
     std::set<std::string> seen{exe};
     // Breadth-first over DT_NEEDED, like ld.so's load order.
     for (size_t i = 0; i < out.size(); ++i) {
-        std::vector<std::string> needed, runpath;
-        try {
-            ElfFile elf(out[i].open_path);
-            needed = elf.needed();
-            runpath = elf.search_path();
-        } catch (...) {
-            continue;
-        }
+        ElfOpen elf = ElfFile::try_open(out[i].open_path);
+        if (!elf.file)
+            continue; // unreadable or not ELF: it needs nothing we can name
+        std::vector<std::string> needed = elf.file->needed();
+        std::vector<std::string> runpath = elf.file->search_path();
         std::string origin = fs::path(out[i].open_path).parent_path().string();
         for (auto &dir : runpath) {
             size_t at = dir.find("$ORIGIN");

@@ -58,6 +58,11 @@ struct MapsEntry {
 };
 std::vector<MapsEntry> parse_maps(const std::string &text);
 
+// Where memtrace reads the file a maps entry of `proc_dir` ("/proc/PID") names:
+// through map_files/ when it was deleted or replaced, else as the process sees
+// it (its mount namespace, PROC_DIR/root/...).
+std::string mapped_file_path(const std::string &proc_dir, const MapsEntry &e);
+
 // Does a module name (a -f pattern's MODULE part) name this file? A path names its file; a short name
 // matches the file name exactly or as "NAME.so*" / "NAME-*.so*" ("libc" -> libc.so.6).
 bool module_matches(const std::string &module, const std::string &path);

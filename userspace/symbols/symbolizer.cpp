@@ -4,7 +4,6 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -13,29 +12,22 @@
 
 #include "symbols/demangle.h"
 #include "symbols/elf_file.h"
+#include "symbols/elfutils.h"
+#include "unique_fd.h"
 
 namespace memtrace {
 
 struct Symbolizer::Module {
-    Dwfl *dwfl = nullptr;
+    Dwfl_Callbacks callbacks{}; // before dwfl, which points to it
+    DwflPtr dwfl;
     Dwfl_Module *mod = nullptr;
     GElf_Addr bias = 0;
-    std::unique_ptr<ElfFile> elf; // file offsets to virtual addresses
-    Dwfl_Callbacks callbacks{};
-    ~Module()
-    {
-        if (dwfl)
-            dwfl_end(dwfl);
-    }
+    std::optional<ElfFile> elf; // file offsets to virtual addresses
 };
 
 Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)
 {
-    // libdwfl's search path: "-" skips CRC checks, ".debug" is the binary's own
-    // .debug/ directory, then the debug roots (build-id and path layouts).
-    debuginfo_path_ = "-:.debug";
-    for (const auto &dir : debug_dirs)
-        debuginfo_path_ += ":" + dir;
+    debuginfo_path_ = dwfl_debuginfo_path(debug_dirs);
     debuginfo_ptr_ = debuginfo_path_.data();
 }
 
@@ -47,29 +39,27 @@ Symbolizer::Module *Symbolizer::module(const std::string &open_path, const std::
     if (slot)
         return slot->mod ? slot.get() : nullptr;
     slot = std::make_unique<Module>();
-    try {
-        slot->elf = std::make_unique<ElfFile>(open_path);
-    } catch (...) {
+    ElfOpen opened = ElfFile::try_open(open_path);
+    if (!opened.file)
         return nullptr; // missing or not ELF: remembered as unreadable
-    }
-    int fd = open(open_path.c_str(), O_RDONLY | O_CLOEXEC); // libdwfl keeps and closes it
-    if (fd < 0)
+    slot->elf = std::move(opened.file);
+    UniqueFd fd(open(open_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
         return nullptr;
     slot->callbacks.find_elf = dwfl_build_id_find_elf;
     slot->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
     slot->callbacks.section_address = dwfl_offline_section_address;
     slot->callbacks.debuginfo_path = &debuginfo_ptr_;
-    slot->dwfl = dwfl_begin(&slot->callbacks);
-    if (!slot->dwfl) {
-        close(fd);
+    slot->dwfl.reset(dwfl_begin(&slot->callbacks));
+    if (!slot->dwfl)
         return nullptr;
-    }
-    dwfl_report_begin(slot->dwfl);
+    dwfl_report_begin(slot->dwfl.get());
     // Named by its real path: debuglink files are searched beside it.
-    slot->mod = dwfl_report_offline(slot->dwfl, path.c_str(), path.c_str(), fd);
-    dwfl_report_end(slot->dwfl, nullptr, nullptr);
+    slot->mod = dwfl_report_offline(slot->dwfl.get(), path.c_str(), path.c_str(), fd.get());
+    dwfl_report_end(slot->dwfl.get(), nullptr, nullptr);
     if (!slot->mod)
         return nullptr;
+    fd.release(); // libdwfl closes it when the Dwfl ends
     if (!dwfl_module_getelf(slot->mod, &slot->bias)) {
         slot->mod = nullptr;
         return nullptr;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "symbols/elf_file.h"
+#include "symbols/elfutils.h"
 
 namespace memtrace {
 
@@ -60,8 +61,8 @@ const char *unwind_end_name(UnwindEnd end)
 struct DwarfUnwinder::Process {
     DwarfUnwinder *owner = nullptr;
     pid_t pid = 0;
-    Dwfl *dwfl = nullptr;
-    Dwfl_Callbacks callbacks{};
+    Dwfl_Callbacks callbacks{}; // before dwfl, which points to it
+    DwflPtr dwfl;
     uint64_t generation = 0;
     uint64_t last_use = 0;
     std::map<const ModuleFile *, uint64_t> modules; // reported to dwfl, at their load bias
@@ -72,12 +73,6 @@ struct DwarfUnwinder::Process {
     bool beyond_copy = false;
     bool too_deep = false;
     bool no_cfi = false; // stopped at a frame libdwfl has no CFI for
-
-    ~Process()
-    {
-        if (dwfl)
-            dwfl_end(dwfl);
-    }
 
     static pid_t next_thread(Dwfl *, void *dwfl_arg, void **thread_argp)
     {
@@ -139,7 +134,7 @@ struct DwarfUnwinder::Process {
         // code built without them, which skips the real caller. Stop here;
         // the report says why.
         Dwarf_Addr bias = 0;
-        Dwfl_Module *mod = dwfl_addrmodule(self->dwfl, activation ? pc : pc - 1);
+        Dwfl_Module *mod = dwfl_addrmodule(self->dwfl.get(), activation ? pc : pc - 1);
         if (!mod || (!dwfl_module_eh_cfi(mod, &bias) && !dwfl_module_dwarf_cfi(mod, &bias))) {
             self->no_cfi = true;
             return DWARF_CB_ABORT;
@@ -158,19 +153,11 @@ DwarfUnwinder::DwarfUnwinder(const ModuleIndex &index, const std::vector<std::st
                              size_t max_frames)
     : index_(index), max_frames_(max_frames)
 {
-    debuginfo_path_ = "-:.debug";
-    for (const auto &dir : debug_dirs)
-        debuginfo_path_ += ":" + dir;
+    debuginfo_path_ = dwfl_debuginfo_path(debug_dirs);
     debuginfo_ptr_ = debuginfo_path_.data();
 }
 
-DwarfUnwinder::~DwarfUnwinder()
-{
-    processes_.clear();
-    for (auto &[file, fd] : fds_)
-        if (fd >= 0)
-            close(fd);
-}
+DwarfUnwinder::~DwarfUnwinder() = default;
 
 bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
 {
@@ -180,13 +167,13 @@ bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
     for (const ModuleIndex::Mapping &m : *mappings) {
         if (address < m.start || address + sizeof(*out) > m.end || !m.file)
             continue;
-        auto [it, fresh] = fds_.emplace(m.file, -1);
+        auto [it, fresh] = fds_.try_emplace(m.file);
         if (fresh)
-            it->second = open(m.file->open_path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (it->second < 0)
+            it->second.reset(open(m.file->open_path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!it->second)
             return false;
         off_t at = static_cast<off_t>(address - m.start + m.offset);
-        return pread(it->second, out, sizeof(*out), at) == static_cast<ssize_t>(sizeof(*out));
+        return pread(it->second.get(), out, sizeof(*out), at) == static_cast<ssize_t>(sizeof(*out));
     }
     return false;
 }
@@ -195,11 +182,9 @@ std::optional<uint64_t> DwarfUnwinder::load_bias(const ModuleIndex::Mapping &m)
 {
     auto [it, fresh] = segments_.try_emplace(m.file);
     if (fresh) {
-        try {
-            it->second = ElfFile(m.file->open_path).segments();
-        } catch (...) {
-            // not ELF: no segments, never reported
-        }
+        // Unreadable or not ELF: no segments, never reported, whatever the reason.
+        if (ElfOpen elf = ElfFile::try_open(m.file->open_path); elf.file)
+            it->second = elf.file->segments();
     }
     // where the mapped file offset sits against its segment's address
     for (const LoadSegment &seg : it->second) {
@@ -222,12 +207,12 @@ std::map<const ModuleFile *, uint64_t> DwarfUnwinder::modules_of(const std::vect
 
 void DwarfUnwinder::report(Process &p, const ModuleFile &file, uint64_t bias)
 {
-    int fd = open(file.open_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    UniqueFd fd(open(file.open_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
         return;
     // Named by its real path: debug files are searched beside it. libdwfl keeps the fd.
-    if (!dwfl_report_elf(p.dwfl, file.path.c_str(), file.path.c_str(), fd, bias, true))
-        close(fd);
+    if (dwfl_report_elf(p.dwfl.get(), file.path.c_str(), file.path.c_str(), fd.get(), bias, true))
+        fd.release();
 }
 
 DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
@@ -255,11 +240,11 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
             return now != modules.end() && now->second == known.second;
         });
         if (only_added) {
-            dwfl_report_begin_add(p.dwfl);
+            dwfl_report_begin_add(p.dwfl.get());
             for (const auto &[file, bias] : modules)
                 if (!p.modules.count(file))
                     report(p, *file, bias);
-            dwfl_report_end(p.dwfl, nullptr, nullptr);
+            dwfl_report_end(p.dwfl.get(), nullptr, nullptr);
             p.modules = std::move(modules);
             p.generation = generation;
             p.last_use = ++uses_;
@@ -283,19 +268,19 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
     p->callbacks.find_elf = dwfl_build_id_find_elf;
     p->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
     p->callbacks.debuginfo_path = &debuginfo_ptr_;
-    p->dwfl = dwfl_begin(&p->callbacks);
+    p->dwfl.reset(dwfl_begin(&p->callbacks));
     if (!p->dwfl)
         return nullptr;
-    dwfl_report_begin(p->dwfl);
+    dwfl_report_begin(p->dwfl.get());
     for (const auto &[file, bias] : modules)
         report(*p, *file, bias);
-    dwfl_report_end(p->dwfl, nullptr, nullptr);
+    dwfl_report_end(p->dwfl.get(), nullptr, nullptr);
     p->modules = std::move(modules);
     static const Dwfl_Thread_Callbacks thread_callbacks = {
         Process::next_thread, Process::get_thread, Process::memory_read,
         Process::set_initial_registers, nullptr, nullptr,
     };
-    if (!dwfl_attach_state(p->dwfl, nullptr, pid, &thread_callbacks, p.get()))
+    if (!dwfl_attach_state(p->dwfl.get(), nullptr, pid, &thread_callbacks, p.get()))
         return nullptr;
     Process *raw = p.get();
     processes_[pid] = std::move(p);
@@ -317,7 +302,7 @@ UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
     p->beyond_copy = false;
     p->too_deep = false;
     p->no_cfi = false;
-    int rc = dwfl_getthread_frames(p->dwfl, p->tid(), Process::on_frame, p);
+    int rc = dwfl_getthread_frames(p->dwfl.get(), p->tid(), Process::on_frame, p);
     p->snapshot = nullptr;
     p->pcs = nullptr;
     while (out.pcs.size() > 1 && out.pcs.back() == 0)
@@ -333,7 +318,7 @@ UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
     } else {
         // Why the last frame could not be unwound: the code it is in.
         Dwarf_Addr pc = out.pcs.back() - (out.pcs.size() > 1 ? 1 : 0);
-        Dwfl_Module *mod = dwfl_addrmodule(p->dwfl, pc);
+        Dwfl_Module *mod = dwfl_addrmodule(p->dwfl.get(), pc);
         Dwarf_Addr bias = 0;
         if (!mod)
             out.end = UnwindEnd::UnknownCode;

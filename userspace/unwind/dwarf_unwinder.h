@@ -17,6 +17,7 @@
 
 #include "symbols/elf_file.h"
 #include "symbols/module_index.h"
+#include "unique_fd.h"
 
 namespace memtrace {
 
@@ -71,7 +72,7 @@ private:
     size_t max_frames_;
     std::map<pid_t, std::unique_ptr<Process>> processes_;
     uint64_t uses_ = 0;
-    std::map<const ModuleFile *, int> fds_; // files read for memory outside the stack
+    std::map<const ModuleFile *, UniqueFd> fds_; // files read for memory outside the stack
     std::map<const ModuleFile *, std::vector<LoadSegment>> segments_; // each file's, read once
 };
 

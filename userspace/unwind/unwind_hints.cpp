@@ -8,11 +8,9 @@ FramePointers UnwindHints::of(const ModuleFile &file)
 {
     auto [it, fresh] = known_.emplace(&file, FramePointers::Unknown);
     if (fresh) {
-        try {
-            it->second = detect_frame_pointers(ElfFile(file.open_path));
-        } catch (...) {
-            it->second = FramePointers::Unknown;
-        }
+        // Unreadable or not ELF: Unknown, whatever the reason.
+        if (ElfOpen elf = ElfFile::try_open(file.open_path); elf.file)
+            it->second = detect_frame_pointers(*elf.file);
     }
     return it->second;
 }
