@@ -33,6 +33,7 @@
 #include "config.bpf.h"
 #include "functions.bpf.h"
 #include "procs.bpf.h"
+#include "python.bpf.h"
 #include "records.bpf.h"
 #include "stacks.bpf.h"
 #include "stats.bpf.h"
@@ -262,6 +263,7 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	read_comm(p, task);
 	MT_COUNT(execs);
 	new_code_gen(tgid); /* another program: not known yet */
+	bpf_map_delete_elem(&py_procs, &tgid); /* its interpreter, if any, is found again */
 	if (mt_cfg.stacks && mt_cfg.per_thread)
 		rename_sampled_thread(task->pid);
 	send_exec(p, task);
@@ -280,6 +282,7 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	if (!group_dead)
 		return 0;
 	forget_code_gen(tgid);
+	bpf_map_delete_elem(&py_procs, &tgid);
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return 0;

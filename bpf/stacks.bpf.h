@@ -18,6 +18,7 @@
 #include "maps.bpf.h"
 #include "procs.bpf.h"
 #include "records.bpf.h"
+#include "python.bpf.h"
 #include "stats.bpf.h"
 
 /* Stack copies for DWARF unwinding, on a ring buffer of their own: a burst of
@@ -225,6 +226,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.bp = PT_REGS_FP_CORE(regs);
 	buf->rec.size = copied;
 	buf->rec.flags = flags;
+	py_frames(&buf->rec, tgid);
 	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, lazy_wakeup(&stack_events)))
 		MT_COUNT(stack_copy_drops);
 	else
@@ -271,7 +273,8 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes)
 	MT_COUNT(stack_samples);
 	if (mt_cfg.unwind != MT_UNWIND_FP) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-		if (want_dwarf(tgid, PT_REGS_IP_CORE(regs))) {
+		/* Python processes: copied, so their Python frames go along */
+		if (want_dwarf(tgid, PT_REGS_IP_CORE(regs)) || py_registered(tgid)) {
 			copy_stack(regs, tgid, key.tid, weight, key.kernel_stack);
 			return;
 		}

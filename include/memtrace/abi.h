@@ -275,6 +275,75 @@ struct mt_rec_mark {
  * ends early at the first unreadable page: the stack's top, usually; or on the
  * main thread at mm->start_stack, above which are no frames). */
 #define MT_COPY_ENDED_EARLY 1 /* flags: the copy holds the whole stack, though short of --stack-bytes */
+/*
+ * Python (CPython 3.11-3.13) frames, read from the interpreter's own frame
+ * chain at each sample of a registered process (py_procs). The offsets are
+ * per version, written by userspace (userspace/python/interpreter.cpp); "none"
+ * offsets are MT_PY_NONE.
+ */
+#define MT_PY_FRAMES 32         /* Python frames kept per sample, innermost first */
+#define MT_PY_THREADS 32        /* thread states searched for the sampled thread */
+#define MT_PY_NONE 0xffff
+#define MT_PY_OWNED_BY_CSTACK 3 /* 3.12+: a shim frame below each _PyEval_EvalFrameDefault call */
+struct mt_py_proc {
+	__u64 runtime;          /* address of _PyRuntime in the process */
+	__u16 rt_interp_head;   /* _PyRuntimeState.interpreters.head */
+	__u16 rt_tstate_current; /* 3.11: .gilstate.tstate_current (the GIL holder), or NONE */
+	__u16 is_threads_head;  /* PyInterpreterState.threads.head */
+	__u16 ts_next;          /* PyThreadState.next */
+	__u16 ts_thread_id;     /* PyThreadState.thread_id: the thread's pthread_t (its fs base) */
+	__u16 ts_cframe;        /* PyThreadState.cframe (3.11, 3.12), or NONE */
+	__u16 current_frame;    /* _PyCFrame.current_frame, or (no cframe) PyThreadState.current_frame */
+	__u16 fr_code;          /* _PyInterpreterFrame.f_code (f_executable in 3.13) */
+	__u16 fr_previous;
+	__u16 fr_instr;         /* .prev_instr (3.11, 3.12), .instr_ptr (3.13) */
+	__u16 fr_is_entry;      /* 3.11, or NONE */
+	__u16 fr_owner;
+	__u16 co_qualname;
+	__u16 co_filename;
+	__u16 co_firstlineno;
+	__u16 co_linetable;
+	__u16 co_code;          /* co_code_adaptive: the bytecode */
+	__u16 str_ascii_data;   /* sizeof(PyASCIIObject): where compact ASCII text starts */
+	__u16 str_compact_data; /* sizeof(PyCompactUnicodeObject): compact non-ASCII text */
+	__u16 pad;
+};
+
+#define MT_PY_ENTRY 1           /* mt_py_frame.flags: the outermost frame of one _PyEval_EvalFrameDefault call */
+struct mt_py_frame {
+	__u64 code;             /* the code object (a key into py_codes) */
+	__u32 instr;            /* bytes from co_code_adaptive to the frame's instruction pointer */
+	__u32 flags;            /* MT_PY_* */
+};
+
+#define MT_PY_NO_THREAD 1       /* mt_rec_stack.py_status: the sampled thread has no thread state */
+#define MT_PY_TRUNCATED 2       /* more frames than MT_PY_FRAMES */
+#define MT_PY_READ_FAILED 4     /* a frame could not be read */
+
+/* A code object's names and line table, copied on first sight: named after the
+ * process is gone. Text as CPython stores it (kind: bytes per character). */
+#define MT_PY_NAME 96
+#define MT_PY_FILE 160
+#define MT_PY_LINETABLE 1024
+struct mt_py_code_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 code;
+};
+struct mt_py_code {
+	char qualname[MT_PY_NAME];
+	char filename[MT_PY_FILE];
+	__u32 qualname_len;     /* characters */
+	__u32 filename_len;
+	__u8 qualname_kind;     /* 1, 2 or 4 bytes per character; 0 unreadable */
+	__u8 filename_kind;
+	__u16 pad;
+	__s32 firstlineno;
+	__u32 linetable_len;    /* bytes of the line table (copied: at most MT_PY_LINETABLE) */
+	__u32 pad2;
+	__u8 linetable[MT_PY_LINETABLE];
+};
+
 struct mt_rec_stack {
 	struct mt_rec_hdr hdr;
 	__u32 tid;
@@ -283,6 +352,9 @@ struct mt_rec_stack {
 	__u64 ip, sp, bp;       /* user registers */
 	__u32 size;             /* bytes of stack copied */
 	__u32 flags;            /* MT_COPY_* */
+	__u32 py_count;         /* Python frames in py (0: not a Python process, or none running) */
+	__u32 py_status;        /* MT_PY_* */
+	struct mt_py_frame py[MT_PY_FRAMES];
 	/* followed by `size` bytes: the stack from sp up */
 };
 
@@ -313,6 +385,8 @@ struct mt_stats {
 	__u64 stack_bytes_full; /* samples not counted: stack_bytes map full */
 	__u64 stack_copies;     /* stacks sent to userspace for DWARF unwinding */
 	__u64 stack_copy_drops; /* stack copies lost: stack ring buffer full */
+	__u64 py_stacks;        /* stack samples with Python frames */
+	__u64 py_codes_full;    /* Python code objects not named: py_codes map full */
 };
 
 #endif /* MEMTRACE_ABI_H */

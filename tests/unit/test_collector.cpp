@@ -65,6 +65,9 @@ public:
     size_t probes_attached() const override { return attached; }
     uint64_t code_gen(uint32_t) const override { return 0; }
     void set_unwind_hint(uint32_t, const mt_unwind_hint &) override {}
+    void set_python(uint32_t tgid, const mt_py_proc &) override { python.push_back(tgid); }
+    std::optional<mt_py_code> read_py_code(uint32_t, uint64_t) const override { return std::nullopt; }
+    std::vector<uint32_t> python;
     std::vector<mt_proc> read_procs() const override { return procs; }
     mt_stats read_stats() const override { return stats; }
     std::vector<std::pair<mt_func_key, mt_func_stats>> read_func_stats() const override

@@ -67,7 +67,7 @@ Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan 
     if (config.mode == TraceMode::All)
         table_.limit_ended(20000);
     if (config.stacks != StackWeight::None) {
-        stacks_.emplace(kernel, config);
+        stacks_.emplace(kernel, config, progress);
         if (!plan_.executable.empty())
             stacks_->add_program(plan_.executable);
     }

@@ -3,8 +3,10 @@
 namespace memtrace {
 
 DwarfStacks::DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
-                         std::function<void(uint32_t)> refresh, std::function<void()> read_maps)
-    : index_(index), unwinder_(unwinder), refresh_(std::move(refresh)), read_maps_(std::move(read_maps))
+                         std::function<void(uint32_t)> refresh, std::function<void()> read_maps,
+                         PythonTargets *python)
+    : index_(index), unwinder_(unwinder), refresh_(std::move(refresh)), read_maps_(std::move(read_maps)),
+      python_(python)
 {
 }
 
@@ -54,6 +56,11 @@ void DwarfStacks::unwind_pending()
             key += ";" + marker.name;
             frames.push_back(marker); // the root side: leaf first
         }
+        if (python_ && !rec.python.empty())
+            for (RawUserFrame &f : python_->frames(s.pid, rec.python)) {
+                key += ";" + f.name + (f.value ? "!" : "");
+                frames.push_back(std::move(f));
+            }
         auto [it, fresh] = ids_.emplace(key, kFirstId + static_cast<int32_t>(ids_.size()));
         if (fresh)
             frames_.emplace(it->second, std::move(frames));

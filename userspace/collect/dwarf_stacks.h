@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/python_targets.h"
 #include "collect/records.h"
 #include "symbols/stack_folding.h"
 #include "unwind/dwarf_unwinder.h"
@@ -22,8 +23,10 @@ public:
     // instruction lies in none that are known: code mapped since).
     // `read_maps()` reads the mappings of processes that mapped code since
     // (their records came on the other ring buffer).
+    // `python` names the Python frames samples carry (nullptr: none do).
     DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
-                std::function<void(uint32_t)> refresh, std::function<void()> read_maps);
+                std::function<void(uint32_t)> refresh, std::function<void()> read_maps,
+                PythonTargets *python = nullptr);
 
     // Queued until unwind_pending(): the mappings records that came before
     // it (on another ring buffer) must be read first. A full batch is
@@ -46,6 +49,7 @@ private:
     DwarfUnwinder &unwinder_;
     std::function<void(uint32_t)> refresh_;
     std::function<void()> read_maps_;
+    PythonTargets *python_;
     std::vector<StackRecord> pending_;
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;

@@ -86,6 +86,8 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.stack_bytes_full = kernel.stack_bytes_full;
     s.stack_copies = kernel.stack_copies;
     s.stack_copy_drops = kernel.stack_copy_drops;
+    s.python_stacks = kernel.py_stacks;
+    s.python_codes_full = kernel.py_codes_full;
     s.rss_events = kernel.rss_events;
     s.fault_events = kernel.fault_events;
     s.vm_events = kernel.vm_events;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -73,6 +74,11 @@ public:
     // code mapped in between makes the kernel side ignore the hint.
     virtual uint64_t code_gen(uint32_t tgid) const = 0;
     virtual void set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint) = 0;
+
+    // Python: where a process's interpreter keeps its frames (samples of it
+    // then carry Python frames); the names of a code object seen in them.
+    virtual void set_python(uint32_t tgid, const mt_py_proc &python) = 0;
+    virtual std::optional<mt_py_code> read_py_code(uint32_t tgid, uint64_t code) const = 0;
 
     virtual std::vector<mt_proc> read_procs() const = 0;
     virtual mt_stats read_stats() const = 0;

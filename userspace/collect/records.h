@@ -17,9 +17,12 @@ static_assert(sizeof(mt_proc) == 232, "mt_proc layout changed: update BPF and us
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 21 * 8);
+static_assert(sizeof(mt_stats) == 23 * 8);
 static_assert(sizeof(mt_config) == 3 * 8 + 10 * 4);
-static_assert(sizeof(mt_rec_stack) == 16 + 48);
+static_assert(sizeof(mt_rec_stack) == 16 + 48 + 8 + MT_PY_FRAMES * 16);
+static_assert(sizeof(mt_py_proc) == 8 + 20 * 2);
+static_assert(sizeof(mt_py_frame) == 16);
+static_assert(sizeof(mt_py_code) == MT_PY_NAME + MT_PY_FILE + 24 + MT_PY_LINETABLE);
 static_assert(sizeof(mt_unwind_hint) == 8 + 2 * 8 * MT_HINT_RANGES + 8);
 static_assert(sizeof(mt_rec_retsite) == 16 + 16);
 static_assert(sizeof(mt_func_stats) == 15 * 8);
@@ -68,8 +71,17 @@ struct RetsiteRecord {
 };
 
 // A sampled user stack to unwind (--unwind dwarf|auto).
+// One Python frame of a sample: its code object, and where in its bytecode.
+struct PyFrameRef {
+    uint64_t code = 0;
+    uint32_t instr = 0; // bytes from the bytecode's start; UINT32_MAX: not known
+    bool entry = false; // the outermost frame of one _PyEval_EvalFrameDefault call
+};
+
 struct StackRecord {
     StackSnapshot snapshot;
+    std::vector<PyFrameRef> python; // innermost first
+    uint32_t python_status = 0;     // MT_PY_*
     uint64_t weight = 0;       // bytes the sample stands for
     int32_t kernel_stack = -1; // id in the kernel stack map, or < 0
     uint32_t label_tid = 0;    // 0 unless per-thread stacks

@@ -22,14 +22,15 @@ mt_unwind_hint unwind_hint(const std::vector<UnwindHints::Range> &ranges, uint64
     return hint;
 }
 
-StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config)
-    : kernel_(kernel), config_(config), modules_(std::make_shared<ModuleIndex>())
+StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config, Progress &progress)
+    : kernel_(kernel), config_(config), modules_(std::make_shared<ModuleIndex>()),
+      python_(kernel, progress)
 {
     if (!config.stack_copies())
         return;
     unwinder_.emplace(*modules_, config.debug_dirs);
     dwarf_.emplace(*modules_, *unwinder_, [this](uint32_t pid) { read_mappings(pid); },
-                   [this] { read_queued(); });
+                   [this] { read_queued(); }, &python_);
 }
 
 void StackCollection::add_program(const std::string &executable)
@@ -48,6 +49,10 @@ void StackCollection::read_mappings(uint32_t pid)
     const uint64_t gen = auto_mode ? kernel_.code_gen(pid) : 0;
     if (!modules_->snapshot(static_cast<pid_t>(pid)))
         return;
+    // Python frames come with stack copies only (--unwind dwarf|auto)
+    if (dwarf_)
+        if (const auto *maps = modules_->mappings(static_cast<pid_t>(pid)))
+            python_.examine(pid, *maps);
     if (auto_mode)
         if (const auto *maps = modules_->mappings(static_cast<pid_t>(pid)))
             kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));

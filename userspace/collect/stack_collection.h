@@ -13,6 +13,7 @@
 
 #include "collect/dwarf_stacks.h"
 #include "collect/kernel_side.h"
+#include "collect/python_targets.h"
 #include "collect/records.h"
 #include "collect/stack_naming.h"
 #include "model/trace_config.h"
@@ -24,7 +25,7 @@ namespace memtrace {
 
 class StackCollection {
 public:
-    StackCollection(KernelSide &kernel, const TraceConfig &config);
+    StackCollection(KernelSide &kernel, const TraceConfig &config, Progress &progress);
 
     // The program memtrace is about to run, and the libraries it will load:
     // known before it maps them.
@@ -52,6 +53,7 @@ private:
     std::optional<DwarfUnwinder> unwinder_;
     std::optional<DwarfStacks> dwarf_;
     UnwindHints hints_;
+    PythonTargets python_;
     std::set<uint32_t> to_read_;
 };
 

@@ -34,6 +34,8 @@ struct TraceStats {
     uint64_t stack_bytes_full = 0;
     uint64_t stack_copies = 0;      // stacks sent for DWARF unwinding
     uint64_t stack_copy_drops = 0;  // ... lost: stack ring buffer full
+    uint64_t python_stacks = 0;     // samples with Python frames
+    uint64_t python_codes_full = 0; // Python functions not named: map full
     uint64_t rss_events = 0;
     uint64_t fault_events = 0;
     uint64_t vm_events = 0;

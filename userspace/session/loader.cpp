@@ -244,6 +244,24 @@ void BpfLoader::set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint)
                          BPF_ANY);
 }
 
+void BpfLoader::set_python(uint32_t tgid, const mt_py_proc &python)
+{
+    // Best effort: a full map leaves the process's stacks without Python frames.
+    bpf_map__update_elem(state_->skel->maps.py_procs, &tgid, sizeof(tgid), &python, sizeof(python),
+                         BPF_ANY);
+}
+
+std::optional<mt_py_code> BpfLoader::read_py_code(uint32_t tgid, uint64_t code) const
+{
+    mt_py_code_key key{};
+    key.tgid = tgid;
+    key.code = code;
+    mt_py_code value{};
+    if (bpf_map__lookup_elem(state_->skel->maps.py_codes, &key, sizeof(key), &value, sizeof(value), 0))
+        return std::nullopt;
+    return value;
+}
+
 BpfLoader::~BpfLoader() = default;
 
 void BpfLoader::add_target(uint32_t tgid, bool held)

@@ -283,6 +283,26 @@ std::vector<ElfSymbol> ElfFile::functions() const
     return out;
 }
 
+std::optional<ElfSymbol> ElfFile::data_symbol(const std::string &wanted) const
+{
+    std::optional<ElfSymbol> found;
+    Elf *elf = handle_->elf.get();
+    for_each_entry(elf, {SHT_DYNSYM, SHT_SYMTAB}, [&](Elf_Data *data, const GElf_Shdr &shdr, int i) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, i, &sym))
+            return false;
+        if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_shndx == SHN_UNDEF)
+            return true;
+        const char *name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+        if (!name || wanted != name)
+            return true;
+        int bind = GELF_ST_BIND(sym.st_info);
+        found = ElfSymbol{name, sym.st_value, sym.st_size, bind == STB_GLOBAL || bind == STB_WEAK, false};
+        return false;
+    });
+    return found;
+}
+
 std::optional<std::vector<uint8_t>> ElfFile::read(uint64_t vaddr, uint64_t size) const
 {
     auto offset = file_offset(vaddr);

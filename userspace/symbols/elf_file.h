@@ -54,6 +54,8 @@ public:
     std::vector<std::string> search_path() const; // DT_RUNPATH, else DT_RPATH, split on ':'
     bool has_symtab() const;                   // not stripped of .symtab
     std::vector<ElfSymbol> functions() const;  // defined functions from .symtab and .dynsym
+    // A defined data object (STT_OBJECT) by name, from .dynsym, then .symtab.
+    std::optional<ElfSymbol> data_symbol(const std::string &name) const;
     // The bytes of [vaddr, vaddr + size) as stored in the file.
     std::optional<std::vector<uint8_t>> read(uint64_t vaddr, uint64_t size) const;
 

@@ -57,8 +57,13 @@ void StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t 
 std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<RawUserFrame> &frames)
 {
     std::vector<std::string> names;
+    std::vector<RawUserFrame> python;
     for (size_t i = 0; i < frames.size(); ++i) {
         const RawUserFrame &f = frames[i];
+        if (f.kind == RawUserFrame::Python) {
+            python.push_back(f);
+            continue;
+        }
         // Every frame but the innermost holds a return address: the call is one byte before.
         uint64_t back = i == 0 ? 0 : 1;
         if (f.kind == RawUserFrame::Marker) {
@@ -93,10 +98,41 @@ std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<Ra
         else
             names.push_back("[unknown]");
     }
+    if (!python.empty())
+        merge_python_frames(names, python);
     std::reverse(names.begin(), names.end());
     for (auto &n : names)
         n = folded_safe(std::move(n));
     return names;
+}
+
+void merge_python_frames(std::vector<std::string> &native, const std::vector<RawUserFrame> &python)
+{
+    std::vector<std::vector<std::string>> calls(1); // one per _PyEval_EvalFrameDefault, leaf first
+    for (const RawUserFrame &f : python) {
+        calls.back().push_back(f.name);
+        if (f.value & 1)
+            calls.emplace_back();
+    }
+    if (calls.back().empty())
+        calls.pop_back();
+    std::vector<std::string> merged;
+    size_t next = 0;
+    for (std::string &name : native) {
+        if (name == "_PyEval_EvalFrameDefault" && next < calls.size()) {
+            merged.insert(merged.end(), calls[next].begin(), calls[next].end());
+            ++next;
+        } else {
+            merged.push_back(std::move(name));
+        }
+    }
+    const bool cut = !merged.empty() && merged.back().rfind("[cut short", 0) == 0;
+    auto root = cut ? merged.end() - 1 : merged.end();
+    for (; next < calls.size(); ++next) {
+        root = merged.insert(root, calls[next].begin(), calls[next].end());
+        root += static_cast<std::ptrdiff_t>(calls[next].size());
+    }
+    native = std::move(merged);
 }
 
 namespace {

@@ -21,9 +21,11 @@ namespace memtrace {
 // bpf_stack_build_id: a build-id or an address), or as the DWARF unwinder
 // placed it (a file it knows and an offset in it).
 struct RawUserFrame {
-    enum Kind { BuildId, Ip, File, Marker } kind = Ip;
+    // Python: a Python frame's text in `name`; value 1 if it is the outermost
+    // frame of one _PyEval_EvalFrameDefault call.
+    enum Kind { BuildId, Ip, File, Marker, Python } kind = Ip;
     std::string build_id;             // hex, for BuildId
-    std::string name;                 // for Marker: shown as is ("[cut short: ...]")
+    std::string name;                 // for Marker and Python: shown as is ("[cut short: ...]")
     const ModuleFile *file = nullptr; // for File
     uint64_t value = 0;               // file offset (BuildId, File) or address (Ip)
 };
@@ -55,6 +57,12 @@ private:
     std::map<pid_t, PerfMap> perf_maps_;
     std::map<std::string, std::string> files_seen_;
 };
+
+// The native frames (leaf first) with each _PyEval_EvalFrameDefault frame
+// replaced by the Python frames it runs (`python`: leaf first, split after
+// each frame marked as a call's outermost). Python frames left over (the
+// native stack was cut short) go to the root side, before a [cut short] frame.
+void merge_python_frames(std::vector<std::string> &native, const std::vector<RawUserFrame> &python);
 
 // A frame name safe for the folded format: ';' separates frames and a newline
 // ends the line, so both are replaced.

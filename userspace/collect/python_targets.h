@@ -1,0 +1,57 @@
+// Python processes among the traced ones: found in their mappings (the file
+// holding CPython's runtime), registered with the kernel side so their stack
+// samples carry Python frames, and those frames named from the code objects
+// the kernel side copied ("qualname (file.py:LINE)").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "collect/kernel_side.h"
+#include "collect/records.h"
+#include "model/progress.h"
+#include "python/code_location.h"
+#include "python/interpreter.h"
+#include "symbols/elf_file.h"
+#include "symbols/module_index.h"
+#include "symbols/stack_namer.h"
+
+namespace memtrace {
+
+class PythonTargets {
+public:
+    PythonTargets(KernelSide &kernel, Progress &progress) : kernel_(kernel), progress_(progress) {}
+
+    // After each reading of a process's executable mappings.
+    void examine(uint32_t pid, const std::vector<ModuleIndex::Mapping> &mappings);
+    // A sample's Python frames, innermost first, as named frames.
+    std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs);
+    size_t processes() const { return registered_.size(); }
+
+private:
+    struct Interpreter {
+        std::optional<PythonBinary> binary;
+        std::optional<PythonLayout> layout;
+        std::vector<LoadSegment> segments;
+    };
+    const Interpreter &interpreter_in(const ModuleFile &file);
+    const PythonCode *code(uint32_t pid, uint64_t address);
+    void unsupported(const ModuleFile &file, const PythonVersion &version);
+
+    KernelSide &kernel_;
+    Progress &progress_;
+    std::map<const ModuleFile *, Interpreter> files_; // each file looked at once
+    std::map<uint32_t, std::pair<uint64_t, PythonLayout>> registered_; // pid -> runtime, layout
+    std::map<std::pair<uint32_t, uint64_t>, std::optional<PythonCode>> codes_;
+    std::set<std::string> warned_; // versions said to be unsupported
+};
+
+// The kernel side's copy of a code object as text (UTF-8).
+PythonCode python_code_of(const mt_py_code &copy);
+
+} // namespace memtrace
