@@ -32,6 +32,8 @@ StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
     st.cut_short = run.stacks_cut_short;
     st.copies_too_short = run.stack_copy_too_short;
     st.without_frame_pointers = named.without_frame_pointers;
+    st.python_samples = stats.python_stacks;
+    st.python_codes_lost = stats.python_codes_full;
     return st;
 }
 

@@ -84,6 +84,8 @@ struct StacksSummary {
     uint64_t copies_lost = 0;       // DWARF samples lost (ring buffer full): not counted
     std::map<std::string, uint64_t> cut_short; // DWARF unwinds cut short, by reason
     bool copies_too_short = false;  // some were cut short for want of copied stack
+    uint64_t python_samples = 0;    // samples that carried Python frames
+    uint64_t python_codes_lost = 0; // Python functions not named: map full
 };
 
 struct RunReport {

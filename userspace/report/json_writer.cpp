@@ -113,7 +113,8 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
                         {"by_frame_pointers", st.by_frame_pointers},
                         {"by_dwarf", st.by_dwarf},
                         {"copies_lost", st.copies_lost},
-                        {"cut_short", st.cut_short}}}};
+                        {"cut_short", st.cut_short}}},
+            {"python", {{"samples", st.python_samples}, {"functions_not_named", st.python_codes_lost}}}};
 }
 
 // What memtrace lost or counted, and what it cost.

@@ -210,6 +210,13 @@ void write_stacks(std::ostream &out, const RunReport &r)
         out << ".\n";
         if (st.copies_too_short)
             out << "  Deeper stacks than the copy: raise --stack-bytes (up to 64K).\n";
+        if (st.python_samples)
+            out << "  Python: " << format_count(st.python_samples)
+                << " samples carry Python frames, shown as 'function (file.py:LINE)' in place of "
+                   "the interpreter's.\n";
+        if (st.python_codes_lost)
+            out << "warning: " << format_count(st.python_codes_lost)
+                << " Python functions could not be named (too many): shown as [python code 0x...]\n";
         if (st.copies_lost)
             out << "warning: " << format_count(st.copies_lost)
                 << " stack copies lost (ring buffer full): their bytes are not in the folded file\n";
