@@ -146,3 +146,18 @@ TEST_CASE("--help teaches; --version answers", "[cli]")
     CHECK(version.exit_code == 0);
     CHECK(version.out.rfind("memtrace ", 0) == 0);
 }
+
+TEST_CASE("-f with a Python function's name in a Python program: says how Python functions are seen",
+          "[bad-input][python]")
+{
+    require_root();
+    RunResult r = run_memtrace({"-f", "extract_array", "--", "/usr/bin/python3", "-c", "pass"});
+    check_refused(r, "no function matches 'extract_array'");
+    CHECK(r.err.find("This is a Python program") != std::string::npos);
+    CHECK(r.err.find("--folded") != std::string::npos);
+
+    // a native program is not told about Python
+    RunResult native = run_memtrace({"-f", "extract_array", "--", "/bin/true"});
+    check_refused(native, "no function matches 'extract_array'");
+    CHECK(native.err.find("Python") == std::string::npos);
+}

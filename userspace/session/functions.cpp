@@ -6,9 +6,27 @@
 #include "session/preflight.h"
 #include "collect/procfs.h"
 #include "probes/function_pattern.h"
+#include "python/interpreter.h"
+#include "symbols/elf_file.h"
 #include "symbols/modules.h"
 
 namespace memtrace {
+
+namespace {
+
+// A CPython interpreter among the modules (the program, or its libpython).
+bool runs_python(const std::vector<Module> &modules)
+{
+    for (const Module &m : modules) {
+        if (python_version_of_name(m.path))
+            return true;
+        if (ElfOpen elf = ElfFile::try_open(m.open_path); elf.file && find_python(*elf.file))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
 
 std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patterns,
                                           const TraceConfig &config, const std::string &executable,
@@ -39,7 +57,16 @@ std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patter
         }
     }
     req.search = LibrarySearch::from_environment(ld_library_path);
-    return plan_function_probes(req);
+    try {
+        return plan_function_probes(req);
+    } catch (const Error &e) {
+        const std::string what = e.what();
+        if (what.rfind("no function matches", 0) != 0 || !runs_python(req.modules))
+            throw;
+        throw Error(what + ". This is a Python program: -f traces native functions; Python "
+                           "functions are named in --folded stacks (Python frames), not -f targets yet",
+                    e.exit_code());
+    }
 }
 
 std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes)
