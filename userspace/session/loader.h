@@ -24,6 +24,7 @@ struct LoaderConfig {
     uint32_t ringbuf_bytes = 1u << 20;
     bool verbose = false;         // libbpf and verifier messages to stderr
     bool functions = false;       // -f: frame tracking for traced functions
+    bool seed_running = true;     // processes already running are traced (-p, -a)
     StackWeight stacks = StackWeight::None; // --folded
     uint64_t sample_bytes = 512 * 1024;
     bool kernel_stacks = false;

@@ -24,6 +24,7 @@ LoaderConfig loader_config(const TraceConfig &config, bool functions)
     lc.max_procs = config.max_procs;
     lc.verbose = config.verbose;
     lc.functions = functions;
+    lc.seed_running = config.mode != TraceMode::Command;
     lc.stacks = config.stacks;
     lc.sample_bytes = config.sample_bytes;
     lc.kernel_stacks = config.kernel_stacks;
