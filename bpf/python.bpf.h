@@ -118,26 +118,37 @@ static __always_inline void py_read_str(const struct mt_py_proc *py, __u64 str, 
 	*kind = k;
 }
 
-/* Copies a code object's names and line table into py_codes, once. */
-static __noinline void py_note_code(const struct mt_py_proc *py, __u32 tgid, __u64 code)
+/* A code object's filename, name, qualname and line table: four pointers in
+ * a row in every supported version (userspace checks the layout). */
+struct py_code_refs {
+	__u64 filename, name, qualname, linetable;
+};
+
+static __always_inline __u64 py_names_key(const struct py_code_refs *r)
 {
-	struct mt_py_code_key key = {.tgid = tgid, .code = code};
+	return r->filename ^ (r->qualname << 21 | r->qualname >> 43) ^
+	       (r->linetable << 42 | r->linetable >> 22);
+}
+
+/* Copies a code object's names and line table into py_codes, once. */
+static __noinline void py_note_code(const struct mt_py_proc *py, __u32 tgid, __u64 code,
+				    const struct py_code_refs *refs, __u64 names)
+{
+	struct mt_py_code_key key = {.tgid = tgid, .code = code, .names = names};
 	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(&py_codes, &key))
+	if (!refs || bpf_map_lookup_elem(&py_codes, &key))
 		return;
 	struct mt_py_code *c = bpf_map_lookup_elem(&py_code_scratch, &zero);
 	if (!c)
 		return;
-	py_read_str(py, py_read_ptr(code + py->co_qualname), c->qualname, MT_PY_NAME, &c->qualname_len,
-		    &c->qualname_kind);
-	py_read_str(py, py_read_ptr(code + py->co_filename), c->filename, MT_PY_FILE, &c->filename_len,
-		    &c->filename_kind);
+	py_read_str(py, refs->qualname, c->qualname, MT_PY_NAME, &c->qualname_len, &c->qualname_kind);
+	py_read_str(py, refs->filename, c->filename, MT_PY_FILE, &c->filename_len, &c->filename_kind);
 	c->firstlineno = 0;
 	bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno),
 			    (const void *)(code + py->co_firstlineno));
 	c->linetable_len = 0;
-	__u64 table = py_read_ptr(code + py->co_linetable); /* a bytes object */
+	__u64 table = refs->linetable; /* a bytes object */
 	__u64 size = table ? py_read_ptr(table + 16) : 0;
 	if (size > MT_PY_LINETABLE)
 		size = MT_PY_LINETABLE;
@@ -188,11 +199,18 @@ static long py_frame_step(__u32 index, void *ctx)
 	__u64 instr = py_read_ptr(w->frame + py->fr_instr);
 	if (py->fr_is_entry != MT_PY_NONE)
 		bpf_probe_read_user(&is_entry, 1, (const void *)(w->frame + py->fr_is_entry));
+	struct py_code_refs refs = {};
+	if (bpf_probe_read_user(&refs, sizeof(refs), (const void *)(code + py->co_filename))) {
+		rec->py_status |= MT_PY_READ_FAILED;
+		return 1;
+	}
+	__u64 names = py_names_key(&refs);
 	__u64 start = code + py->co_code;
 	rec->py[n].code = code;
+	rec->py[n].names = names;
 	rec->py[n].instr = instr >= start && instr - start < 0xffffffff ? (__u32)(instr - start) : 0xffffffff;
 	rec->py[n].flags = is_entry ? MT_PY_ENTRY : 0;
-	py_note_code(py, w->tgid, code);
+	py_note_code(py, w->tgid, code, &refs, names);
 	w->n = n + 1;
 	w->frame = previous;
 	return 0;

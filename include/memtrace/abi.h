@@ -300,7 +300,7 @@ struct mt_py_proc {
 	__u16 fr_is_entry;      /* 3.11, or NONE */
 	__u16 fr_owner;
 	__u16 co_qualname;
-	__u16 co_filename;
+	__u16 co_filename;      /* co_filename, co_name, co_qualname, co_linetable: 4 pointers in a row */
 	__u16 co_firstlineno;
 	__u16 co_linetable;
 	__u16 co_code;          /* co_code_adaptive: the bytecode */
@@ -311,7 +311,9 @@ struct mt_py_proc {
 
 #define MT_PY_ENTRY 1           /* mt_py_frame.flags: the outermost frame of one _PyEval_EvalFrameDefault call */
 struct mt_py_frame {
-	__u64 code;             /* the code object (a key into py_codes) */
+	__u64 code;             /* the code object (with names: a key into py_codes) */
+	__u64 names;            /* its filename, qualname and line table pointers mixed: a freed
+	                         * code object's address reused by another is another key */
 	__u32 instr;            /* bytes from co_code_adaptive to the frame's instruction pointer */
 	__u32 flags;            /* MT_PY_* */
 };
@@ -329,6 +331,7 @@ struct mt_py_code_key {
 	__u32 tgid;
 	__u32 pad;
 	__u64 code;
+	__u64 names;            /* as in mt_py_frame */
 };
 struct mt_py_code {
 	char qualname[MT_PY_NAME];

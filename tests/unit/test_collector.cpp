@@ -66,7 +66,7 @@ public:
     uint64_t code_gen(uint32_t) const override { return 0; }
     void set_unwind_hint(uint32_t, const mt_unwind_hint &) override {}
     void set_python(uint32_t tgid, const mt_py_proc &) override { python.push_back(tgid); }
-    std::optional<mt_py_code> read_py_code(uint32_t, uint64_t) const override { return std::nullopt; }
+    std::optional<mt_py_code> read_py_code(uint32_t, uint64_t, uint64_t) const override { return std::nullopt; }
     std::vector<uint32_t> python;
     std::vector<mt_proc> read_procs() const override { return procs; }
     mt_stats read_stats() const override { return stats; }

@@ -78,7 +78,7 @@ public:
     // Python: where a process's interpreter keeps its frames (samples of it
     // then carry Python frames); the names of a code object seen in them.
     virtual void set_python(uint32_t tgid, const mt_py_proc &python) = 0;
-    virtual std::optional<mt_py_code> read_py_code(uint32_t tgid, uint64_t code) const = 0;
+    virtual std::optional<mt_py_code> read_py_code(uint32_t tgid, uint64_t code, uint64_t names) const = 0;
 
     virtual std::vector<mt_proc> read_procs() const = 0;
     virtual mt_stats read_stats() const = 0;

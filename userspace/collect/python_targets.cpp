@@ -134,11 +134,11 @@ void PythonTargets::examine(uint32_t pid, const std::vector<ModuleIndex::Mapping
     }
 }
 
-const PythonCode *PythonTargets::code(uint32_t pid, uint64_t address)
+const PythonCode *PythonTargets::code(uint32_t pid, const PyFrameRef &ref)
 {
-    auto [it, fresh] = codes_.try_emplace({pid, address});
+    auto [it, fresh] = codes_.try_emplace({pid, ref.code, ref.names});
     if (fresh)
-        if (std::optional<mt_py_code> copy = kernel_.read_py_code(pid, address))
+        if (std::optional<mt_py_code> copy = kernel_.read_py_code(pid, ref.code, ref.names))
             it->second = python_code_of(*copy);
     return it->second ? &*it->second : nullptr;
 }
@@ -152,7 +152,7 @@ std::vector<RawUserFrame> PythonTargets::frames(uint32_t pid, const std::vector<
         RawUserFrame f;
         f.kind = RawUserFrame::Python;
         f.value = ref.entry ? 1 : 0;
-        if (const PythonCode *c = code(pid, ref.code)) {
+        if (const PythonCode *c = code(pid, ref)) {
             uint32_t instr = ref.instr;
             if (instr_is_next && instr != UINT32_MAX && instr >= 2)
                 instr -= 2; // the call in progress, not what follows it

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -40,14 +41,14 @@ private:
         std::vector<LoadSegment> segments;
     };
     const Interpreter &interpreter_in(const ModuleFile &file);
-    const PythonCode *code(uint32_t pid, uint64_t address);
+    const PythonCode *code(uint32_t pid, const PyFrameRef &ref);
     void unsupported(const ModuleFile &file, const PythonVersion &version);
 
     KernelSide &kernel_;
     Progress &progress_;
     std::map<const ModuleFile *, Interpreter> files_; // each file looked at once
     std::map<uint32_t, std::pair<uint64_t, PythonLayout>> registered_; // pid -> runtime, layout
-    std::map<std::pair<uint32_t, uint64_t>, std::optional<PythonCode>> codes_;
+    std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::optional<PythonCode>> codes_; // pid, code, names
     std::set<std::string> warned_; // versions said to be unsupported
 };
 

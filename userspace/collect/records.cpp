@@ -89,7 +89,8 @@ Record decode_record(std::span<const std::byte> bytes)
         out.kernel_stack = rec.kernel_stack;
         out.label_tid = rec.tid;
         for (uint32_t i = 0; i < rec.py_count && i < MT_PY_FRAMES; ++i)
-            out.python.push_back({rec.py[i].code, rec.py[i].instr, (rec.py[i].flags & MT_PY_ENTRY) != 0});
+            out.python.push_back({rec.py[i].code, rec.py[i].names, rec.py[i].instr,
+                                  (rec.py[i].flags & MT_PY_ENTRY) != 0});
         out.python_status = rec.py_status;
         return out;
     }

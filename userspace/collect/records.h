@@ -19,9 +19,9 @@ static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
 static_assert(sizeof(mt_stats) == 23 * 8);
 static_assert(sizeof(mt_config) == 3 * 8 + 10 * 4);
-static_assert(sizeof(mt_rec_stack) == 16 + 48 + 8 + MT_PY_FRAMES * 16);
+static_assert(sizeof(mt_rec_stack) == 16 + 48 + 8 + MT_PY_FRAMES * 24);
 static_assert(sizeof(mt_py_proc) == 8 + 20 * 2);
-static_assert(sizeof(mt_py_frame) == 16);
+static_assert(sizeof(mt_py_frame) == 24);
 static_assert(sizeof(mt_py_code) == MT_PY_NAME + MT_PY_FILE + 24 + MT_PY_LINETABLE);
 static_assert(sizeof(mt_unwind_hint) == 8 + 2 * 8 * MT_HINT_RANGES + 8);
 static_assert(sizeof(mt_rec_retsite) == 16 + 16);
@@ -74,6 +74,7 @@ struct RetsiteRecord {
 // One Python frame of a sample: its code object, and where in its bytecode.
 struct PyFrameRef {
     uint64_t code = 0;
+    uint64_t names = 0; // with code: which code object (an address can be reused)
     uint32_t instr = 0; // bytes from the bytecode's start; UINT32_MAX: not known
     bool entry = false; // the outermost frame of one _PyEval_EvalFrameDefault call
 };

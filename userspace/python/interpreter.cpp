@@ -49,7 +49,7 @@ std::optional<PythonLayout> python_layout(const PythonVersion &v)
     // common to 3.11-3.13
     l.ts_next = 0x8;
     l.fr_instr = 0x38;
-    l.co_filename = 0x70;
+    l.co_filename = 0x70; // then co_name, co_qualname, co_linetable: read as one
     l.co_qualname = 0x80;
     l.co_linetable = 0x88;
     switch (v.minor) {

@@ -291,11 +291,12 @@ void BpfLoader::set_python(uint32_t tgid, const mt_py_proc &python)
                          BPF_ANY);
 }
 
-std::optional<mt_py_code> BpfLoader::read_py_code(uint32_t tgid, uint64_t code) const
+std::optional<mt_py_code> BpfLoader::read_py_code(uint32_t tgid, uint64_t code, uint64_t names) const
 {
     mt_py_code_key key{};
     key.tgid = tgid;
     key.code = code;
+    key.names = names;
     mt_py_code value{};
     if (bpf_map__lookup_elem(state_->skel->maps.py_codes, &key, sizeof(key), &value, sizeof(value), 0))
         return std::nullopt;

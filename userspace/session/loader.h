@@ -57,7 +57,7 @@ public:
     void set_unwind_hint(uint32_t tgid, const mt_unwind_hint &hint) override;
 
     void set_python(uint32_t tgid, const mt_py_proc &python) override;
-    std::optional<mt_py_code> read_py_code(uint32_t tgid, uint64_t code) const override;
+    std::optional<mt_py_code> read_py_code(uint32_t tgid, uint64_t code, uint64_t names) const override;
 
     std::vector<mt_proc> read_procs() const override;
     mt_stats read_stats() const override;
