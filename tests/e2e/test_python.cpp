@@ -393,22 +393,25 @@ TEST_CASE("python: --sample-bytes 4096, make_big's frame holds its 64 MiB within
     require_root();
     PyRun r = trace_pyfuncs(kDebianPython, {"big"}, {"--sample-bytes", "4096"});
     INFO(dump_folded(r.lines));
-    INFO("copies lost: " << r.json.report["stacks"]["unwind"]["copies_lost"]);
     uint64_t big = with_frame(r.lines, py_frame("make_big", F, marker_line(F, "make_big")));
-    INFO(big << " B under make_big");
+    uint64_t lost = r.json.report["stacks"]["unwind"]["copies_lost"];
+    INFO(big << " B under make_big, " << lost << " stack copies lost");
+    // what arrived is make_big's: with the lost copies' pages it makes the 64 MiB
+    // (tells lost copies from misnamed ones when the check below fails)
+    CHECK(big + lost * 4096 >= 64 * MiB * 98 / 100);
     CHECK(big >= 64 * MiB * 98 / 100);
     CHECK(big <= 64 * MiB * 102 / 100);
     check_in_range(chain_bytes(r.lines, make_big_chain()), 64 * MiB * 98 / 100, 64 * MiB * 102 / 100);
 }
 
-TEST_CASE("python: code objects made and freed in turn keep their own names", "[python]")
+namespace {
+
+// Each round's 1 MiB under <module> (genN.py:3) -> fN (genN.py:2) of that round,
+// in one interpreter's run of `pyfuncs.py recompile`.
+void check_recompile(const std::string &python)
 {
-    require_root();
-    // 40 rounds of compile + exec of a new module genN.py whose fN keeps a 1 MiB
-    // bytearray; each round's module code object is freed after it ran, and the
-    // next one's may take its address
-    PyRun r = trace_pyfuncs(kDebianPython, {"recompile"});
-    INFO(dump_folded(r.lines));
+    PyRun r = trace_pyfuncs(python, {"recompile"});
+    INFO(python << ":\n" << dump_folded(r.lines));
     std::vector<std::string> base{module_frame(F), main_frame(F, "main_recompile"),
                                   py_frame("recompile", F, marker_line(F, "recompile"))};
     uint64_t named = 0;
@@ -425,14 +428,35 @@ TEST_CASE("python: code objects made and freed in turn keep their own names", "[
     // 40 MiB, sampled every 512 KiB: each round's two samples under its own names
     check_in_range(named, 39 * MiB, 40 * MiB + 512 * KiB);
     CHECK(rounds_seen == 40);
-    // never one round's function under another round's module
-    static const std::regex mismatch(R"(.*<module> \(gen([0-9]+)\.py:3\);f([0-9]+) \(gen([0-9]+)\.py:2\).*)");
+    // never one round's function under another round's (or any other) module
+    int misnamed = 0;
     for (const auto &[stack, bytes] : r.lines) {
-        std::smatch m;
-        if (std::regex_match(stack, m, mismatch)) {
-            INFO(stack);
-            CHECK(m[1] == m[2]);
-            CHECK(m[2] == m[3]);
+        auto frames = python_frames(stack);
+        for (size_t i = 1; i < frames.size(); ++i) {
+            static const std::regex fn(R"(f([0-9]+) \(gen([0-9]+)\.py:2\))");
+            static const std::regex mod(R"(<module> \(gen([0-9]+)\.py:3\))");
+            std::smatch f, m;
+            if (!std::regex_match(frames[i], f, fn))
+                continue;
+            bool ok = f[1] == f[2] && std::regex_match(frames[i - 1], m, mod) && m[1] == f[1];
+            if (!ok && ++misnamed <= 3) {
+                INFO(frames[i - 1] << " above " << frames[i]);
+                CHECK(ok);
+            }
         }
     }
+    CHECK(misnamed == 0);
+}
+
+} // namespace
+
+TEST_CASE("python: code objects made and freed in turn keep their own names", "[python]")
+{
+    require_root();
+    // 40 rounds of compile + exec of a new module genN.py whose fN keeps a 1 MiB
+    // bytearray; each round's module code object is freed after it ran, and the
+    // next one's may take its address
+    check_recompile(kDebianPython);
+    for (std::string version : {"3.11.7", "3.12.1", "3.13.0"})
+        check_recompile(pyenv_python(version));
 }
