@@ -119,3 +119,6 @@ $(DEMO): demo/feature_extract.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
+
+# Python workloads (tests/workloads/*.py) need no build: tests/e2e/test_python.cpp
+# runs them from the source tree (MT_SOURCE_DIR) with /usr/bin/python3 and pyenv's.
