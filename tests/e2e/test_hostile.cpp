@@ -78,3 +78,31 @@ TEST_CASE("malformed SUDO_UID or SUDO_GID: refused, never run as root", "[hostil
     }
     CHECK(memtrace_programs_loaded().empty());
 }
+
+TEST_CASE("an output named by a symlink another user planted: replaced, its target untouched", "[hostile]")
+{
+    require_root();
+    std::string dir = report_dir(); // world-writable, as /tmp is
+    std::string victim = dir + "/root-owned";
+    std::ofstream(victim) << "precious\n";
+    std::filesystem::create_symlink(victim, dir + "/out.json");
+    std::filesystem::create_symlink(victim, dir + "/out.folded");
+    RunResult r = run_memtrace({"--json", dir + "/out.json", "--folded", dir + "/out.folded", "--",
+                                "/bin/true"},
+                               with_env({"SUDO_UID=65534", "SUDO_GID=65534"}));
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    std::ifstream in(victim);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == "precious\n");
+    CHECK_FALSE(std::filesystem::is_symlink(dir + "/out.json"));
+    std::ifstream json(dir + "/out.json");
+    CHECK_NOTHROW(nlohmann::json::parse(json));
+    struct stat st {};
+    REQUIRE(stat((dir + "/out.json").c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534); // under sudo: the invoking user's
+    size_t left = 0; // no temporary files left behind
+    for (const auto &e : std::filesystem::directory_iterator(dir))
+        left += e.path().filename().string().rfind(".out", 0) == 0;
+    CHECK(left == 0);
+}
