@@ -20,17 +20,19 @@ using memtrace::testing::TempDir;
 
 namespace {
 
-// Runs fn on another thread; true if it returned within 3 s. If not, opens the
-// FIFO's write end so that a reader blocked in open() returns, and says false.
+// Runs fn on another thread; true if it returned within 3 s. If not, opens and
+// closes the FIFO's write end until it returns (a reader blocked in open()
+// returns, then reads end of file), and says false.
 template <typename Fn> bool returns_in_time(const std::string &fifo, Fn fn)
 {
     auto done = std::async(std::launch::async, fn);
     if (done.wait_for(std::chrono::seconds(3)) == std::future_status::ready)
         return true;
-    int writer = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    done.wait();
-    if (writer >= 0)
-        close(writer);
+    while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+        int writer = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (writer >= 0)
+            close(writer);
+    }
     return false;
 }
 
