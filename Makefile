@@ -66,6 +66,7 @@ FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp \
 	userspace/symbols/modules.cpp userspace/probes/function_pattern.cpp \
 	userspace/symbols/demangle.cpp userspace/symbols/symbolizer.cpp \
+	userspace/symbols/regular_file.cpp userspace/symbols/debug_file.cpp \
 	userspace/collect/records.cpp userspace/probes/x86_code.cpp
 FUZZ_SECONDS ?= 10
 

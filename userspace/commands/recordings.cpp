@@ -99,7 +99,7 @@ int report_command(const std::vector<std::string> &args)
         write_table(std::cout, report);
     } else {
         std::ostringstream text;
-        text << recording.report.dump(2) << '\n';
+        text << recording.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         OutputFile out(a.json_path);
         if (!out.write(text.str()))
             return 1;

@@ -155,7 +155,7 @@ void add_stats_json(json &j, const RunReport &r)
 
 void write_json(std::ostream &out, const RunReport &r)
 {
-    out << report_json(r).dump(2) << '\n';
+    out << report_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
 json report_json(const RunReport &r)

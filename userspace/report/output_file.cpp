@@ -5,38 +5,87 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
 #include "error.h"
 
 namespace memtrace {
+namespace {
+
+// SUDO_UID or SUDO_GID when well formed (decimal), else -1: the file stays root's.
+long sudo_id(const char *name)
+{
+    const char *text = getenv(name);
+    if (!text || !*text || std::strspn(text, "0123456789") != std::strlen(text) || std::strlen(text) > 9)
+        return -1;
+    return std::strtol(text, nullptr, 10);
+}
+
+// Written in place: what exists at `path`, after symlinks, and is no regular file.
+bool is_device_or_fifo(const std::string &path)
+{
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+} // namespace
 
 OutputFile::OutputFile(const std::string &path) : path_(path)
 {
     if (path.empty() || path == "-")
         return;
+    if (is_device_or_fifo(path)) {
+        file_.reset(open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+        if (!file_)
+            throw Error("cannot write '" + path + "': " + std::strerror(errno));
+        return;
+    }
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
     struct stat st {};
-    created_ = stat(path.c_str(), &st) != 0;
-    file_.reset(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-    if (!file_)
-        throw Error("cannot write '" + path + "': " + std::strerror(errno));
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw Error("cannot write '" + path + "': " + std::strerror(EISDIR));
+    temp_path_ = dir + "." + base + ".XXXXXX";
+    file_.reset(mkostemp(temp_path_.data(), O_CLOEXEC)); // O_EXCL: never an existing file
+    if (!file_) {
+        int err = errno;
+        temp_path_.clear();
+        throw Error("cannot write '" + path + "': " + std::strerror(err));
+    }
+    fchmod(file_.get(), 0644);
+    long uid = sudo_id("SUDO_UID"), gid = sudo_id("SUDO_GID");
+    if (geteuid() == 0 && uid > 0 && gid >= 0 && fchown(file_.get(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
+        std::cerr << "memtrace: cannot give '" << path << "' to uid " << uid << ": " << std::strerror(errno) << '\n';
 }
 
 OutputFile::~OutputFile()
 {
     file_.reset();
-    if (created_ && !written_)
-        unlink(path_.c_str());
+    if (!temp_path_.empty())
+        unlink(temp_path_.c_str());
+}
+
+bool OutputFile::replace_file()
+{
+    if (rename(temp_path_.c_str(), path_.c_str()) != 0) {
+        std::cerr << "memtrace: cannot write '" << path_ << "': " << std::strerror(errno) << '\n';
+        return false;
+    }
+    temp_path_.clear(); // it is path_ now
+    return true;
 }
 
 bool OutputFile::write(const std::string &content)
 {
-    if (file_ && ftruncate(file_.get(), 0) != 0 && errno != EINVAL) {
-        std::cerr << "memtrace: cannot write '" << path_ << "': " << std::strerror(errno) << '\n';
+    bool to_stdout = path_.empty() || path_ == "-";
+    if (!to_stdout && !file_) { // renamed into place already: written once only
+        std::cerr << "memtrace: '" << path_ << "' was written already\n";
         return false;
     }
-    int fd = file_ ? file_.get() : STDOUT_FILENO;
+    int fd = to_stdout ? STDOUT_FILENO : file_.get();
     size_t done = 0;
     while (done < content.size()) {
         ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -50,7 +99,10 @@ bool OutputFile::write(const std::string &content)
         done += static_cast<size_t>(n);
     }
     written_ = true;
-    return true;
+    if (temp_path_.empty())
+        return true;
+    file_.reset();
+    return replace_file();
 }
 
 } // namespace memtrace

@@ -30,7 +30,7 @@ void write_recording(std::ostream &out, const Recording &r)
                 {"resolution_s", r.resolution},
                 {"duration_s", rounded(r.duration)},
                 {"main_pid", r.main_pid}}
-               .dump()
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
         << '\n';
     for (const RecordedProcess &p : r.processes)
         out << json{{"type", "process"},
@@ -40,24 +40,24 @@ void write_recording(std::ostream &out, const Recording &r)
                     {"cmdline", p.cmdline},
                     {"start_s", rounded(p.start)},
                     {"end_s", p.end >= 0 ? json(rounded(p.end)) : json(nullptr)}}
-                   .dump()
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
             << '\n';
     for (const TimelinePoint &p : r.points)
         out << json{{"type", "point"}, {"pid", p.pid}, {"t", rounded(p.t)}, {"rss", p.rss}, {"max_rss", p.max_rss}}
-                   .dump()
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
             << '\n';
     for (const CallMark &m : r.marks)
         out << json{{"type", "call"},       {"pid", m.pid},          {"tid", m.tid},
                     {"function", m.function}, {"start_s", rounded(m.start)}, {"end_s", rounded(m.end)},
                     {"base", m.base},        {"peak", m.peak},        {"end_rss", m.end_rss},
                     {"returned", m.returned}}
-                   .dump()
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
             << '\n';
     if (r.marks_dropped)
-        out << json{{"type", "calls_not_recorded"}, {"count", r.marks_dropped}}.dump() << '\n';
+        out << json{{"type", "calls_not_recorded"}, {"count", r.marks_dropped}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     json report = r.report;
     report["type"] = "report";
-    out << report.dump() << '\n';
+    out << report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
 Recording read_recording(std::istream &in, const std::string &name)

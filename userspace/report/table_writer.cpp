@@ -48,7 +48,7 @@ void write_processes(std::ostream &out, const std::vector<ProcessRecord> &procs,
     t.add_column("EXIT", A::Left);
     t.add_column("COMMAND LINE", A::Left);
     for (const ProcessRecord &p : procs) {
-        std::vector<std::string> row{std::to_string(p.pid), p.comm, format_bytes(p.peak_rss)};
+        std::vector<std::string> row{std::to_string(p.pid), terminal_safe(p.comm), format_bytes(p.peak_rss)};
         if (with_growth)
             row.push_back(format_signed_bytes(static_cast<int64_t>(p.growth())));
         for (uint64_t v : {p.peak_anon, p.peak_file, p.peak_shmem, p.start_rss, p.final_rss, p.peak_vm})
@@ -57,7 +57,7 @@ void write_processes(std::ostream &out, const std::vector<ProcessRecord> &procs,
         for (uint64_t v : {p.touched, p.mapped, p.unmapped})
             row.push_back(format_bytes(v));
         row.push_back(exit_cell(p));
-        row.push_back(shorten(p.cmdline.empty() ? "[" + p.comm + "]" : p.cmdline, kCmdlineWidth));
+        row.push_back(shorten(terminal_safe(p.cmdline.empty() ? "[" + p.comm + "]" : p.cmdline), kCmdlineWidth));
         t.add_row(std::move(row));
     }
     t.write(out);
@@ -84,7 +84,7 @@ void write_headline(std::ostream &out, const RunReport &r)
     std::string duration = format_seconds(r.duration_s);
     switch (r.mode) {
     case TraceMode::Command: {
-        out << "memtrace: '" << shorten(join(r.command), kCmdlineWidth) << "' (pid " << r.command_pid
+        out << "memtrace: '" << shorten(terminal_safe(join(r.command)), kCmdlineWidth) << "' (pid " << r.command_pid
             << ")";
         const ProcessRecord *cmd = nullptr;
         for (const auto &p : r.processes)

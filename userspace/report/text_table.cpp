@@ -1,8 +1,25 @@
 #include "report/text_table.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace memtrace {
+
+std::string terminal_safe(const std::string &text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) {
+        if (c >= 0x20 && c != 0x7f) {
+            out += static_cast<char>(c);
+            continue;
+        }
+        char escaped[8];
+        std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
+        out += escaped;
+    }
+    return out;
+}
 
 void TextTable::add_column(std::string header, Align align)
 {

@@ -7,6 +7,10 @@
 
 namespace memtrace {
 
+// Text from traced processes (comm, command lines) as it may reach a terminal:
+// control characters (ESC, BEL, CR, ...) and DEL written as \xNN, never raw.
+std::string terminal_safe(const std::string &text);
+
 class TextTable {
 public:
     enum class Align { Left, Right };

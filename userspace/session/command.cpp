@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -42,17 +43,31 @@ Pipe make_pipe()
     return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+// A user or group id as sudo sets it: decimal digits, below (uid_t)-1. Anything
+// else would run the command as root by mistake, so it is refused.
+uint32_t sudo_id(const char *name, const char *text)
+{
+    std::string value = text ? text : "";
+    bool digits = !value.empty() && value.size() <= 10 &&
+                  value.find_first_not_of("0123456789") == std::string::npos;
+    unsigned long long id = digits ? std::strtoull(value.c_str(), nullptr, 10) : 0;
+    if (!digits || id >= 0xffffffffULL)
+        throw Error(std::string(name) + (text ? " is not a user or group id" : " is not set") +
+                    ": refusing to run the command as root (fix it, or use --as-root)");
+    return static_cast<uint32_t>(id);
+}
+
 } // namespace
 
 std::optional<RunAs> sudo_invoker()
 {
     const char *uid_text = getenv("SUDO_UID");
     const char *gid_text = getenv("SUDO_GID");
-    if (geteuid() != 0 || !uid_text || !gid_text)
+    if (geteuid() != 0 || (!uid_text && !gid_text))
         return std::nullopt;
     RunAs who;
-    who.uid = static_cast<uid_t>(std::strtoul(uid_text, nullptr, 10));
-    who.gid = static_cast<gid_t>(std::strtoul(gid_text, nullptr, 10));
+    who.uid = static_cast<uid_t>(sudo_id("SUDO_UID", uid_text));
+    who.gid = static_cast<gid_t>(sudo_id("SUDO_GID", gid_text));
     if (who.uid == 0)
         return std::nullopt;
     if (passwd *pw = getpwuid(who.uid)) {

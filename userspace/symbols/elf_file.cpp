@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "symbols/elfutils.h"
+#include "symbols/regular_file.h"
 #include "unique_fd.h"
 
 namespace memtrace {
@@ -83,11 +84,10 @@ ElfOpen ElfFile::try_open(const std::string &path)
 {
     elf_version(EV_CURRENT);
     auto handle = std::make_unique<Handle>();
-    handle->fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!handle->fd) {
-        int err = errno;
-        return {std::nullopt, "cannot read '" + path + "': " + std::strerror(err)};
-    }
+    RegularFile opened = open_regular_file(path);
+    if (!opened.fd)
+        return {std::nullopt, std::move(opened.why)};
+    handle->fd = std::move(opened.fd);
     handle->elf.reset(elf_begin(handle->fd.get(), ELF_C_READ_MMAP, nullptr));
     ElfFile file(path, std::move(handle));
     if (std::string why = file.load_segments(); !why.empty())

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "symbols/elf_file.h"
+#include "symbols/regular_file.h"
 #include "unique_fd.h"
 
 namespace memtrace {
@@ -17,7 +18,7 @@ const ModuleFile *ModuleIndex::remember(const std::string &path, const std::stri
 {
     // An open descriptor reads the file after it is deleted or replaced, and
     // after the process (and its map_files/) is gone.
-    UniqueFd fd(open(open_path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd = open_regular_file(open_path).fd; // a FIFO is no module, and must not block
     struct stat st {};
     if (fd ? fstat(fd.get(), &st) != 0 : stat(open_path.c_str(), &st) != 0)
         return nullptr;

@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "symbols/debug_file.h"
 #include "symbols/demangle.h"
 #include "symbols/elf_file.h"
 #include "symbols/elfutils.h"
+#include "symbols/regular_file.h"
 #include "unique_fd.h"
 
 namespace memtrace {
@@ -27,6 +30,7 @@ struct Symbolizer::Module {
 
 Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)
 {
+    debug_dirs_ = debug_dirs;
     debuginfo_path_ = dwfl_debuginfo_path(debug_dirs);
     debuginfo_ptr_ = debuginfo_path_.data();
 }
@@ -43,11 +47,11 @@ Symbolizer::Module *Symbolizer::module(const std::string &open_path, const std::
     if (!opened.file)
         return nullptr; // missing or not ELF: remembered as unreadable
     slot->elf = std::move(opened.file);
-    UniqueFd fd(open(open_path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd = open_regular_file(open_path).fd;
     if (!fd)
         return nullptr;
     slot->callbacks.find_elf = dwfl_build_id_find_elf;
-    slot->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    slot->callbacks.find_debuginfo = find_debuginfo_nonblocking;
     slot->callbacks.section_address = dwfl_offline_section_address;
     slot->callbacks.debuginfo_path = &debuginfo_ptr_;
     slot->dwfl.reset(dwfl_begin(&slot->callbacks));
@@ -60,6 +64,7 @@ Symbolizer::Module *Symbolizer::module(const std::string &open_path, const std::
     if (!slot->mod)
         return nullptr;
     fd.release(); // libdwfl closes it when the Dwfl ends
+    set_debug_dirs(slot->mod, debug_dirs_);
     if (!dwfl_module_getelf(slot->mod, &slot->bias)) {
         slot->mod = nullptr;
         return nullptr;
@@ -178,12 +183,34 @@ PerfMap PerfMap::parse(const std::string &text)
     return map;
 }
 
+bool perf_map_trusted(const struct stat &st, std::optional<uid_t> process_uid)
+{
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return false;
+    return st.st_uid == 0 || (process_uid && st.st_uid == *process_uid);
+}
+
 PerfMap PerfMap::load(const std::string &path)
 {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return parse(text.str());
+    std::string name = std::filesystem::path(path).filename().string();
+    std::optional<uid_t> uid;
+    unsigned long pid = 0;
+    char end = 0;
+    struct stat proc {};
+    if (std::sscanf(name.c_str(), "perf-%lu.ma%c", &pid, &end) == 2 && end == 'p' &&
+        stat(("/proc/" + std::to_string(pid)).c_str(), &proc) == 0)
+        uid = proc.st_uid;
+    return load(path, uid);
+}
+
+PerfMap PerfMap::load(const std::string &path, std::optional<uid_t> process_uid)
+{
+    // Not followed if a symlink: /tmp is anyone's.
+    RegularFile file = open_regular_file(path, FinalSymlink::Refuse);
+    if (!file.fd || !perf_map_trusted(file.st, process_uid))
+        return {};
+    std::optional<std::string> text = read_bounded(file.fd.get(), kMaxPerfMapBytes);
+    return text ? parse(*text) : PerfMap{};
 }
 
 std::string PerfMap::name_at(uint64_t address) const

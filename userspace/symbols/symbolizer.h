@@ -3,9 +3,13 @@
 // (.gnu_debugdata). One cached module per file.
 #pragma once
 
+#include <sys/stat.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +39,7 @@ public:
 private:
     struct Module;
     Module *module(const std::string &open_path, const std::string &path);
+    std::vector<std::string> debug_dirs_; // each module's userdata points here
     std::string debuginfo_path_;
     char *debuginfo_ptr_ = nullptr; // libdwfl's callbacks take a char **
     std::map<std::string, std::unique_ptr<Module>> modules_;
@@ -51,9 +56,19 @@ private:
     std::vector<std::pair<uint64_t, std::string>> symbols_; // sorted by address
 };
 
+// Whether a perf map may name the frames of a process run by `process_uid`
+// (unknown once it has exited): owned by that user or by root, and writable by
+// no one else, as perf asks. Anyone can write /tmp/perf-PID.map first.
+bool perf_map_trusted(const struct stat &st, std::optional<uid_t> process_uid);
+
 // JIT code: /tmp/perf-PID.map ("START SIZE name", hex), written by JITs for perf.
 class PerfMap {
 public:
+    static constexpr size_t kMaxPerfMapBytes = size_t{64} << 20; // larger: ignored
+    // Empty if missing, not a regular file, a symlink, too large or not
+    // trusted (perf_map_trusted) for a process run by `process_uid`.
+    static PerfMap load(const std::string &path, std::optional<uid_t> process_uid);
+    // The same, the process found by the pid in the name ("perf-PID.map").
     static PerfMap load(const std::string &path);
     static PerfMap parse(const std::string &text);
     std::string name_at(uint64_t address) const; // "" if not in any entry

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "symbols/debug_file.h"
 #include "symbols/elf_file.h"
 #include "symbols/elfutils.h"
+#include "symbols/regular_file.h"
 
 namespace memtrace {
 
@@ -151,7 +153,7 @@ struct DwarfUnwinder::Process {
 
 DwarfUnwinder::DwarfUnwinder(const ModuleIndex &index, const std::vector<std::string> &debug_dirs,
                              size_t max_frames)
-    : index_(index), max_frames_(max_frames)
+    : index_(index), debug_dirs_(debug_dirs), max_frames_(max_frames)
 {
     debuginfo_path_ = dwfl_debuginfo_path(debug_dirs);
     debuginfo_ptr_ = debuginfo_path_.data();
@@ -169,7 +171,7 @@ bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
             continue;
         auto [it, fresh] = fds_.try_emplace(m.file);
         if (fresh)
-            it->second.reset(open(m.file->open_path.c_str(), O_RDONLY | O_CLOEXEC));
+            it->second = open_regular_file(m.file->open_path).fd;
         if (!it->second)
             return false;
         off_t at = static_cast<off_t>(address - m.start + m.offset);
@@ -207,12 +209,15 @@ std::map<const ModuleFile *, uint64_t> DwarfUnwinder::modules_of(const std::vect
 
 void DwarfUnwinder::report(Process &p, const ModuleFile &file, uint64_t bias)
 {
-    UniqueFd fd(open(file.open_path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd = open_regular_file(file.open_path).fd;
     if (!fd)
         return;
     // Named by its real path: debug files are searched beside it. libdwfl keeps the fd.
-    if (dwfl_report_elf(p.dwfl.get(), file.path.c_str(), file.path.c_str(), fd.get(), bias, true))
-        fd.release();
+    Dwfl_Module *mod = dwfl_report_elf(p.dwfl.get(), file.path.c_str(), file.path.c_str(), fd.get(), bias, true);
+    if (!mod)
+        return;
+    fd.release();
+    set_debug_dirs(mod, p.owner->debug_dirs_);
 }
 
 DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
@@ -266,7 +271,7 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
     p->generation = generation;
     p->last_use = ++uses_;
     p->callbacks.find_elf = dwfl_build_id_find_elf;
-    p->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    p->callbacks.find_debuginfo = find_debuginfo_nonblocking;
     p->callbacks.debuginfo_path = &debuginfo_ptr_;
     p->dwfl.reset(dwfl_begin(&p->callbacks));
     if (!p->dwfl)

@@ -67,6 +67,7 @@ private:
     bool read_file_word(uint64_t address, pid_t pid, uint64_t *out);
 
     const ModuleIndex &index_;
+    std::vector<std::string> debug_dirs_; // each module's userdata points here
     std::string debuginfo_path_;
     char *debuginfo_ptr_ = nullptr;
     size_t max_frames_;
