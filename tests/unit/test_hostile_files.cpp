@@ -122,3 +122,19 @@ TEST_CASE("a perf map another user owns, or others may write: ignored, as perf d
     st.st_mode = S_IFREG | 0620;
     CHECK_FALSE(perf_map_trusted(st, 1000));
 }
+
+TEST_CASE("an ignored perf map says why (for -v)")
+{
+    TempDir dir;
+    std::string path = dir.write("perf-" + std::to_string(getpid()) + ".map", "1000 10 jitted\n").string();
+    chmod(path.c_str(), 0644);
+    CHECK(PerfMap::ignored_because(path).empty());
+    CHECK(PerfMap::ignored_because((dir.path() / "missing").string()).empty());
+    chmod(path.c_str(), 0646);
+    CHECK(PerfMap::ignored_because(path) == "writable by other users");
+    chmod(path.c_str(), 0644);
+    if (geteuid() == 0) {
+        REQUIRE(chown(path.c_str(), 65534, 65534) == 0);
+        CHECK(PerfMap::ignored_because(path) == "owned by uid 65534, not by the process's user or root");
+    }
+}

@@ -1,5 +1,6 @@
 #include "collect/stack_naming.h"
 
+#include <iostream>
 #include <optional>
 
 #include "symbols/elf_file.h"
@@ -23,6 +24,12 @@ NamedStacks name_stacks(const StackEvidence &evidence, const TraceConfig &config
         auto it = evidence.comms.find(pid);
         return it == evidence.comms.end() ? std::string() : it->second;
     };
+    if (config.verbose) // once per process: a JIT's frames unnamed, and why
+        for (const auto &[pid, comm] : evidence.comms) {
+            std::string path = "/tmp/perf-" + std::to_string(pid) + ".map";
+            if (std::string why = PerfMap::ignored_because(path); !why.empty())
+                std::cerr << "memtrace: ignored " << path << ": " << why << '\n';
+        }
     NamedStacks named;
     named.folded = fold_stacks(evidence.raw, namer, fold);
     if (config.unwind == UnwindMode::FramePointers) // the others unwind such code with its CFI

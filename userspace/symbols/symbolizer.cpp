@@ -190,17 +190,42 @@ bool perf_map_trusted(const struct stat &st, std::optional<uid_t> process_uid)
     return st.st_uid == 0 || (process_uid && st.st_uid == *process_uid);
 }
 
-PerfMap PerfMap::load(const std::string &path)
+namespace {
+
+// The user a perf map's process runs as, from the pid in its name; none once it is gone.
+std::optional<uid_t> perf_map_process_uid(const std::string &path)
 {
     std::string name = std::filesystem::path(path).filename().string();
-    std::optional<uid_t> uid;
     unsigned long pid = 0;
     char end = 0;
     struct stat proc {};
     if (std::sscanf(name.c_str(), "perf-%lu.ma%c", &pid, &end) == 2 && end == 'p' &&
         stat(("/proc/" + std::to_string(pid)).c_str(), &proc) == 0)
-        uid = proc.st_uid;
-    return load(path, uid);
+        return proc.st_uid;
+    return std::nullopt;
+}
+
+} // namespace
+
+PerfMap PerfMap::load(const std::string &path)
+{
+    return load(path, perf_map_process_uid(path));
+}
+
+std::string PerfMap::ignored_because(const std::string &path)
+{
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0)
+        return "";
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file";
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return "writable by other users";
+    if (!perf_map_trusted(st, perf_map_process_uid(path)))
+        return "owned by uid " + std::to_string(st.st_uid) + ", not by the process's user or root";
+    if (static_cast<uint64_t>(st.st_size) > kMaxPerfMapBytes)
+        return "larger than 64 MiB";
+    return "";
 }
 
 PerfMap PerfMap::load(const std::string &path, std::optional<uid_t> process_uid)
