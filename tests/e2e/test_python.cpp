@@ -272,6 +272,10 @@ TEST_CASE("python: Debian's python3, each function's bytes under its own Python 
     // keep_ints' 32 MiB list of 4 Mi references, filled by list repetition
     uint64_t keep = chain_bytes(r.lines, keep_ints_chain());
     check_in_range(keep, 31 * MiB, 32 * MiB + 512 * KiB);
+    // the summary's count: at least the samples of those 96 MiB, at most all samples
+    const auto &st = r.json.report["stacks"];
+    CHECK(st["python"]["samples"].get<uint64_t>() >= (big + keep) / (512 * KiB));
+    CHECK(st["python"]["samples"].get<uint64_t>() <= st["samples"].get<uint64_t>());
     // neither function's frame holds the other's bytes, on any line
     CHECK(with_frame(r.lines, "make_big \\(pyfuncs\\.py:[0-9]+\\)") == big);
     CHECK(with_frame(r.lines, "keep_ints \\(pyfuncs\\.py:[0-9]+\\)") == keep);
@@ -386,6 +390,7 @@ TEST_CASE("python: 3.10 is refused in one warning line; its C frames traced as b
     CHECK(st["folded_total_bytes"].get<uint64_t>() >= 96 * MiB);
     CHECK(st["exact_total_bytes"].get<uint64_t>() - st["folded_total_bytes"].get<uint64_t>() < 512 * KiB * 4);
     CHECK(with_frame(r.lines, "_PyEval_EvalFrameDefault") >= 95 * MiB);
+    CHECK(st["python"]["samples"] == 0);
 }
 
 TEST_CASE("python: --sample-bytes 4096, make_big's frame holds its 64 MiB within 2%, lost copies counted",
@@ -463,4 +468,47 @@ TEST_CASE("python: code objects made and freed in turn keep their own names", "[
     check_recompile(kDebianPython);
     for (std::string version : {"3.11.7", "3.12.1", "3.13.0"})
         check_recompile(pyenv_python(version));
+}
+
+TEST_CASE("python: deeper than the frames read: the innermost kept, a marker for the rest", "[python]")
+{
+    require_root();
+    std::string folded = report_dir() + "/deep.folded";
+    // 50 calls deep, then 32 MiB: 51 Python frames, 32 read
+    JsonRun r = run_memtrace_json({"--folded", folded, "--", kDebianPython, "-c",
+                                   "def down(n):\n"
+                                   "    if n == 0:\n"
+                                   "        return bytearray(32 << 20)\n"
+                                   "    return down(n - 1)\n"
+                                   "down(50)\n"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump_folded(lines));
+    std::string chain = "PyEval_EvalCode;\\[more Python frames\\];";
+    for (int i = 0; i < 31; ++i)
+        chain += "down \\(<string>:4\\);";
+    chain += "down \\(<string>:3\\);";
+    uint64_t bytes = 0;
+    const std::regex deep(".*" + chain + ".*");
+    for (const auto &[stack, n] : lines)
+        if (std::regex_match(stack, deep))
+            bytes += n;
+    CHECK(bytes >= 31 * MiB);
+    CHECK(bytes <= 32 * MiB + 512 * KiB);
+}
+
+TEST_CASE("python: --unwind fp says once that Python frames need stack copies", "[python]")
+{
+    require_root();
+    std::string folded = report_dir() + "/fp.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--unwind", "fp", "--", kDebianPython, "-c",
+                                   "b = bytearray(8 << 20)"});
+    REQUIRE(r.result.exit_code == 0);
+    INFO(r.result.err);
+    const std::string expected = "Python frames come with stack copies: use --unwind auto (the "
+                                 "default) or dwarf";
+    const size_t at = r.result.err.find(expected);
+    CHECK(at != std::string::npos);
+    CHECK(r.result.err.find(expected, at + 1) == std::string::npos);
+    CHECK(r.report["stacks"]["python"]["samples"] == 0);
 }

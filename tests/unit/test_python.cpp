@@ -126,6 +126,14 @@ TEST_CASE("python: each _PyEval_EvalFrameDefault gives way to the Python frames 
     CHECK(cut == std::vector<std::string>{"memset", "f (a.py:1)", "<module> (a.py:2)",
                                           "[cut short: stack copy too short]"});
 
+    // more calls read than interpreter frames (a marker for frames not read):
+    // right outside the last call put in place, not at the root
+    std::vector<std::string> deep = {"memset", "_PyEval_EvalFrameDefault", "PyEval_EvalCode", "main"};
+    merge_python_frames(deep, {py("down (a.py:3)", false), py("down (a.py:4)", true),
+                               py("[more Python frames]", true)});
+    CHECK(deep == std::vector<std::string>{"memset", "down (a.py:3)", "down (a.py:4)",
+                                           "[more Python frames]", "PyEval_EvalCode", "main"});
+
     // no interpreter frame found at all: Python frames at the root
     std::vector<std::string> none = {"malloc", "[unknown]"};
     merge_python_frames(none, {py("f (a.py:1)", false)});

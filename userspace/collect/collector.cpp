@@ -336,7 +336,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
     for (ProcessRecord &rec : table_.records())
         if (!(config_.mode == TraceMode::All && rec.pid == self))
             run.processes.push_back(std::move(rec));
-    fill_functions(run, final_procs);
+    fill_stats_and_functions(run, final_procs);
     fill_costs(run);
     if (stacks_) {
         std::map<uint32_t, std::string> comms;
@@ -351,7 +351,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
     return out;
 }
 
-void Collector::fill_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)
+void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)
 {
     run.stats = stats_from(kernel_.read_stats(), malformed_);
     run.stats.ended_not_kept = table_.ended_not_kept();

@@ -76,7 +76,7 @@ private:
     std::string function_name(uint32_t id) const;
     double since_start(uint64_t ns) const;
     bool targets_ended() const;
-    void fill_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs);
+    void fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs);
     void fill_costs(CollectedRun &run);
     void finish_recording(CollectedRun &run, const std::vector<mt_proc> &final_procs);
 

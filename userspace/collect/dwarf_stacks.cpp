@@ -57,7 +57,7 @@ void DwarfStacks::unwind_pending()
             frames.push_back(marker); // the root side: leaf first
         }
         if (python_ && !rec.python.empty())
-            for (RawUserFrame &f : python_->frames(s.pid, rec.python)) {
+            for (RawUserFrame &f : python_->frames(s.pid, rec.python, rec.python_status & kPythonTruncated)) {
                 key += ";" + f.name + (f.value ? "!" : "");
                 frames.push_back(std::move(f));
             }

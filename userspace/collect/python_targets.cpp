@@ -1,6 +1,7 @@
 #include "collect/python_targets.h"
 
 #include <cstdio>
+#include <utility>
 
 namespace memtrace {
 namespace {
@@ -87,7 +88,7 @@ const PythonTargets::Interpreter &PythonTargets::interpreter_in(const ModuleFile
     return in;
 }
 
-void PythonTargets::examine(uint32_t pid, const std::vector<ModuleIndex::Mapping> &mappings)
+void PythonTargets::examine(uint32_t pid, const std::vector<ModuleIndex::Mapping> &mappings, bool copies)
 {
     for (const ModuleIndex::Mapping &m : mappings) {
         if (!m.file)
@@ -95,6 +96,13 @@ void PythonTargets::examine(uint32_t pid, const std::vector<ModuleIndex::Mapping
         const Interpreter &in = interpreter_in(*m.file);
         if (!in.binary || !in.layout)
             continue;
+        if (!copies) {
+            if (!std::exchange(told_fp_, true))
+                progress_.warning(m.file->path + ": Python frames come with stack copies: use "
+                                  "--unwind auto (the default) or dwarf; --unwind fp shows the "
+                                  "interpreter's C frames");
+            return;
+        }
         // where the file is loaded: its mapped offset against its segment's address
         for (const LoadSegment &seg : in.segments) {
             const uint64_t page_offset = seg.offset & ~uint64_t{0xfff};
@@ -143,7 +151,8 @@ const PythonCode *PythonTargets::code(uint32_t pid, const PyFrameRef &ref)
     return it->second ? &*it->second : nullptr;
 }
 
-std::vector<RawUserFrame> PythonTargets::frames(uint32_t pid, const std::vector<PyFrameRef> &refs)
+std::vector<RawUserFrame> PythonTargets::frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
+                                                bool truncated)
 {
     std::vector<RawUserFrame> out;
     auto known = registered_.find(pid);
@@ -164,6 +173,15 @@ std::vector<RawUserFrame> PythonTargets::frames(uint32_t pid, const std::vector<
             f.name = text;
         }
         out.push_back(std::move(f));
+    }
+    if (truncated && !out.empty()) {
+        // the outer frames were not read: said where they would be
+        out.back().value = 1;
+        RawUserFrame more;
+        more.kind = RawUserFrame::Python;
+        more.name = "[more Python frames]";
+        more.value = 1;
+        out.push_back(std::move(more));
     }
     return out;
 }

@@ -28,10 +28,13 @@ class PythonTargets {
 public:
     PythonTargets(KernelSide &kernel, Progress &progress) : kernel_(kernel), progress_(progress) {}
 
-    // After each reading of a process's executable mappings.
-    void examine(uint32_t pid, const std::vector<ModuleIndex::Mapping> &mappings);
-    // A sample's Python frames, innermost first, as named frames.
-    std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs);
+    // After each reading of a process's executable mappings. Without stack
+    // copies (--unwind fp) a Python process is only told about, once.
+    void examine(uint32_t pid, const std::vector<ModuleIndex::Mapping> &mappings, bool copies);
+    // A sample's Python frames, innermost first, as named frames; `truncated`:
+    // the chain went on past the frames read (a marker frame stands for the rest).
+    std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
+                                     bool truncated = false);
     size_t processes() const { return registered_.size(); }
 
 private:
@@ -50,6 +53,7 @@ private:
     std::map<uint32_t, std::pair<uint64_t, PythonLayout>> registered_; // pid -> runtime, layout
     std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::optional<PythonCode>> codes_; // pid, code, names
     std::set<std::string> warned_; // versions said to be unsupported
+    bool told_fp_ = false;         // --unwind fp: said once that Python frames need copies
 };
 
 // The kernel side's copy of a code object as text (UTF-8).

@@ -79,6 +79,8 @@ struct PyFrameRef {
     bool entry = false; // the outermost frame of one _PyEval_EvalFrameDefault call
 };
 
+inline constexpr uint32_t kPythonTruncated = MT_PY_TRUNCATED;
+
 struct StackRecord {
     StackSnapshot snapshot;
     std::vector<PyFrameRef> python; // innermost first

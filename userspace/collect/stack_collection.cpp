@@ -49,13 +49,13 @@ void StackCollection::read_mappings(uint32_t pid)
     const uint64_t gen = auto_mode ? kernel_.code_gen(pid) : 0;
     if (!modules_->snapshot(static_cast<pid_t>(pid)))
         return;
+    const auto *maps = modules_->mappings(static_cast<pid_t>(pid));
+    if (!maps)
+        return;
     // Python frames come with stack copies only (--unwind dwarf|auto)
-    if (dwarf_)
-        if (const auto *maps = modules_->mappings(static_cast<pid_t>(pid)))
-            python_.examine(pid, *maps);
+    python_.examine(pid, *maps, dwarf_.has_value());
     if (auto_mode)
-        if (const auto *maps = modules_->mappings(static_cast<pid_t>(pid)))
-            kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));
+        kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));
 }
 
 void StackCollection::read_queued()

@@ -118,19 +118,27 @@ void merge_python_frames(std::vector<std::string> &native, const std::vector<Raw
         calls.pop_back();
     std::vector<std::string> merged;
     size_t next = 0;
+    size_t after_last = 0; // where the Python frames put in place end
     for (std::string &name : native) {
         if (name == "_PyEval_EvalFrameDefault" && next < calls.size()) {
             merged.insert(merged.end(), calls[next].begin(), calls[next].end());
+            after_last = merged.size();
             ++next;
         } else {
             merged.push_back(std::move(name));
         }
     }
-    const bool cut = !merged.empty() && merged.back().rfind("[cut short", 0) == 0;
-    auto root = cut ? merged.end() - 1 : merged.end();
+    // Left over (the native stack was cut short, or more calls were read than
+    // found): right outside the last ones put in place, else at the root side
+    // (before a [cut short] frame).
+    auto where = merged.begin() + static_cast<std::ptrdiff_t>(after_last);
+    if (next == 0) {
+        const bool cut = !merged.empty() && merged.back().rfind("[cut short", 0) == 0;
+        where = cut ? merged.end() - 1 : merged.end();
+    }
     for (; next < calls.size(); ++next) {
-        root = merged.insert(root, calls[next].begin(), calls[next].end());
-        root += static_cast<std::ptrdiff_t>(calls[next].size());
+        where = merged.insert(where, calls[next].begin(), calls[next].end());
+        where += static_cast<std::ptrdiff_t>(calls[next].size());
     }
     native = std::move(merged);
 }

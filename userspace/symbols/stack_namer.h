@@ -60,8 +60,9 @@ private:
 
 // The native frames (leaf first) with each _PyEval_EvalFrameDefault frame
 // replaced by the Python frames it runs (`python`: leaf first, split after
-// each frame marked as a call's outermost). Python frames left over (the
-// native stack was cut short) go to the root side, before a [cut short] frame.
+// each frame marked as a call's outermost). Python frames left over go right
+// outside the last ones put in place (or, with none, to the root side before
+// a [cut short] frame).
 void merge_python_frames(std::vector<std::string> &native, const std::vector<RawUserFrame> &python);
 
 // A frame name safe for the folded format: ';' separates frames and a newline
