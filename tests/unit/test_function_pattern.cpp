@@ -4,6 +4,7 @@
 #include "symbols/demangle.h"
 #include "probes/function_pattern.h"
 #include "symbols/modules.h"
+#include "python/function_match.h"
 
 using namespace memtrace;
 
@@ -85,4 +86,35 @@ TEST_CASE("demangling and parameter lists")
     CHECK(without_parameters("f<void (*)(int)>(int)") == "f<void (*)(int)>");
     CHECK(without_parameters("Functor::operator()(int)") == "Functor::operator()");
     CHECK(without_parameters("malloc") == "malloc");
+}
+
+TEST_CASE("patterns: py:NAME names Python functions")
+{
+    auto all = parse_function_patterns("py:extract_array, py:Model.*,libc:malloc");
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].python);
+    CHECK(all[0].symbol == "extract_array");
+    CHECK(all[0].module.empty());
+    CHECK(all[1].python);
+    CHECK(all[1].symbol == "Model.*");
+    CHECK_FALSE(all[2].python);
+    CHECK(parse_function_patterns("py:<lambda>")[0].symbol == "<lambda>");
+    CHECK_THROWS_WITH(parse_function_patterns("py:"), Catch::Contains("names no Python function"));
+    CHECK_THROWS_WITH(parse_function_patterns("py:a b"), Catch::Contains("not part of a Python name"));
+    CHECK_THROWS_WITH(parse_function_patterns("py:" + std::string(200, 'a')), Catch::Contains("at most"));
+}
+
+TEST_CASE("patterns: a py: name matches the qualname or module.qualname")
+{
+    CHECK(python_function_matches("extract_array", "extract_array", "/w/feature_extract.py"));
+    CHECK(python_function_matches("feature_extract.extract_array", "extract_array", "/w/feature_extract.py"));
+    CHECK(python_function_matches("extract_*", "extract_dict", "x.py"));
+    CHECK(python_function_matches("Model.*", "Model.fit", "m.py"));
+    CHECK(python_function_matches("m.Model.fit", "Model.fit", "/a/m.py"));
+    CHECK(python_function_matches("*.fit", "Model.fit", "/a/m.py"));
+    CHECK_FALSE(python_function_matches("fit", "Model.fit", "/a/m.py"));
+    CHECK_FALSE(python_function_matches("extract", "extract_array", "x.py"));
+    CHECK_FALSE(python_function_matches(".f", "f", "<string>"));
+    CHECK(python_module_of("<string>").empty());
+    CHECK(python_module_of("/usr/lib/python3.11/json/decoder.py") == "decoder");
 }

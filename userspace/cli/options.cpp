@@ -393,6 +393,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         if (f.empty())
             throw Error("-f needs a function pattern (e.g. -f build_index or -f libc:malloc)");
         for (const FunctionPattern &p : parse_function_patterns(f)) {
+            if (p.python) {
+                opt.trace.python_functions.push_back(p.symbol);
+                continue;
+            }
             if (all && p.module.empty())
                 throw Error("with -a there is no main program: name the module, e.g. -f libc:" +
                             p.symbol);

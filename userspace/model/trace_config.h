@@ -51,6 +51,7 @@ struct TraceConfig {
 
     // traced functions (-f)
     std::vector<std::string> functions;   // patterns, one per entry
+    std::vector<std::string> python_functions; // -f py:NAME: the NAMEs (globs of qualnames)
     uint32_t max_probes = 1000;           // functions a pattern set may match
     uint64_t hot_limit = 10000;           // calls/s above which a function is reported hot
     std::vector<std::string> debug_dirs = {"/usr/lib/debug"};

@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <cctype>
+
 #include <filesystem>
 
 #include "error.h"
@@ -40,6 +42,24 @@ size_t module_separator(const std::string &text)
     return std::string::npos;
 }
 
+// "py:NAME": a Python qualname, module.qualname or a glob of them. Names are
+// identifiers joined by dots, with CPython's <module>, <lambda>, <listcomp>...
+FunctionPattern python_pattern(const std::string &text)
+{
+    FunctionPattern p{text, "", trim(text.substr(3)), true};
+    if (p.symbol.empty())
+        throw Error("'" + text + "' names no Python function (e.g. -f py:extract or -f 'py:Model.*')");
+    if (p.symbol.size() > kMaxPythonPattern)
+        throw Error("-f '" + text + "': a Python name is at most " + std::to_string(kMaxPythonPattern) +
+                    " characters");
+    for (unsigned char c : p.symbol)
+        if (!(std::isalnum(c) || c == '_' || c == '.' || c == '<' || c == '>' || c == '*' || c == '?' ||
+              c == '[' || c == ']' || c == '!' || c >= 0x80))
+            throw Error("-f '" + text + "': '" + std::string(1, static_cast<char>(c)) +
+                        "' is not part of a Python name (py:QUALNAME or py:MODULE.QUALNAME, globs allowed)");
+    return p;
+}
+
 } // namespace
 
 std::vector<FunctionPattern> parse_function_patterns(const std::string &argument)
@@ -67,6 +87,10 @@ std::vector<FunctionPattern> parse_function_patterns(const std::string &argument
         if (text.empty())
             throw Error("empty function pattern in -f '" + argument +
                         "' (e.g. -f build_index or -f libc:malloc)");
+        if (text.rfind("py:", 0) == 0) {
+            out.push_back(python_pattern(text));
+            continue;
+        }
         FunctionPattern p{text, "", text};
         size_t sep = module_separator(text);
         if (sep != std::string::npos) {

@@ -1,5 +1,7 @@
 // What -f names: [MODULE:]SYMBOL, SYMBOL a plain name, a glob or a demangled
 // C++ name; MODULE a path or a short library name ("libc", "libfoo.so").
+// "py:NAME" names Python functions: NAME a qualname ("extract", "Model.fit"),
+// "module.qualname" (module = the file's name without .py) or a glob of either.
 #pragma once
 
 #include <string>
@@ -10,8 +12,11 @@ namespace memtrace {
 struct FunctionPattern {
     std::string text;   // as given
     std::string module; // "" = the main executable, then its libraries
-    std::string symbol;
+    std::string symbol;  // for py: the Python name or glob
+    bool python = false; // "py:NAME"
 };
+
+inline constexpr size_t kMaxPythonPattern = 127; // bytes of a py: name (matched in BPF)
 
 // One -f argument: may hold a comma list ("a,b"); commas inside a C++
 // parameter list ("f(int, long)") belong to the name. Throws Error if empty.

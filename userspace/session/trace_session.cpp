@@ -58,6 +58,9 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
     }
     // Functions: found in the target's files now, so a bad pattern fails
     // before anything is loaded.
+    if (!config.python_functions.empty())
+        throw Error("-f py:" + config.python_functions.front() +
+                    ": Python function tracing is being built; --folded names Python functions today");
     std::vector<FunctionProbe> probes;
     if (!config.functions.empty())
         probes = plan_functions(config.functions, config, plan_.executable, plan_.pids, procfs);
