@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "symbols/debug_file.h"
@@ -35,6 +36,62 @@ bool at_entry_point(Dwfl_Module *mod, Dwarf_Addr pc)
         return false;
     Dwarf_Addr entry = ehdr.e_entry + bias;
     return pc >= entry && pc < entry + 256;
+}
+
+// Is pc the first instruction of a function (a symbol's start, or the
+// DT_INIT/DT_FINI code that crti.o brings without CFI)? There nothing is
+// pushed yet: the return address is at [sp], whatever the function's CFI.
+bool at_function_start(Dwfl_Module *mod, Dwarf_Addr pc)
+{
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    if (dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr) && offset == 0)
+        return true;
+    Dwarf_Addr bias = 0;
+    Elf *elf = dwfl_module_getelf(mod, &bias);
+    Elf_Scn *scn = nullptr;
+    while (elf && (scn = elf_nextscn(elf, scn))) {
+        GElf_Shdr shdr;
+        if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNAMIC)
+            continue;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        for (size_t i = 0; data && shdr.sh_entsize && i < shdr.sh_size / shdr.sh_entsize; ++i) {
+            GElf_Dyn dyn;
+            if (gelf_getdyn(data, static_cast<int>(i), &dyn) &&
+                (dyn.d_tag == DT_INIT || dyn.d_tag == DT_FINI) && dyn.d_un.d_ptr + bias == pc)
+                return true;
+        }
+    }
+    return false;
+}
+
+// Does the module's CFI (.eh_frame or .debug_frame) cover pc?
+bool has_cfi_for(Dwfl_Module *mod, Dwarf_Addr pc)
+{
+    for (bool eh : {true, false}) {
+        Dwarf_Addr bias = 0;
+        Dwarf_CFI *cfi = eh ? dwfl_module_eh_cfi(mod, &bias) : dwfl_module_dwarf_cfi(mod, &bias);
+        Dwarf_Frame *frame = nullptr;
+        if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0) {
+            free(frame);
+            return true;
+        }
+    }
+    return false;
+}
+
+// The snapshot one frame out: as if the function at ip had returned at once.
+StackSnapshot caller_of_function_start(const StackSnapshot &s)
+{
+    StackSnapshot out;
+    out.pid = s.pid;
+    out.tid = s.tid;
+    std::memcpy(&out.ip, s.stack.data(), sizeof(out.ip));
+    out.sp = s.sp + sizeof(uint64_t);
+    out.bp = s.bp;
+    out.stack.assign(s.stack.begin() + sizeof(uint64_t), s.stack.end());
+    out.ended_early = s.ended_early;
+    return out;
 }
 
 } // namespace
@@ -293,6 +350,22 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
 }
 
 UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
+{
+    // A sample at a function's first instruction (its code faulted in) in code
+    // without CFI, such as a library's _init from crti.o: the caller is at [sp].
+    Process *p = snapshot.stack.size() >= sizeof(uint64_t) ? process(static_cast<pid_t>(snapshot.pid)) : nullptr;
+    Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl.get(), snapshot.ip) : nullptr;
+    if (!mod || has_cfi_for(mod, snapshot.ip) || !at_function_start(mod, snapshot.ip))
+        return unwind_once(snapshot);
+    UnwoundStack outer = unwind_once(caller_of_function_start(snapshot));
+    if (outer.pcs.empty() || outer.pcs.front() == 0)
+        return unwind_once(snapshot);
+    // the caller's pc is a return address: after the leaf it is read as one (pc - 1)
+    outer.pcs.insert(outer.pcs.begin(), snapshot.ip);
+    return outer;
+}
+
+UnwoundStack DwarfUnwinder::unwind_once(const StackSnapshot &snapshot)
 {
     UnwoundStack out;
     Process *p = process(static_cast<pid_t>(snapshot.pid));

@@ -60,6 +60,7 @@ public:
 
 private:
     struct Process;
+    UnwoundStack unwind_once(const StackSnapshot &snapshot);
     Process *process(pid_t pid);
     std::optional<uint64_t> load_bias(const ModuleIndex::Mapping &m);
     std::map<const ModuleFile *, uint64_t> modules_of(const std::vector<ModuleIndex::Mapping> &mappings);
