@@ -64,6 +64,7 @@ struct TraceConfig {
     bool per_thread = false;
     UnwindMode unwind = UnwindMode::Auto;
     uint32_t stack_bytes = kDefaultStackCopy; // stack copied per DWARF sample
+    bool python_frames = true;            // read CPython's frames (--no-python-frames: off)
 
     // timeline (--timeline, memtrace record)
     bool timeline = false;
