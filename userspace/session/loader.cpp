@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -161,6 +163,46 @@ struct BpfLoader::State {
     // released one after another they made memtrace's exit take 0.3 s, and
     // seconds with many probes. Released concurrently, the waits overlap.
     ~State()
+    {
+        // The links' last references go to a child process, which takes the
+        // kernel's waits (~45 ms per tracepoint link here, one after another
+        // whatever the threads): memtrace's results are out and it exits now.
+        const int handover = hand_release_to_child();
+        release_links();
+        if (handover >= 0)
+            close(handover); // the child's cue: our references are gone
+    }
+
+    // Forks a child that holds every descriptor until the write end returned
+    // here is closed, then closes them all. -1 if there is no child.
+    static int hand_release_to_child()
+    {
+        int cue[2];
+        if (pipe2(cue, O_CLOEXEC) != 0)
+            return -1;
+        const pid_t child = fork();
+        if (child < 0) {
+            close(cue[0]);
+            close(cue[1]);
+            return -1;
+        }
+        if (child == 0) {
+            // Only async-signal-safe calls here. No stdio: who reads memtrace's
+            // output must not wait for this child.
+            for (int fd = 0; fd <= 2; ++fd)
+                close(fd);
+            close(cue[1]);
+            char byte;
+            while (read(cue[0], &byte, 1) < 0 && errno == EINTR) {
+            }
+            syscall(SYS_close_range, 3u, ~0u, 0u);
+            _exit(0);
+        }
+        close(cue[0]);
+        return cue[1];
+    }
+
+    void release_links()
     {
         std::vector<std::function<void()>> releases;
         for (LinkPtr &link : probe_links)
