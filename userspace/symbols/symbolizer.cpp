@@ -15,6 +15,7 @@
 #include "symbols/demangle.h"
 #include "symbols/elf_file.h"
 #include "symbols/elfutils.h"
+#include "symbols/go_functions.h"
 #include "symbols/regular_file.h"
 #include "unique_fd.h"
 
@@ -26,6 +27,15 @@ struct Symbolizer::Module {
     Dwfl_Module *mod = nullptr;
     GElf_Addr bias = 0;
     std::optional<ElfFile> elf; // file offsets to virtual addresses
+    std::optional<std::optional<GoFunctions>> go; // read the first time a name is missing
+
+    // A stripped Go program's names: its .gopclntab.
+    std::string go_name_at(uint64_t vaddr)
+    {
+        if (!go)
+            go = is_go_program(*elf) ? GoFunctions::read(*elf) : std::nullopt;
+        return *go ? (*go)->name_at(vaddr) : "";
+    }
 };
 
 Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)
@@ -86,7 +96,7 @@ std::string Symbolizer::function_at(const std::string &open_path, const std::str
     const char *name = dwfl_module_addrinfo(m->mod, *vaddr + m->bias, &offset, &sym, nullptr,
                                             nullptr, nullptr);
     if (!name || !*name)
-        return "";
+        return m->go_name_at(*vaddr);
     // A symbol with a size that ends before the address is the wrong one.
     if (sym.st_size != 0 && offset >= sym.st_size)
         return "";

@@ -12,6 +12,7 @@
 #include "symbols/debug_file.h"
 #include "symbols/elf_file.h"
 #include "symbols/elfutils.h"
+#include "symbols/go_functions.h"
 #include "symbols/regular_file.h"
 
 namespace memtrace {
@@ -111,6 +112,8 @@ const char *unwind_end_name(UnwindEnd end)
         return "too deep";
     case UnwindEnd::Failed:
         return "CFI not applicable";
+    case UnwindEnd::OtherStack:
+        return "frame chain leaves the copied stack";
     }
     return "?";
 }
@@ -349,8 +352,58 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
     return raw;
 }
 
+// Walks the frame pointer chain in the copied stack: Go code keeps frame
+// pointers and has little CFI (none when stripped).
+static UnwoundStack walk_frame_pointers(const StackSnapshot &s, size_t max_frames)
+{
+    UnwoundStack out;
+    out.pcs.push_back(s.ip);
+    uint64_t bp = s.bp;
+    while (true) {
+        if (bp == 0) {
+            out.end = UnwindEnd::Complete; // the outermost frame clears it
+            return out;
+        }
+        if (bp < s.sp || bp - s.sp > s.stack.size() || s.stack.size() - (bp - s.sp) < 16) {
+            out.end = s.ended_early && bp >= s.sp ? UnwindEnd::Complete : UnwindEnd::StackTooShort;
+            return out;
+        }
+        uint64_t next = 0, ret = 0;
+        std::memcpy(&next, s.stack.data() + (bp - s.sp), 8);
+        std::memcpy(&ret, s.stack.data() + (bp - s.sp) + 8, 8);
+        if (ret == 0) {
+            out.end = UnwindEnd::Complete;
+            return out;
+        }
+        if (out.pcs.size() >= max_frames) {
+            out.end = UnwindEnd::TooDeep;
+            return out;
+        }
+        out.pcs.push_back(ret);
+        if (next != 0 && next <= bp) {
+            out.end = UnwindEnd::OtherStack; // up the stack, or to another one (morestack, systemstack)
+            return out;
+        }
+        bp = next;
+    }
+}
+
+bool DwarfUnwinder::in_go_code(const StackSnapshot &snapshot)
+{
+    MappedAddress where = index_.find(static_cast<pid_t>(snapshot.pid), snapshot.ip);
+    if (!where.file)
+        return false;
+    auto [it, fresh] = go_files_.try_emplace(where.file, false);
+    if (fresh)
+        if (ElfOpen elf = ElfFile::try_open(where.file->open_path); elf.file)
+            it->second = is_go_program(*elf.file);
+    return it->second;
+}
+
 UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
 {
+    if (in_go_code(snapshot))
+        return walk_frame_pointers(snapshot, max_frames_);
     // A sample at a function's first instruction (its code faulted in) in code
     // without CFI, such as a library's _init from crti.o: the caller is at [sp].
     Process *p = snapshot.stack.size() >= sizeof(uint64_t) ? process(static_cast<pid_t>(snapshot.pid)) : nullptr;
