@@ -319,8 +319,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string stack_bytes;
     app.add_option("--stack-bytes", stack_bytes,
-                   "Stack copied per DWARF sample (default 16K, at most 64K); deeper stacks are cut "
-                   "short and counted")
+                   "Most stack copied per DWARF sample (default and most 64K); a copy stops at the "
+                   "stack's top, so shallow stacks copy less; deeper ones are cut short and counted")
         ->type_name("N")
         ->group("Stacks");
     app.add_flag("--kernel-stacks", opt.trace.kernel_stacks,
