@@ -78,8 +78,15 @@ TEST_CASE("record: a spike shorter than an interval still shows at full height",
     CHECK(within_peak_bound(p.max_of_max, maxrss));
     CHECK(within_peak_bound(p.max_of_max, truth->vm_hwm));
     CHECK(p.max_of_max >= 128 * MiB);
-    // sampling every 100 ms (what the interval ends are) would have missed it
-    CHECK(p.max_of_end < 128 * MiB / 4);
+    // the interval in which the spike ended shows it at full height, though RSS
+    // at its end (what a poller every 100 ms sees) is low again: on a loaded
+    // machine the spike may outlast an interval, its last one is still such
+    bool shown_though_missed = false;
+    for (const auto &j : p.lines)
+        if (j["type"] == "point" && j["max_rss"].get<uint64_t>() >= 128 * MiB &&
+            j["rss"].get<uint64_t>() < 128 * MiB / 4)
+            shown_though_missed = true;
+    CHECK(shown_though_missed);
     CHECK(p.lines.front()["type"] == "memtrace-recording");
     CHECK(p.lines.front()["resolution_s"] == 0.1);
 }
