@@ -88,11 +88,30 @@ Record decode_record(std::span<const std::byte> bytes)
         out.weight = rec.weight;
         out.kernel_stack = rec.kernel_stack;
         out.label_tid = rec.tid;
+        out.ts_ns = hdr.ts_ns;
+        out.addr = rec.addr;
         for (uint32_t i = 0; i < rec.py_count && i < MT_PY_FRAMES; ++i)
             out.python.push_back({rec.py[i].code, rec.py[i].names, rec.py[i].instr,
                                   (rec.py[i].flags & MT_PY_ENTRY) != 0});
         out.python_status = rec.py_status;
         return out;
+    }
+    case MT_REC_SAMPLE: {
+        mt_rec_sample rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short sample record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        return SampleRecord{hdr.tgid, rec.tid, hdr.ts_ns, rec.user_stack, rec.kernel_stack,
+                            rec.weight, rec.addr};
+    }
+    case MT_REC_RANGE: {
+        mt_rec_range rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short range record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        if (rec.kind < MT_RANGE_GONE || rec.kind > MT_RANGE_RESET)
+            return MalformedRecord{"range record of unknown kind " + std::to_string(rec.kind)};
+        return RangeRecord{hdr.tgid, rec.kind, hdr.ts_ns, rec.start, rec.len, rec.to, rec.new_len};
     }
     default:
         return MalformedRecord{"unknown record type " + std::to_string(hdr.type)};
