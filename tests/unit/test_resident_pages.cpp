@@ -123,6 +123,15 @@ TEST_CASE("resident_at: replayed in time order up to the cut", "[resident]")
     CHECK(resident_at({}, 100).empty());
 }
 
+TEST_CASE("resident_at: a moved page is freed at its new place", "[resident]")
+{
+    std::vector<ResidentEvent> events = {sample(1, 0x10000, 1), sample(2, 0x11000, 2),
+                                         moved(3, 0x10000, 0x2000, 0x80000, 0x4000),
+                                         gone(4, 0x10000, 0x2000), gone(5, 0x81000, 0x1000)};
+    CHECK(sorted(resident_at(events, 4)) == std::vector<uint32_t>{1, 2});
+    CHECK(resident_at(events, 5) == std::vector<uint32_t>{1});
+}
+
 TEST_CASE("resident_at: exec ends the previous program's samples", "[resident]")
 {
     ResidentEvent reset;
