@@ -207,3 +207,22 @@ TEST_CASE("--stacks peak: Python, the function that keeps the memory holds the p
         }
     }
 }
+
+TEST_CASE("--stacks peak: growth without a user fault is counted and said", "[stacks-peak]")
+{
+    require_root();
+    std::string folded = report_dir() + "/populate.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--stacks", "peak", "--sample-bytes", "4096", "--",
+                                   workload("residentwork"), "--populate"});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(r.result.out << dump_folded(lines));
+    // MAP_POPULATE brings 8 MiB in inside mmap: no user fault, no page; the
+    // faults before it must not lend it their address
+    const uint64_t untracked = r.report["stacks"]["resident"]["untracked_bytes"];
+    CHECK(untracked >= 8 * MiB);
+    CHECK(untracked <= 8 * MiB + 64 * KiB);
+    CHECK(under(lines, "kept;touch") == 24 * MiB);
+    CHECK(through(lines, ";populated;") >= 8 * MiB);
+    CHECK(r.result.out.find("without a user fault") != std::string::npos);
+}
