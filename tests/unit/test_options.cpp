@@ -138,3 +138,15 @@ TEST_CASE("--unwind and --stack-bytes shape the stacks of --folded")
               .find("not fp") != std::string::npos);
     CHECK(error_of({"--unwind", "dwarf", "--", "ls"}).find("--folded FILE") != std::string::npos);
 }
+
+TEST_CASE("--stacks peak and end: resident stacks")
+{
+    CHECK(parse({"--folded", "x", "--stacks", "peak", "--", "ls"}).trace.stacks == StackWeight::Peak);
+    Options end = parse({"--folded", "x", "--stacks", "end", "--", "ls"});
+    CHECK(end.trace.stacks == StackWeight::End);
+    CHECK(end.trace.resident_stacks());
+    CHECK_FALSE(parse({"--folded", "x", "--", "ls"}).trace.resident_stacks());
+    CHECK(error_of({"--folded", "x", "--stacks", "top", "--", "ls"}).find("touch, map, peak or end") !=
+          std::string::npos);
+    CHECK(error_of({"--stacks", "peak", "--", "ls"}).find("--folded FILE") != std::string::npos);
+}

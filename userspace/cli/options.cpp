@@ -301,9 +301,12 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string stacks_kind;
     app.add_option("--stacks", stacks_kind,
-                   "What weighs a stack: touch (pages brought in, the default) or map "
-                   "(memory mapped: mmap, brk, mremap)")
-        ->type_name("touch|map")
+                   "What weighs a stack: touch (pages brought in, the default), map "
+                   "(memory mapped: mmap, brk, mremap), peak (pages brought in and still resident "
+                   "at the moment of the process's peak RSS; each process its own peak, also with "
+                   "--per-pid and --children) or end (still resident when the process ended or "
+                   "tracing stopped: the leak view)")
+        ->type_name("touch|map|peak|end")
         ->group("Stacks");
     std::string sample_bytes;
     app.add_option("--sample-bytes", sample_bytes,
@@ -426,8 +429,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             throw Error("--resolution: expected milliseconds, at least 1, got '" + resolution + "'");
         opt.trace.resolution_ms = ms;
     }
-    if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
-        throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
+    static const std::map<std::string, StackWeight> kWeights = {
+        {"touch", StackWeight::Touch}, {"map", StackWeight::Map},
+        {"peak", StackWeight::Peak},   {"end", StackWeight::End}};
+    if (!stacks_kind.empty() && !kWeights.count(stacks_kind))
+        throw Error("--stacks: expected touch, map, peak or end, got '" + stacks_kind + "'");
     if (opt.folded_path.empty() &&
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
          opt.trace.per_thread || no_python_frames || !unwind.empty() || !stack_bytes.empty()))
@@ -453,7 +459,7 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     }
     opt.trace.python_frames = !no_python_frames;
     if (!opt.folded_path.empty()) {
-        opt.trace.stacks = stacks_kind == "map" ? StackWeight::Map : StackWeight::Touch;
+        opt.trace.stacks = stacks_kind.empty() ? StackWeight::Touch : kWeights.at(stacks_kind);
         if (!sample_bytes.empty())
             opt.trace.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
         if (opt.trace.sample_bytes < 4096)

@@ -150,7 +150,7 @@ Stop Collector::run(SignalInbox &signals)
     // Stack copies, timeline points and call marks do not wake memtrace until
     // their ring is a quarter full (lazy_wakeup in bpf/records.bpf.h): read
     // them at this pace meanwhile.
-    if (config_.stack_copies() || config_.timeline)
+    if (config_.stack_copies() || config_.resident_stacks() || config_.timeline)
         next_drain = monotonic_ns() + MT_DRAIN_MS * 1000000ull;
 
     while (!(config_.mode != TraceMode::All && targets_ended())) {
@@ -218,12 +218,19 @@ void Collector::handle(Record &record)
             stacks_->mappings_changed(exec->pid);
     } else if (auto *exit = std::get_if<ExitRecord>(&record)) {
         table_.apply_exit(figures_of(exit->proc, units_));
+        peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
     } else if (auto *mapped = std::get_if<ExecMapRecord>(&record)) {
         if (stacks_)
             stacks_->mappings_changed(mapped->pid);
     } else if (auto *stack = std::get_if<StackRecord>(&record)) {
         if (stacks_)
             stacks_->add_copy(std::move(*stack));
+    } else if (auto *sample = std::get_if<SampleRecord>(&record)) {
+        if (stacks_)
+            stacks_->add_sample(*sample);
+    } else if (auto *range = std::get_if<RangeRecord>(&record)) {
+        if (stacks_)
+            stacks_->add_range(*range);
     } else if (auto *site = std::get_if<RetsiteRecord>(&record)) {
         wanted_returns_.push_back(*site);
     } else if (auto *point = std::get_if<PointRecord>(&record)) {
@@ -342,13 +349,24 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
         std::map<uint32_t, std::string> comms;
         for (const ProcessRecord &p : table_.records())
             comms[p.pid] = p.comm; // the live process, or the last that ended
-        out.stacks = stacks_->finish(comms);
+        out.stacks = stacks_->finish(comms, stack_cuts(final_procs));
+        run.stacks_untracked = stacks_->untracked();
         run.stacks_by_dwarf = stacks_->unwound();
         run.stacks_cut_short = stacks_->cut_short();
         run.stack_copy_too_short = run.stacks_cut_short.count(unwind_end_name(UnwindEnd::StackTooShort));
     }
     finish_recording(run, final_procs);
     return out;
+}
+
+// --stacks peak: each process's own peak moment; end: none (all it did).
+std::map<uint32_t, uint64_t> Collector::stack_cuts(const std::vector<mt_proc> &final_procs)
+{
+    if (config_.stacks != StackWeight::Peak)
+        return {};
+    for (const mt_proc &p : final_procs)
+        peak_ns_[p.tgid] = p.peak_ns;
+    return peak_ns_;
 }
 
 void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)

@@ -79,6 +79,7 @@ private:
     void fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs);
     void fill_costs(CollectedRun &run);
     void finish_recording(CollectedRun &run, const std::vector<mt_proc> &final_procs);
+    std::map<uint32_t, uint64_t> stack_cuts(const std::vector<mt_proc> &final_procs);
 
     KernelSide &kernel_;
     const TraceConfig &config_;
@@ -95,6 +96,7 @@ private:
     uint64_t return_probes_failed_ = 0;
     uint64_t malformed_ = 0;
     std::map<uint32_t, uint64_t> previous_rss_; // -i: by pid
+    std::map<uint32_t, uint64_t> peak_ns_;      // --stacks peak: each ended process's peak (ktime)
     std::map<uint32_t, uint64_t> hits_seen_;    // hot check: entry hits by function
     std::vector<bool> warned_hot_;
     uint64_t last_hot_check_ = 0;

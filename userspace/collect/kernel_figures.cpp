@@ -88,6 +88,8 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.stack_copy_drops = kernel.stack_copy_drops;
     s.python_stacks = kernel.py_stacks;
     s.python_codes_full = kernel.py_codes_full;
+    s.samples_dropped = kernel.samples_dropped;
+    s.ranges_dropped = kernel.ranges_dropped;
     s.rss_events = kernel.rss_events;
     s.fault_events = kernel.fault_events;
     s.vm_events = kernel.vm_events;

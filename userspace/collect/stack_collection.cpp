@@ -72,6 +72,11 @@ void StackCollection::add_copy(StackRecord copy)
         dwarf_->add(std::move(copy));
 }
 
+void StackCollection::add_sample(const SampleRecord &s)
+{
+    samples_.push_back({s.pid, s.tid, s.user_stack, s.kernel_stack, s.weight, s.ts_ns, s.addr});
+}
+
 void StackCollection::after_drain()
 {
     read_queued();
@@ -99,30 +104,39 @@ std::string hex(const uint8_t *bytes, size_t n)
 
 } // namespace
 
-StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &comms)
+void StackCollection::add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id)
+{
+    if (id < 0 || raw.user.count(id))
+        return;
+    std::vector<RawUserFrame> frames;
+    for (const UserStackFrame &f : kernel_.read_user_stack(id)) {
+        RawUserFrame frame;
+        frame.value = f.value;
+        if (f.has_build_id) {
+            frame.kind = RawUserFrame::BuildId;
+            frame.build_id = hex(f.build_id, sizeof(f.build_id));
+            unknown_build_id |= modules_->by_build_id(frame.build_id) == nullptr;
+        }
+        frames.push_back(std::move(frame));
+    }
+    raw.user.emplace(id, std::move(frames));
+}
+
+StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &comms,
+                                      const std::map<uint32_t, uint64_t> &cut_ns)
 {
     StackEvidence ev;
     RawStacks &raw = ev.raw;
     bool unknown_build_id = false;
-    for (const auto &[key, bytes] : kernel_.read_stack_bytes()) {
+    for (const auto &[key, bytes] : kernel_.read_stack_bytes())
         raw.samples.push_back({key.tgid, key.tid, key.user_stack, key.kernel_stack, bytes});
-        if (key.user_stack >= 0 && !raw.user.count(key.user_stack)) {
-            std::vector<RawUserFrame> frames;
-            for (const UserStackFrame &f : kernel_.read_user_stack(key.user_stack)) {
-                RawUserFrame frame;
-                frame.value = f.value;
-                if (f.has_build_id) {
-                    frame.kind = RawUserFrame::BuildId;
-                    frame.build_id = hex(f.build_id, sizeof(f.build_id));
-                    unknown_build_id |= modules_->by_build_id(frame.build_id) == nullptr;
-                }
-                frames.push_back(std::move(frame));
-            }
-            raw.user.emplace(key.user_stack, std::move(frames));
-        }
-    }
+    raw.samples.insert(raw.samples.end(), samples_.begin(), samples_.end());
+    for (const RawStackSample &sample : raw.samples)
+        add_user_frames(raw, sample.user_id, unknown_build_id);
     if (dwarf_)
         dwarf_->merge_into(raw);
+    if (config_.resident_stacks())
+        untracked_ = ranges_.keep_resident(raw.samples, cut_ns);
     for (const RawStackSample &sample : raw.samples) // kernel stacks of both kinds of sample
         if (sample.kernel_id >= 0 && !raw.kernel.count(sample.kernel_id))
             raw.kernel.emplace(sample.kernel_id, kernel_.read_kernel_stack(sample.kernel_id));

@@ -10,6 +10,18 @@
 namespace memtrace {
 namespace {
 
+// What the folded total should come to: what was touched or mapped, or the
+// growth still resident at the peak (or the end) over what was there before.
+uint64_t exact_stack_total(const ProcessRecord &p, StackWeight weight)
+{
+    switch (weight) {
+    case StackWeight::Map: return p.mapped;
+    case StackWeight::Peak: return p.growth();
+    case StackWeight::End: return p.final_rss > p.start_rss ? p.final_rss - p.start_rss : 0;
+    default: return p.touched;
+    }
+}
+
 StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
                              const TraceConfig &config)
 {
@@ -20,7 +32,7 @@ StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
     st.samples = stats.stack_samples;
     st.folded_total = named.folded.total();
     for (const ProcessRecord &p : run.processes)
-        st.exact_total += config.stacks == StackWeight::Map ? p.mapped : p.touched;
+        st.exact_total += exact_stack_total(p, config.stacks);
     st.user_stacks_lost = stats.user_stacks_lost;
     st.kernel_stacks_lost = stats.kernel_stacks_lost;
     st.samples_lost = stats.stack_bytes_full;
@@ -34,6 +46,9 @@ StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
     st.without_frame_pointers = named.without_frame_pointers;
     st.python_samples = stats.python_stacks;
     st.python_codes_lost = stats.python_codes_full;
+    st.untracked = run.stacks_untracked;
+    st.samples_dropped = stats.samples_dropped;
+    st.ranges_dropped = stats.ranges_dropped;
     return st;
 }
 

@@ -183,17 +183,40 @@ void write_functions(std::ostream &out, const RunReport &r)
     out << line;
 }
 
+// --stacks peak|end: what the folded total stands for, and what it cannot see.
+void write_resident(std::ostream &out, const StacksSummary &st)
+{
+    const bool peak = st.kind == "peak";
+    out << format_bytes(st.folded_total) << (peak ? " resident at each process's peak" : " still resident at the end")
+        << ", against " << format_bytes(st.exact_total) << " of RSS growth by then ("
+        << (peak ? "peak" : "final") << " RSS - start RSS; the difference: each thread's last partial "
+        << "sample, pages the kernel reclaimed).\n";
+    if (st.untracked)
+        out << "  " << format_bytes(st.untracked)
+            << " of it came in without a user fault (MAP_POPULATE, mlock, read by the kernel for "
+               "the process): counted resident until exec or the end.\n";
+    if (st.samples_dropped || st.ranges_dropped)
+        out << "warning: " << format_count(st.samples_dropped) << " samples and "
+            << format_count(st.ranges_dropped)
+            << " ranges leaving RSS lost (ring buffer or map full): the folded file misses the "
+               "former and may still hold the latter\n";
+}
+
 void write_stacks(std::ostream &out, const RunReport &r)
 {
     if (!r.stacks)
         return;
     const StacksSummary &st = *r.stacks;
+    const bool resident = st.kind == "peak" || st.kind == "end";
     out << "\nStacks (" << st.path << "): " << format_count(st.samples) << " samples, one per "
-        << format_bytes(st.sample_bytes) << (st.kind == "touch" ? " brought in" : " mapped")
-        << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; "
-        << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
-        << (st.kind == "touch" ? " touched" : " mapped")
-        << " (the rest: each thread's last partial sample).\n";
+        << format_bytes(st.sample_bytes) << (st.kind == "map" ? " mapped" : " brought in")
+        << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; ";
+    if (resident)
+        write_resident(out, st);
+    else
+        out << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
+            << (st.kind == "touch" ? " touched" : " mapped")
+            << " (the rest: each thread's last partial sample).\n";
     if (st.unwind == "dwarf" || st.unwind == "auto") {
         out << "  Unwound (--unwind " << st.unwind << "): " << format_count(st.by_frame_pointers)
             << " by frame pointers, " << format_count(st.by_dwarf)

@@ -77,6 +77,8 @@ uint32_t stacks_code(StackWeight weight)
     case StackWeight::None: return MT_STACKS_NONE;
     case StackWeight::Touch: return MT_STACKS_TOUCH;
     case StackWeight::Map: return MT_STACKS_MAP;
+    case StackWeight::Peak:
+    case StackWeight::End: return MT_STACKS_RESIDENT;
     }
     return MT_STACKS_NONE;
 }
@@ -275,15 +277,23 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     // Hints and code generations: one per process, only under auto.
     for (bpf_map *map : {skel->maps.unwind_hints, skel->maps.code_gens})
         bpf_map__set_max_entries(map, copies && config.unwind == UnwindMode::Auto ? config.max_procs : 1);
-    if (!copies) {
+    const bool resident = config.stacks == StackWeight::Peak || config.stacks == StackWeight::End;
+    if (!copies && !resident) {
         bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
     } else {
-        // room for ~512 copies in flight, at least 8 MiB
+        // room for ~512 copies in flight, at least 8 MiB (~170,000 samples or ranges)
         uint32_t bytes = 8u << 20;
-        while (bytes < 512u * (config.stack_copy + sizeof(mt_rec_stack)))
+        while (copies && bytes < 512u * (config.stack_copy + sizeof(mt_rec_stack)))
             bytes <<= 1;
         bpf_map__set_max_entries(skel->maps.stack_events, bytes);
     }
+    // --stacks peak|end only: the pages faults bring in, the syscalls that take them out
+    for (bpf_program *prog : {skel->progs.mt_page_fault_kernel, skel->progs.mt_enter_munmap,
+                              skel->progs.mt_enter_madvise, skel->progs.mt_exit_madvise,
+                              skel->progs.mt_enter_mremap, skel->progs.mt_enter_brk})
+        bpf_program__set_autoload(prog, resident);
+    if (!resident)
+        bpf_map__set_max_entries(skel->maps.range_args, 1);
     for (bpf_map *map : {skel->maps.targets, skel->maps.procs, skel->maps.mm_owner})
         bpf_map__set_max_entries(map, config.max_procs);
     bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
@@ -319,7 +329,7 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     state_->ring.reset(ring_buffer__new(bpf_map__fd(skel->maps.events), to_handler, state_.get(), nullptr));
     if (!state_->ring)
         fail("create the ring buffer reader", errno);
-    if (copies) {
+    if (copies || resident) {
         if (int err = ring_buffer__add(state_->ring.get(), bpf_map__fd(skel->maps.stack_events), to_handler,
                                        state_.get()))
             fail("add the stack ring buffer", err);
