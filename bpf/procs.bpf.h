@@ -190,6 +190,8 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 {
 	bool own_mm = !(flags & MT_BEGIN_SHARED_MM);
 
+	if (tgid == mt_cfg.self_tgid)
+		return NULL;
 	flags &= ~MT_BEGIN_SHARED_MM;
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 

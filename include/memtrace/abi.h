@@ -213,6 +213,8 @@ struct mt_config {
 	__u32 unwind;           /* MT_UNWIND_*: how user stacks are walked */
 	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
+	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
+	__u32 pad0;
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */

@@ -18,7 +18,7 @@ static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
 static_assert(sizeof(mt_stats) == 25 * 8);
-static_assert(sizeof(mt_config) == 3 * 8 + 10 * 4);
+static_assert(sizeof(mt_config) == 3 * 8 + 12 * 4);
 static_assert(sizeof(mt_rec_stack) == 16 + 56 + 8 + MT_PY_FRAMES * 24);
 static_assert(sizeof(mt_rec_sample) == 16 + 32);
 static_assert(sizeof(mt_rec_range) == 16 + 40);
