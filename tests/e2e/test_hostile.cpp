@@ -2,8 +2,10 @@
 // FIFOs where it reads files for a traced process, bytes that are not UTF-8 in
 // argv, and a forged SUDO_UID.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,4 +107,60 @@ TEST_CASE("an output named by a symlink another user planted: replaced, its targ
     for (const auto &e : std::filesystem::directory_iterator(dir))
         left += e.path().filename().string().rfind(".out", 0) == 0;
     CHECK(left == 0);
+}
+
+TEST_CASE("-d inf or 1e300: no limit, the command runs to its end", "[hostile]")
+{
+    require_root();
+    for (const char *limit : {"inf", "1e300"}) {
+        RunResult r = run_memtrace({"-d", limit, "--", "/bin/sh", "-c", "sleep 0.5; exit 3"});
+        INFO("-d " << limit << "\nstderr: " << r.err);
+        CHECK(r.exit_code == 3); // the old memtrace's deadline wrapped: ended at once, sh got SIGTERM
+        CHECK(r.err.find("stopped after -d") == std::string::npos);
+    }
+    for (const char *bad : {"nan", "-1", "0", "-inf"}) {
+        RunResult r = run_memtrace({"-d", bad, "--", "/bin/true"});
+        INFO("-d " << bad << "\nstderr: " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+}
+
+namespace {
+
+// Processes whose argv is exactly {"sleep", seconds}.
+std::vector<pid_t> sleeping(const std::string &seconds)
+{
+    std::vector<pid_t> found;
+    const std::string wanted = std::string("sleep") + '\0' + seconds + '\0';
+    for (const auto &entry : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+        std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (argv == wanted)
+            found.push_back(static_cast<pid_t>(std::stol(entry.path().filename().string())));
+    }
+    return found;
+}
+
+} // namespace
+
+TEST_CASE("-d ends what a shell script started too, as timeout(1) ends its process group", "[hostile]")
+{
+    require_root();
+    // a background job, an orphan (its subshell has exited) and the job waited for
+    const std::string script =
+        "exec >/dev/null 2>&1; sleep 4711 & (sleep 4712 &); sleep 4713; wait";
+    const auto start = std::chrono::steady_clock::now();
+    RunResult r = run_memtrace({"-d", "1", "--", "/bin/sh", "-c", script}, RunOptions{{}, "", 30, {}});
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO(r.err);
+    CHECK(r.exit_code == 128 + SIGTERM);
+    CHECK(took < 8); // -d 1, then at most 2 s for SIGTERM to work
+    for (const char *seconds : {"4711", "4712", "4713"}) {
+        std::vector<pid_t> left = sleeping(seconds);
+        INFO("sleep " << seconds << " still running");
+        CHECK(left.empty()); // the old memtrace ended sh alone
+        for (pid_t pid : left)
+            kill(pid, SIGKILL);
+    }
 }

@@ -125,7 +125,7 @@ void write_legend(std::ostream &out, bool with_growth)
 
 std::string function_name(const FunctionRecord &f)
 {
-    return shorten(f.demangled.empty() ? f.symbol : f.demangled, 50);
+    return shorten(terminal_safe(f.demangled.empty() ? f.symbol : f.demangled), 50);
 }
 
 void write_functions(std::ostream &out, const RunReport &r)
@@ -151,7 +151,7 @@ void write_functions(std::ostream &out, const RunReport &r)
     uint64_t hits = 0;
     for (const FunctionRecord &f : r.functions) {
         std::vector<std::string> row{function_name(f),
-                                     std::filesystem::path(f.module).filename().string()};
+                                     terminal_safe(std::filesystem::path(f.module).filename().string())};
         if (several_pids)
             row.push_back(std::to_string(f.pid));
         row.push_back(format_count(f.calls));
@@ -300,6 +300,11 @@ void write_table(std::ostream &out, const RunReport &r)
         out << "\nTop " << by_growth.size() << " by growth while traced:\n";
         write_processes(out, by_growth, true);
         write_legend(out, true);
+        if (r.stats.ended_not_kept)
+            out << "Not listed: " << format_count(r.stats.ended_not_kept)
+                << " processes that ended while traced (counted in 'seen'): past "
+                << format_count(TraceStats::kEndedKept)
+                << " ended processes, memtrace keeps only the biggest and fastest-growing.\n";
     } else {
         // Parents before the children they started.
         std::stable_sort(procs.begin(), procs.end(), [](auto &a, auto &b) {
