@@ -37,6 +37,8 @@ int trace(const Options &options)
 
     TraceSession session(config, progress);
     Collector collector(session.kernel(), config, session.plan(), progress);
+    if (RecordingStream *stream = outputs.recording_stream())
+        collector.stream_recording(*stream);
     collector.seed();
     session.start();
     const Stop stop = collector.run(signals);

@@ -164,3 +164,169 @@ TEST_CASE("-d ends what a shell script started too, as timeout(1) ends its proce
             kill(pid, SIGKILL);
     }
 }
+
+TEST_CASE("unwritable outputs are refused before anything runs", "[hostile]")
+{
+    require_root();
+    std::string dir = report_dir();
+    const std::string marker = dir + "/ran";
+    const std::vector<std::vector<std::string>> cases = {
+        {"--json", "/proc/version"},
+        {"--json", "/proc/self/status"},
+        {"--folded", "/proc/sys/kernel/new.folded"},
+        {"--json", dir + "/no/such/dir/out.json"},
+        {"--timeline", dir},
+        {"-o", "/sys/kernel/table.txt"},
+    };
+    for (const auto &output : cases) {
+        std::vector<std::string> args = output;
+        for (const char *word : {"--", "/bin/sh", "-c"})
+            args.push_back(word);
+        args.push_back("touch " + marker);
+        RunResult r = run_memtrace(args);
+        INFO(output[0] << " " << output[1] << "\nstderr: " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.rfind("memtrace: cannot write", 0) == 0);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK_FALSE(std::filesystem::exists(marker)); // refused before the command ran
+    }
+    CHECK(memtrace_programs_loaded().empty());
+}
+
+TEST_CASE("a closed stdout: the table does not go into the --json file", "[hostile]")
+{
+    require_root();
+    std::string dir = report_dir();
+    // fd 1 closed: the old memtrace's first open() (the JSON file) became fd 1
+    RunResult r = run({"/bin/sh", "-c", "exec \"$0\" --json \"$1\" -- /bin/true >&-", memtrace_bin(),
+                       dir + "/out.json"});
+    INFO(r.err);
+    std::ifstream json(dir + "/out.json");
+    std::string text((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+    INFO(text.substr(0, 400));
+    CHECK(text.rfind("{", 0) == 0);
+    CHECK_NOTHROW(nlohmann::json::parse(text));
+    CHECK(r.err.find("cannot write 'stdout'") != std::string::npos); // said, not silently lost
+}
+
+TEST_CASE("two outputs never name one file", "[hostile]")
+{
+    require_root();
+    std::string dir = report_dir();
+    auto refused = [](const RunResult &r) {
+        INFO(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("name the same file") != std::string::npos);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    };
+    SECTION("in one trace: the same name, another spelling, a hard link")
+    {
+        refused(run_memtrace({"--json", dir + "/a", "--folded", dir + "/a", "--", "/bin/true"}));
+        refused(run_memtrace({"--json", dir + "/b", "--timeline", dir + "/./x/../b", "--", "/bin/true"}));
+        std::ofstream(dir + "/c") << "";
+        std::filesystem::create_hard_link(dir + "/c", dir + "/d");
+        refused(run_memtrace({"-o", dir + "/c", "--json", dir + "/d", "--", "/bin/true"}));
+        refused(run_memtrace({"record", "-o", dir + "/e.mtrace", "--format", "mprof", "--json",
+                              dir + "/e.dat", "--", "/bin/true"}));
+        // devices may be named twice
+        RunResult both = run_memtrace({"--json", "/dev/null", "--folded", "/dev/null", "--", "/bin/true"});
+        CHECK(both.exit_code == 0);
+    }
+    SECTION("plot R -o R and report R --json R keep the recording")
+    {
+        const std::string rec = dir + "/r.mtrace";
+        REQUIRE(run_memtrace({"record", "-o", rec, "--", "/bin/true"}).exit_code == 0);
+        const auto size = std::filesystem::file_size(rec);
+        refused(run_memtrace({"plot", rec, "-o", rec}));
+        refused(run_memtrace({"report", rec, "--json", rec}));
+        std::filesystem::create_hard_link(rec, dir + "/r2.mtrace");
+        refused(run_memtrace({"plot", rec, "-o", dir + "/r2.mtrace"}));
+        CHECK(std::filesystem::file_size(rec) == size);
+        CHECK(run_memtrace({"report", rec}).exit_code == 0);
+    }
+}
+
+TEST_CASE("memtrace record: two runs in one second get two recordings", "[hostile]")
+{
+    require_root();
+    std::string dir = report_dir();
+    RunOptions in_dir;
+    in_dir.prefix = {"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", dir};
+    Background first({memtrace_bin(), "record", "-q", "--", "/bin/sleep", "0.3"}, in_dir);
+    Background second({memtrace_bin(), "record", "-q", "--", "/bin/sleep", "0.3"}, in_dir);
+    CHECK(first.wait().exit_code == 0);
+    CHECK(second.wait().exit_code == 0);
+    size_t recordings = 0;
+    for (const auto &e : std::filesystem::directory_iterator(dir))
+        recordings += e.path().extension() == ".mtrace";
+    CHECK(recordings == 2); // the old names had the second only: both wrote one file
+}
+
+TEST_CASE("plot --png: a symlink planted at the output name is replaced, not followed", "[hostile]")
+{
+    require_root();
+    std::string dir = report_dir();
+    const std::string rec = dir + "/r.mtrace";
+    REQUIRE(run_memtrace({"record", "-o", rec, "--", "/bin/sleep", "0.2"}).exit_code == 0);
+    const std::string victim = dir + "/root-owned";
+    std::ofstream(victim) << "precious\n";
+    std::filesystem::create_symlink(victim, dir + "/out.png");
+    RunResult r = run_memtrace({"plot", rec, "--png", "-o", dir + "/out.png"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    std::ifstream in(victim);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == "precious\n"); // rsvg-convert -o followed the link
+    CHECK_FALSE(std::filesystem::is_symlink(dir + "/out.png"));
+    CHECK(std::filesystem::file_size(dir + "/out.png") > 5000);
+}
+
+namespace {
+
+// The highest max_rss of a recording's point lines so far (lines that parse).
+uint64_t recorded_peak(const std::string &file)
+{
+    std::ifstream in(file);
+    std::string line;
+    uint64_t peak = 0;
+    while (std::getline(in, line)) {
+        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_object() && j.value("type", "") == "point")
+            peak = std::max(peak, j.value("max_rss", uint64_t{0}));
+    }
+    return peak;
+}
+
+} // namespace
+
+TEST_CASE("memtrace record killed by SIGKILL leaves a recording report and plot read, cut off", "[hostile]")
+{
+    require_root();
+    std::string dir = report_dir();
+    const std::string rec = dir + "/killed.mtrace";
+    Background tracer({memtrace_bin(), "record", "-o", rec, "--", workload("memwork"), "--hold", "29713",
+                       "spike", "64"});
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (recorded_peak(rec) < 64 * MiB && std::chrono::steady_clock::now() < until)
+        usleep(100000);
+    tracer.signal(SIGKILL); // as the OOM killer would
+    tracer.wait();
+    for (const auto &entry : std::filesystem::directory_iterator("/proc")) { // its command lives on
+        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+        std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (argv.find(std::string("--hold") + '\0' + "29713") != std::string::npos)
+            kill(static_cast<pid_t>(std::stol(entry.path().filename().string())), SIGKILL);
+    }
+    REQUIRE(recorded_peak(rec) >= 64 * MiB); // the old memtrace wrote nothing under this name
+
+    RunResult report = run_memtrace({"report", rec});
+    INFO(report.out << report.err);
+    CHECK(report.exit_code == 0);
+    CHECK(report.err.find("was cut off") != std::string::npos);
+    CHECK(report.out.find("PEAK RSS") != std::string::npos);
+    RunResult plot = run_memtrace({"plot", rec, "-o", dir + "/killed.svg"});
+    INFO(plot.err);
+    CHECK(plot.exit_code == 0);
+    CHECK(plot.err.find("was cut off") != std::string::npos);
+    CHECK(std::filesystem::file_size(dir + "/killed.svg") > 1000);
+}

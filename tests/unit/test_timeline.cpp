@@ -169,3 +169,37 @@ TEST_CASE("a report survives JSON: memtrace report FILE prints the same table")
     CHECK(a.str() == b.str());
     CHECK_THROWS_AS(report_from_json(nlohmann::ordered_json::object()), Error);
 }
+
+TEST_CASE("a recording cut off mid-run reads as far as it goes, marked cut off")
+{
+    // as streamed: the header, then points, then calls; killed mid-line
+    Recording whole = sample_recording("app spike", 64);
+    std::ostringstream text;
+    write_recording_header(text, whole);
+    write_recording_points(text, whole.points);
+    std::string streamed = text.str();
+    std::string torn = streamed.substr(0, streamed.size() - 12); // half the last point
+
+    std::istringstream in(torn);
+    Recording r = read_recording(in, "cut.mtrace");
+    CHECK(r.cut_off);
+    CHECK(r.points.size() == 2);
+    CHECK(r.duration == Approx(0.2)); // its last point
+    std::ostringstream table;
+    write_points_table(table, r);
+    INFO(table.str());
+    CHECK(table.str().find("cut off") != std::string::npos);
+    CHECK(table.str().find("64.0 MiB") != std::string::npos); // the spike inside an interval
+
+    std::istringstream complete(streamed);
+    CHECK(read_recording(complete, "cut.mtrace").points.size() == 3); // no report: still cut off
+    // a line that is not JSON before the end is an error, not a cut
+    std::istringstream middle(streamed.substr(0, streamed.find('\n') + 1) + "{\"type\": oops\n" +
+                              streamed.substr(streamed.find('\n') + 1));
+    CHECK_THROWS_AS(read_recording(middle, "bad.mtrace"), Error);
+    // a whole recording is not cut off
+    std::ostringstream full;
+    write_recording(full, whole);
+    std::istringstream back(full.str());
+    CHECK_FALSE(read_recording(back, "whole.mtrace").cut_off);
+}

@@ -146,11 +146,39 @@ bool Collector::targets_ended() const
     return std::all_of(watched_.begin(), watched_.end(), [](const Watched &w) { return w.pidfd < 0; });
 }
 
+void Collector::begin_stream()
+{
+    if (!stream_ || !recording_)
+        return;
+    Recording header;
+    header.command = config_.command;
+    header.start_unix = recording_->start_unix;
+    header.resolution = recording_->resolution;
+    header.main_pid = static_cast<uint32_t>(plan_.command ? *plan_.command
+                                            : plan_.pids.empty() ? 0 : plan_.pids.front());
+    const ProcessRecord *main = table_.find(header.main_pid);
+    header.label = recording_label(config_.command, header.main_pid, main ? main->cmdline : "");
+    stream_->begin(header);
+}
+
+void Collector::feed_stream()
+{
+    if (!stream_ || !recording_)
+        return;
+    const auto &points = recording_->points;
+    const auto &marks = recording_->marks;
+    stream_->add({points.begin() + static_cast<std::ptrdiff_t>(points_streamed_), points.end()},
+                 {marks.begin() + static_cast<std::ptrdiff_t>(marks_streamed_), marks.end()});
+    points_streamed_ = points.size();
+    marks_streamed_ = marks.size();
+}
+
 Stop Collector::run(SignalInbox &signals)
 {
     if (plan_.command)
         watched_.push_back({*plan_.command, open_pidfd(*plan_.command)});
     announce();
+    begin_stream();
 
     std::optional<uint64_t> deadline = ns_after(start_ns_, config_.duration_s);
     std::optional<uint64_t> next_tick = ns_after(start_ns_, config_.interval_s);
@@ -222,6 +250,7 @@ void Collector::drain()
         stacks_->after_drain();
     if (!wanted_returns_.empty())
         attach_return_probes();
+    feed_stream();
 }
 
 void Collector::handle(Record &record)

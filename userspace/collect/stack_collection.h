@@ -55,6 +55,7 @@ private:
     UnwindHints hints_;
     PythonTargets python_;
     std::set<uint32_t> to_read_;
+    std::map<uint32_t, uid_t> uids_; // by pid, while each lived: for its perf map
 };
 
 // The kernel-side hint for --unwind auto: `ranges` of code without frame

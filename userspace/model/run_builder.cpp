@@ -20,7 +20,8 @@ StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
     st.samples = stats.stack_samples;
     st.folded_total = named.folded.total();
     for (const ProcessRecord &p : run.processes)
-        st.exact_total += config.stacks == StackWeight::Map ? p.mapped : p.touched;
+        st.exact_total += config.stacks == StackWeight::Map ? p.mapped + p.mapped_before_exec
+                                                            : p.touched + p.touched_before_exec;
     st.user_stacks_lost = stats.user_stacks_lost;
     st.kernel_stacks_lost = stats.kernel_stacks_lost;
     st.samples_lost = stats.stack_bytes_full;
@@ -66,22 +67,12 @@ void finish_recording(Recording &rec, const RunReport &report, const TraceConfig
                      [](const auto &a, const auto &b) { return a.start < b.start; });
     rec.duration = report.duration_s;
     rec.command = config.command;
-    if (report.command_pid) {
-        rec.main_pid = report.command_pid;
-        // the program's name and its arguments: short enough for a legend
-        for (size_t i = 0; i < config.command.size(); ++i)
-            rec.label += i ? " " + config.command[i]
-                           : std::filesystem::path(config.command[i]).filename().string();
-    } else if (!report.pids.empty()) {
-        rec.main_pid = report.pids.front();
-        auto main = std::find_if(report.processes.rbegin(), report.processes.rend(),
-                                 [&](const ProcessRecord &p) { return p.pid == rec.main_pid; });
-        rec.label = main != report.processes.rend() && !main->cmdline.empty()
-                        ? main->cmdline
-                        : "pid " + std::to_string(rec.main_pid);
-    } else {
-        rec.label = "every process";
-    }
+    rec.main_pid = report.command_pid ? report.command_pid
+                                      : report.pids.empty() ? 0 : report.pids.front();
+    auto main = std::find_if(report.processes.rbegin(), report.processes.rend(),
+                             [&](const ProcessRecord &p) { return p.pid == rec.main_pid; });
+    rec.label = recording_label(config.command, rec.main_pid,
+                                main != report.processes.rend() ? main->cmdline : "");
     for (const ProcessRecord &p : report.processes)
         rec.processes.push_back({p.pid, p.ppid, p.comm, p.cmdline, p.start_s, p.end_s ? *p.end_s : -1.0});
 }

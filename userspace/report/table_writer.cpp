@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "report/text_table.h"
 #include "report/units.h"
@@ -263,6 +264,36 @@ void write_warnings(std::ostream &out, const TraceStats &s)
 }
 
 } // namespace
+
+void write_points_table(std::ostream &out, const Recording &recording)
+{
+    struct Seen {
+        uint64_t peak = 0, last = 0;
+        double last_t = 0;
+    };
+    std::map<uint32_t, Seen> seen;
+    for (const TimelinePoint &p : recording.points) {
+        Seen &s = seen[p.pid];
+        s.peak = std::max(s.peak, p.max_rss);
+        if (p.t >= s.last_t) {
+            s.last = p.rss;
+            s.last_t = p.t;
+        }
+    }
+    using A = TextTable::Align;
+    TextTable t;
+    t.add_column("PID", A::Right);
+    t.add_column("PEAK RSS", A::Right);
+    t.add_column("LAST RSS", A::Right);
+    t.add_column("LAST SEEN", A::Right);
+    for (const auto &[pid, s] : seen)
+        t.add_row({std::to_string(pid), format_bytes(s.peak), format_bytes(s.last), format_seconds(s.last_t)});
+    out << "memtrace: '" << shorten(terminal_safe(recording.label), kCmdlineWidth) << "': recorded "
+        << format_seconds(recording.duration) << ", cut off before the end-of-run report\n\n";
+    t.write(out);
+    out << "\nPEAK RSS: the highest RSS of the intervals recorded (exact within them). LAST RSS: at\n"
+           "  the end of the last interval written (LAST SEEN, since the trace began).\n";
+}
 
 std::string describe_end(const ProcessRecord &p)
 {
