@@ -330,3 +330,43 @@ TEST_CASE("memtrace record killed by SIGKILL leaves a recording report and plot 
     CHECK(plot.err.find("was cut off") != std::string::npos);
     CHECK(std::filesystem::file_size(dir + "/killed.svg") > 1000);
 }
+
+TEST_CASE("CAP_BPF and CAP_PERFMON alone trace; what is missing is named", "[hostile]")
+{
+    require_root();
+    // root, with no capability but these two
+    const std::vector<std::string> two_caps = {"setpriv", "--bounding-set=-all,+bpf,+perfmon"};
+    auto with = [](std::vector<std::string> prefix, std::vector<std::string> args) {
+        prefix.push_back(memtrace_bin());
+        prefix.insert(prefix.end(), args.begin(), args.end());
+        return run(prefix);
+    };
+    RunResult traced = with(two_caps, {"--", "/bin/true"});
+    INFO(traced.err);
+    CHECK(traced.exit_code == 0);
+    CHECK(traced.out.find("PEAK RSS") != std::string::npos);
+
+    // -f: this kernel creates uprobes for CAP_SYS_ADMIN only (the old message: "Permission denied")
+    RunResult functions = with(two_caps, {"-f", "libc:malloc", "--", "/bin/true"});
+    INFO(functions.err);
+    CHECK(functions.exit_code == 2);
+    CHECK(functions.err.find("CAP_SYS_ADMIN") != std::string::npos);
+    CHECK(std::count(functions.err.begin(), functions.err.end(), '\n') == 1);
+
+    // not root: tracefs is root's (the old message: "tracefs is not mounted")
+    const std::vector<std::string> nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                             "--inh-caps=+bpf,+perfmon", "--ambient-caps=+bpf,+perfmon"};
+    RunResult user = with(nobody, {"--", "/bin/true"});
+    INFO(user.err);
+    CHECK(user.exit_code == 2);
+    CHECK(user.err.find("CAP_DAC_READ_SEARCH") != std::string::npos);
+    CHECK(std::count(user.err.begin(), user.err.end(), '\n') == 1);
+
+    const std::vector<std::string> bpf_only = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                               "--inh-caps=+bpf", "--ambient-caps=+bpf"};
+    RunResult half = with(bpf_only, {"--", "/bin/true"});
+    INFO(half.err);
+    CHECK(half.exit_code == 2);
+    CHECK(half.err.find("(CAP_PERFMON missing)") != std::string::npos);
+    CHECK(memtrace_programs_loaded().empty());
+}

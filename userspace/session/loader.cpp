@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "memtrace.skel.h"
+#include "session/preflight.h"
 #include "session/verifier_log.h"
 #include "unique_fd.h"
 
@@ -342,8 +343,12 @@ void BpfLoader::attach_probes(const std::vector<ProbeSite> &sites, const std::ve
                 char where[64];
                 std::snprintf(where, sizeof(where), "0x%llx",
                               static_cast<unsigned long long>(site.offset));
+                const std::string why = (err == EACCES || err == EPERM) && !has_sys_admin()
+                                            ? ": this kernel creates uprobes (-f) for CAP_SYS_ADMIN "
+                                              "only; CAP_BPF and CAP_PERFMON trace all but -f"
+                                            : "";
                 throw Error("cannot attach a probe to " + site.label + " (" + site.path + " at " +
-                            where + "): " + errno_text(err));
+                            where + "): " + errno_text(err) + why);
             }
             state_->probe_links.push_back(std::move(link));
         }
