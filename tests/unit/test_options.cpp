@@ -118,7 +118,7 @@ TEST_CASE("bad input gives one clear line")
     CHECK(error_of({"-a", "-p", "1"}).find("-a traces every process") != std::string::npos);
     CHECK(error_of({"-a", "--", "ls"}).find("-a traces every process") != std::string::npos);
     CHECK(error_of({"--"}).find("no command after '--'") != std::string::npos);
-    CHECK(error_of({"-d", "0", "-a"}).find("positive number of seconds, got '0'") != std::string::npos);
+    CHECK(error_of({"-d", "0", "-a"}).find("positive number of seconds (or inf), got '0'") != std::string::npos);
     CHECK(error_of({"-d", "soon", "-a"}).find("got 'soon'") != std::string::npos);
     CHECK(error_of({"-i", "-1", "-a"}).find("interval") != std::string::npos);
     CHECK(error_of({"--top", "0", "-a"}).find("whole number from 1") != std::string::npos);

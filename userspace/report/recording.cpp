@@ -193,7 +193,7 @@ void read_body_line(const std::string &type, const json &j, Recording &r)
         m.start = seconds_of(j, "start_s", -1);
         m.end = seconds_of(j, "end_s", -1, m.start);
         m.base = j.at("base");
-        m.peak = std::max<uint64_t>(j.at("peak"), m.base);
+        m.peak = std::max(j.at("peak").get<uint64_t>(), m.base);
         m.end_rss = j.value("end_rss", m.base);
         m.returned = j.value("returned", true);
         r.marks.push_back(std::move(m));
