@@ -130,12 +130,12 @@ std::string file_identity(const std::string &path)
 {
     if (path.empty() || path == "-")
         return "";
+    if (is_device_or_fifo(path))
+        return "";
+    // a symlink is replaced, not written through: the name itself is the file
     struct stat st {};
-    if (stat(path.c_str(), &st) == 0) {
-        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-            return "";
+    if (lstat(path.c_str(), &st) == 0)
         return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-    }
     std::error_code ec;
     std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
     return "path:" + (ec ? path : canonical.string());
