@@ -21,9 +21,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } catch (const memtrace::Error &) {
         return 0;
     }
-    const std::string svg = memtrace::plot_svg({recording}, {});
-    if (svg.find("nan") != std::string::npos || svg.size() > (8u << 20))
+    memtrace::Recording plotted = recording; // its text out, so "nan" can only be a number
+    plotted.label = "x";
+    for (auto &mark : plotted.marks)
+        mark.function = "f";
+    const std::string svg = memtrace::plot_svg({plotted}, {});
+    if (svg.find("nan") != std::string::npos || svg.find("inf") != std::string::npos ||
+        svg.size() > (1u << 20))
         __builtin_trap(); // NaN coordinates, or an image not bounded by its pixels
+    memtrace::plot_svg({recording}, {});
     std::ostringstream table;
     if (recording.cut_off) {
         memtrace::write_points_table(table, recording);

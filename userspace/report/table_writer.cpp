@@ -288,8 +288,9 @@ void write_points_table(std::ostream &out, const Recording &recording)
     t.add_column("LAST SEEN", A::Right);
     for (const auto &[pid, s] : seen)
         t.add_row({std::to_string(pid), format_bytes(s.peak), format_bytes(s.last), format_seconds(s.last_t)});
-    out << "memtrace: '" << shorten(terminal_safe(recording.label), kCmdlineWidth) << "': recorded "
-        << format_seconds(recording.duration) << ", cut off before the end-of-run report\n\n";
+    out << "memtrace: '" << shorten(terminal_safe(recording.label), kCmdlineWidth)
+        << "': cut off before the end-of-run report; the last point is at "
+        << format_seconds(recording.duration) << "\n\n";
     t.write(out);
     out << "\nPEAK RSS: the highest RSS of the intervals recorded (exact within them). LAST RSS: at\n"
            "  the end of the last interval written (LAST SEEN, since the trace began).\n";
