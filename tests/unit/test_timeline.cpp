@@ -205,3 +205,38 @@ TEST_CASE("a recording cut off mid-run reads as far as it goes, marked cut off")
     std::istringstream back(full.str());
     CHECK_FALSE(read_recording(back, "whole.mtrace").cut_off);
 }
+
+TEST_CASE("hostile recordings: refused with a line, never another exception; the plot stays bounded")
+{
+    auto outcome = [](const std::string &text) -> std::string {
+        std::istringstream in(text);
+        try {
+            read_recording(in, "x.mtrace");
+        } catch (const Error &e) {
+            return e.what();
+        } // anything else escapes: the test fails (was "internal error")
+        return "(read)";
+    };
+    const std::string header = "{\"type\":\"memtrace-recording\",\"version\":1}\n";
+    CHECK(outcome("{\"type\":\"memtrace-recording\",\"version\":\"1\"}\n").find("line 1") != std::string::npos);
+    CHECK(outcome(header + "{\"type\":\"report\",\"version\":\"1\",\"processes\":[]}\n").find("line 2: bad \"report\"") !=
+          std::string::npos);
+    CHECK(outcome(header + "{\"type\":\"report\",\"version\":1,\"processes\":[7]}\n").find("line 2") != std::string::npos);
+    // a time of 1e300 made the old plot's ticks infinite and its coordinates NaN
+    CHECK(outcome(header + "{\"type\":\"point\",\"pid\":1,\"t\":1e300,\"rss\":1,\"max_rss\":1}\n")
+              .find("\"t\" out of range") != std::string::npos);
+    CHECK(outcome(header + "{\"type\":\"point\",\"pid\":1e300,\"t\":1,\"rss\":-5.5,\"max_rss\":1}\n") == "(read)");
+    CHECK(outcome("{\"type\":\"memtrace-recording\",\"version\":1,\"resolution_s\":-1}\n").find("resolution_s") !=
+          std::string::npos);
+
+    // 200,000 points: at most one per pixel column in the image, the spike kept
+    Recording many = sample_recording("many", 1);
+    many.points.clear();
+    for (int i = 0; i < 200000; ++i)
+        many.points.push_back({42, i * 0.01, 10 * MiB, (i == 123457 ? 900 : 10) * MiB});
+    many.duration = 2000;
+    std::string svg = plot_svg({many}, {});
+    CHECK(svg.size() < 200 * 1024);
+    CHECK(svg.find("peak 900.0 MiB") != std::string::npos);
+    CHECK(svg.find("nan") == std::string::npos);
+}
