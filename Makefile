@@ -68,6 +68,7 @@ FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp 
 	userspace/symbols/demangle.cpp userspace/symbols/symbolizer.cpp \
 	userspace/symbols/regular_file.cpp userspace/symbols/debug_file.cpp \
 	userspace/collect/records.cpp userspace/probes/x86_code.cpp \
+	userspace/symbols/go_functions.cpp \
 	userspace/report/recording.cpp userspace/report/svg_plot.cpp userspace/report/json_writer.cpp \
 	userspace/report/table_writer.cpp userspace/report/text_table.cpp userspace/report/units.cpp \
 	userspace/model/timeline.cpp userspace/model/process.cpp
