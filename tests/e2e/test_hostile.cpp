@@ -347,12 +347,12 @@ TEST_CASE("CAP_BPF and CAP_PERFMON alone trace; what is missing is named", "[hos
     CHECK(traced.exit_code == 0);
     CHECK(traced.out.find("PEAK RSS") != std::string::npos);
 
-    // -f: this kernel creates uprobes for CAP_SYS_ADMIN only (the old message: "Permission denied")
-    RunResult functions = with(two_caps, {"-f", "libc:malloc", "--", "/bin/true"});
+    // -f: uprobe_multi links need no more (a uprobe perf event would need CAP_SYS_ADMIN here:
+    // memtrace then says so, see fail_probe)
+    RunResult functions = with(two_caps, {"-f", "libc:malloc", "--", "/bin/ls", "/"});
     INFO(functions.err);
-    CHECK(functions.exit_code == 2);
-    CHECK(functions.err.find("CAP_SYS_ADMIN") != std::string::npos);
-    CHECK(std::count(functions.err.begin(), functions.err.end(), '\n') == 1);
+    CHECK(functions.exit_code == 0);
+    CHECK(functions.out.find("\nmalloc ") != std::string::npos);
 
     // not root: tracefs is root's (the old message: "tracefs is not mounted")
     const std::vector<std::string> nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
