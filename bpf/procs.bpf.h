@@ -199,8 +199,11 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 	if (p) {
 		/* exec: the figures so far belonged to the previous program */
 		forget_mm_owner(p->mm, tgid);
-		touched_before = p->touched_before_exec + p->touched;
-		mapped_before = p->mapped_before_exec + p->mapped;
+		/* memtrace's held child (its copy of memtrace) is not the command's */
+		if (!(p->flags & MT_PROC_HELD)) {
+			touched_before = p->touched_before_exec + p->touched;
+			mapped_before = p->mapped_before_exec + p->mapped;
+		}
 		ppid = p->ppid;
 		flags |= p->flags & (MT_PROC_ATTACHED | MT_PROC_FORKED);
 	}
