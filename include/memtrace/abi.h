@@ -67,6 +67,10 @@ struct mt_proc {
 	__u64 tl_slot;          /* ktime / resolution of the current interval, 0 before any */
 	__u64 tl_max;           /* highest RSS in it (pages) */
 	__u64 tl_last;          /* RSS at its latest change (pages) */
+	/* what the programs this process ran before its latest exec touched and
+	 * mapped (pages): stack samples taken then are kept, so totals count them */
+	__u64 touched_before_exec;
+	__u64 mapped_before_exec;
 };
 
 /*

@@ -1,6 +1,7 @@
 // Timelines: memtrace record / --timeline, plot, report, and mprof's format.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <regex>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -189,8 +190,8 @@ TEST_CASE("record: the default file name; -p", "[timeline]")
     size_t found = 0;
     for (const auto &entry : std::filesystem::directory_iterator(dir)) {
         std::string name = entry.path().filename().string();
-        if (name.rfind("memtrace-", 0) == 0 && name.size() == std::string("memtrace-20261123-221110.mtrace").size())
-            ++found;
+        // memtrace-DATE-TIME-PID.mtrace: the pid keeps two runs of one second apart
+        found += std::regex_match(name, std::regex("memtrace-[0-9]{8}-[0-9]{6}-[0-9]+\\.mtrace"));
     }
     CHECK(found == 1);
 

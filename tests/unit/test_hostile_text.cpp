@@ -12,6 +12,7 @@
 
 using namespace memtrace;
 using memtrace::testing::sample_command_report;
+using memtrace::testing::sample_function_report;
 using memtrace::testing::sample_process;
 
 namespace {
@@ -69,4 +70,18 @@ TEST_CASE("table, headline and live line: control characters escaped, never raw"
     std::string line = live_line(1.0, p, 0);
     CHECK(line.find('\x1b') == std::string::npos);
     CHECK(line.find("evil\\x1b[31m") != std::string::npos);
+}
+
+TEST_CASE("-f table: a module path with control characters is escaped like the rest")
+{
+    RunReport r = sample_function_report();
+    r.functions[0].module = "/tmp/evil\x1b]0;owned\a/lib\x1b[2Jx.so";
+    r.functions[1].demangled = "Index::build\x1b[31m";
+    std::ostringstream out;
+    write_table(out, r);
+    std::string text = out.str();
+    INFO(text);
+    CHECK(text.find('\x1b') == std::string::npos); // the old table wrote both raw
+    CHECK(text.find('\a') == std::string::npos);
+    CHECK(text.find("lib\\x1b[2Jx.so") != std::string::npos);
 }

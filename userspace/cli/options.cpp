@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "error.h"
 #include "probes/function_pattern.h"
@@ -69,6 +70,7 @@ public:
     std::string make_usage(const CLI::App *, std::string) const override { return ""; }
 };
 
+// Seconds above zero; "inf" (or a value too large to ever pass) means no limit.
 CLI::Validator positive_seconds()
 {
     return CLI::Validator(
@@ -76,10 +78,18 @@ CLI::Validator positive_seconds()
             double value = 0;
             auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
             if (ec != std::errc() || end != text.data() + text.size() || !(value > 0))
-                return "expected a positive number of seconds, got '" + text + "'";
+                return "expected a positive number of seconds (or inf), got '" + text + "'";
             return "";
         },
         "", "");
+}
+
+// -d inf, -i inf: never. Finite values too large for the clock saturate later.
+std::optional<double> seconds_limit(double value)
+{
+    if (std::isinf(value))
+        return std::nullopt;
+    return value;
 }
 
 CLI::Validator whole_number_in(unsigned low, unsigned high)
@@ -258,7 +268,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
 
     auto *duration_opt =
         app.add_option("-d,--duration", duration,
-                       "Stop after SECONDS (a command started with -- is sent SIGTERM)")
+                       "Stop after SECONDS (inf: no limit); a command started with -- is then ended "
+                       "with SIGTERM, as timeout(1) does")
             ->type_name("SECONDS")
             ->check(positive_seconds())
             ->group("Duration");
@@ -492,9 +503,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (opt.trace.as_root && opt.trace.mode != TraceMode::Command)
         throw Error("--as-root applies to a command run with '--', not to -p or -a");
     if (duration_opt->count())
-        opt.trace.duration_s = duration;
+        opt.trace.duration_s = seconds_limit(duration);
     if (interval_opt->count())
-        opt.trace.interval_s = interval;
+        opt.trace.interval_s = seconds_limit(interval);
     if (top_opt->count())
         opt.trace.top = top;
     if (opt.json_path.empty() && app.count("--json"))

@@ -50,6 +50,18 @@ int poll_timeout(uint64_t now, std::initializer_list<std::optional<uint64_t>> de
     return static_cast<int>(std::min<uint64_t>((wake - now) / 1000000ull + 1, 60000));
 }
 
+// SECONDS after `from` on the monotonic clock; none when it would never come
+// (-d 1e300 must not wrap around to a moment already past).
+std::optional<uint64_t> ns_after(uint64_t from, std::optional<double> seconds)
+{
+    if (!seconds || !(*seconds >= 0))
+        return std::nullopt;
+    const double ns = *seconds * 1e9;
+    if (!(ns < static_cast<double>(UINT64_MAX - from)))
+        return std::nullopt;
+    return from + static_cast<uint64_t>(ns);
+}
+
 } // namespace
 
 Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan plan,
@@ -65,7 +77,7 @@ Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan 
         recording_->start_unix = wall_clock_s();
     }
     if (config.mode == TraceMode::All)
-        table_.limit_ended(20000);
+        table_.limit_ended(TraceStats::kEndedKept);
     if (config.stacks != StackWeight::None) {
         stacks_.emplace(kernel, config, progress);
         if (!plan_.executable.empty())
@@ -134,17 +146,43 @@ bool Collector::targets_ended() const
     return std::all_of(watched_.begin(), watched_.end(), [](const Watched &w) { return w.pidfd < 0; });
 }
 
+void Collector::begin_stream()
+{
+    if (!stream_ || !recording_)
+        return;
+    Recording header;
+    header.command = config_.command;
+    header.start_unix = recording_->start_unix;
+    header.resolution = recording_->resolution;
+    header.main_pid = static_cast<uint32_t>(plan_.command ? *plan_.command
+                                            : plan_.pids.empty() ? 0 : plan_.pids.front());
+    const ProcessRecord *main = table_.find(header.main_pid);
+    header.label = recording_label(config_.command, header.main_pid, main ? main->cmdline : "");
+    stream_->begin(header);
+}
+
+void Collector::feed_stream()
+{
+    if (!stream_ || !recording_)
+        return;
+    const auto &points = recording_->points;
+    const auto &marks = recording_->marks;
+    stream_->add({points.begin() + static_cast<std::ptrdiff_t>(points_streamed_), points.end()},
+                 {marks.begin() + static_cast<std::ptrdiff_t>(marks_streamed_), marks.end()});
+    points_streamed_ = points.size();
+    marks_streamed_ = marks.size();
+}
+
 Stop Collector::run(SignalInbox &signals)
 {
     if (plan_.command)
         watched_.push_back({*plan_.command, open_pidfd(*plan_.command)});
     announce();
+    begin_stream();
 
-    std::optional<uint64_t> deadline, next_tick, next_hot_check, next_drain;
-    if (config_.duration_s)
-        deadline = start_ns_ + static_cast<uint64_t>(*config_.duration_s * 1e9);
-    if (config_.interval_s)
-        next_tick = start_ns_ + static_cast<uint64_t>(*config_.interval_s * 1e9);
+    std::optional<uint64_t> deadline = ns_after(start_ns_, config_.duration_s);
+    std::optional<uint64_t> next_tick = ns_after(start_ns_, config_.interval_s);
+    std::optional<uint64_t> next_hot_check, next_drain;
     if (!plan_.functions.empty())
         next_hot_check = start_ns_ + 1000000000ull;
     // Stack copies, timeline points and call marks do not wake memtrace until
@@ -168,9 +206,13 @@ Stop Collector::run(SignalInbox &signals)
                 next_drain = monotonic_ns() + MT_DRAIN_MS * 1000000ull;
             drain();
         }
-        if (fds[1].revents)
-            if (std::optional<int> sig = signals.take())
+        if (fds[1].revents) {
+            std::optional<int> sig = signals.take();
+            if (signals.take_child_ended() && plan_.command)
+                reap_orphans(*plan_.command);
+            if (sig)
                 return {StopCause::Signal, *sig};
+        }
         for (size_t i = 2; i < fds.size(); ++i)
             for (Watched &w : watched_)
                 if (fds[i].revents && w.pidfd == fds[i].fd) {
@@ -181,8 +223,8 @@ Stop Collector::run(SignalInbox &signals)
         const uint64_t now = monotonic_ns();
         if (next_tick && now >= *next_tick) {
             live_lines(now);
-            while (*next_tick <= now)
-                *next_tick += static_cast<uint64_t>(*config_.interval_s * 1e9);
+            while (next_tick && *next_tick <= now)
+                next_tick = ns_after(*next_tick, config_.interval_s);
         }
         if (next_hot_check && now >= *next_hot_check) {
             check_hot(now);
@@ -208,6 +250,7 @@ void Collector::drain()
         stacks_->after_drain();
     if (!wanted_returns_.empty())
         attach_return_probes();
+    feed_stream();
 }
 
 void Collector::handle(Record &record)

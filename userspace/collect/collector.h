@@ -55,6 +55,8 @@ public:
     // Before the command runs: processes already running (-p, -a), their
     // figures and mappings. Throws Error if a -p target is gone.
     void seed();
+    // --timeline: the recording also goes there as it is made (from run() on).
+    void stream_recording(RecordingStream &stream) { stream_ = &stream; }
     // Until the targets end, -d passes, or a signal arrives.
     Stop run(SignalInbox &signals);
     // The last records and figures, once the session has ended the command.
@@ -73,6 +75,8 @@ private:
     void live_lines(uint64_t now);
     void check_hot(uint64_t now);
     void announce() const;
+    void begin_stream();
+    void feed_stream();
     std::string function_name(uint32_t id) const;
     double since_start(uint64_t ns) const;
     bool targets_ended() const;
@@ -90,6 +94,8 @@ private:
     KernelUnits units_;
     ProcessTable table_;
     std::optional<Recording> recording_;
+    RecordingStream *stream_ = nullptr;
+    size_t points_streamed_ = 0, marks_streamed_ = 0;
     std::optional<StackCollection> stacks_;
     std::vector<Watched> watched_;
     std::vector<RetsiteRecord> wanted_returns_;

@@ -45,6 +45,8 @@ ProcessRecord figures_of(const mt_proc &proc, const KernelUnits &units)
     rec.touched = proc.touched * page;
     rec.mapped = proc.mapped * page;
     rec.unmapped = proc.unmapped * page;
+    rec.touched_before_exec = proc.touched_before_exec * page;
+    rec.mapped_before_exec = proc.mapped_before_exec * page;
     rec.start_s = units.seconds(proc.start_ns);
     rec.peak_s = units.seconds(proc.peak_ns);
     rec.attached = proc.flags & MT_PROC_ATTACHED;

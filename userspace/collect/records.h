@@ -13,7 +13,7 @@
 
 namespace memtrace {
 
-static_assert(sizeof(mt_proc) == 232, "mt_proc layout changed: update BPF and userspace together");
+static_assert(sizeof(mt_proc) == 248, "mt_proc layout changed: update BPF and userspace together");
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));

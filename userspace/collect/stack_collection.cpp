@@ -1,5 +1,7 @@
 #include "collect/stack_collection.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include "symbols/modules.h"
@@ -49,6 +51,9 @@ void StackCollection::read_mappings(uint32_t pid)
     const uint64_t gen = auto_mode ? kernel_.code_gen(pid) : 0;
     if (!modules_->snapshot(static_cast<pid_t>(pid)))
         return;
+    struct stat proc {};
+    if (stat(("/proc/" + std::to_string(pid)).c_str(), &proc) == 0)
+        uids_[pid] = proc.st_uid; // its perf map's owner must be this user, or root
     const auto *maps = modules_->mappings(static_cast<pid_t>(pid));
     if (!maps)
         return;
@@ -147,6 +152,7 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
         modules_->scan_directories(LibrarySearch().default_dirs);
     ev.modules = modules_;
     ev.comms = comms;
+    ev.uids = uids_;
     return ev;
 }
 

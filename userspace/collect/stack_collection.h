@@ -68,6 +68,7 @@ private:
     std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
     ResidentRanges ranges_;
     uint64_t untracked_ = 0;
+    std::map<uint32_t, uid_t> uids_; // by pid, while each lived: for its perf map
 };
 
 // The kernel-side hint for --unwind auto: `ranges` of code without frame

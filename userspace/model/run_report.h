@@ -47,6 +47,7 @@ struct TraceStats {
     // The kernel side's limits (collect/kernel_figures.cpp checks them).
     static constexpr uint32_t kOpenCallsPerThread = 16;
     static constexpr uint32_t kOpenCallsPerProcess = 32;
+    static constexpr uint32_t kEndedKept = 20000; // -a: ended processes listed at most
 
     uint64_t lost_events() const
     {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "report/text_table.h"
 #include "report/units.h"
@@ -125,7 +126,7 @@ void write_legend(std::ostream &out, bool with_growth)
 
 std::string function_name(const FunctionRecord &f)
 {
-    return shorten(f.demangled.empty() ? f.symbol : f.demangled, 50);
+    return shorten(terminal_safe(f.demangled.empty() ? f.symbol : f.demangled), 50);
 }
 
 void write_functions(std::ostream &out, const RunReport &r)
@@ -151,7 +152,7 @@ void write_functions(std::ostream &out, const RunReport &r)
     uint64_t hits = 0;
     for (const FunctionRecord &f : r.functions) {
         std::vector<std::string> row{function_name(f),
-                                     std::filesystem::path(f.module).filename().string()};
+                                     terminal_safe(std::filesystem::path(f.module).filename().string())};
         if (several_pids)
             row.push_back(std::to_string(f.pid));
         row.push_back(format_count(f.calls));
@@ -287,6 +288,37 @@ void write_warnings(std::ostream &out, const TraceStats &s)
 
 } // namespace
 
+void write_points_table(std::ostream &out, const Recording &recording)
+{
+    struct Seen {
+        uint64_t peak = 0, last = 0;
+        double last_t = 0;
+    };
+    std::map<uint32_t, Seen> seen;
+    for (const TimelinePoint &p : recording.points) {
+        Seen &s = seen[p.pid];
+        s.peak = std::max(s.peak, p.max_rss);
+        if (p.t >= s.last_t) {
+            s.last = p.rss;
+            s.last_t = p.t;
+        }
+    }
+    using A = TextTable::Align;
+    TextTable t;
+    t.add_column("PID", A::Right);
+    t.add_column("PEAK RSS", A::Right);
+    t.add_column("LAST RSS", A::Right);
+    t.add_column("LAST SEEN", A::Right);
+    for (const auto &[pid, s] : seen)
+        t.add_row({std::to_string(pid), format_bytes(s.peak), format_bytes(s.last), format_seconds(s.last_t)});
+    out << "memtrace: '" << shorten(terminal_safe(recording.label), kCmdlineWidth)
+        << "': cut off before the end-of-run report; the last point is at "
+        << format_seconds(recording.duration) << "\n\n";
+    t.write(out);
+    out << "\nPEAK RSS: the highest RSS of the intervals recorded (exact within them). LAST RSS: at\n"
+           "  the end of the last interval written (LAST SEEN, since the trace began).\n";
+}
+
 std::string describe_end(const ProcessRecord &p)
 {
     if (auto sig = p.exit_signal())
@@ -323,6 +355,11 @@ void write_table(std::ostream &out, const RunReport &r)
         out << "\nTop " << by_growth.size() << " by growth while traced:\n";
         write_processes(out, by_growth, true);
         write_legend(out, true);
+        if (r.stats.ended_not_kept)
+            out << "Not listed: " << format_count(r.stats.ended_not_kept)
+                << " processes that ended while traced (counted in 'seen'): past "
+                << format_count(TraceStats::kEndedKept)
+                << " ended processes, memtrace keeps only the biggest and fastest-growing.\n";
     } else {
         // Parents before the children they started.
         std::stable_sort(procs.begin(), procs.end(), [](auto &a, auto &b) {

@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "memtrace.skel.h"
+#include "session/preflight.h"
 #include "session/uprobe_multi.h"
 #include "session/verifier_log.h"
 #include "unique_fd.h"
@@ -399,8 +400,12 @@ namespace {
 {
     char where[64];
     std::snprintf(where, sizeof(where), "0x%llx", static_cast<unsigned long long>(site.offset));
+    const std::string why = (err == EACCES || err == EPERM) && !has_sys_admin()
+                                ? ": this kernel creates uprobes (-f) for CAP_SYS_ADMIN only; "
+                                  "CAP_BPF and CAP_PERFMON trace all but -f"
+                                : "";
     throw Error("cannot attach a probe to " + site.label + " (" + site.path + " at " + where +
-                "): " + errno_text(err));
+                "): " + errno_text(err) + why);
 }
 
 bool is_entry(const ProbeSite &site)
