@@ -17,8 +17,8 @@ static_assert(sizeof(mt_proc) == 232, "mt_proc layout changed: update BPF and us
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 23 * 8);
-static_assert(sizeof(mt_config) == 3 * 8 + 10 * 4);
+static_assert(sizeof(mt_stats) == 26 * 8);
+static_assert(sizeof(mt_config) == 3 * 8 + 12 * 4);
 static_assert(sizeof(mt_rec_stack) == 16 + 48 + 8 + MT_PY_FRAMES * 24);
 static_assert(sizeof(mt_py_proc) == 8 + 20 * 2);
 static_assert(sizeof(mt_py_frame) == 24);
@@ -29,6 +29,8 @@ static_assert(sizeof(mt_func_stats) == 15 * 8);
 static_assert(sizeof(mt_rec_point) == 16 + 16);
 static_assert(sizeof(mt_rec_mark) == 16 + 48);
 static_assert(sizeof(mt_thread_frames) == 16 + MT_MAX_FRAMES * 48);
+static_assert(sizeof(mt_py_pattern) == 8 + 2 * MT_PY_PATTERN_LEN + MT_PY_CLASSES * 32);
+static_assert(sizeof(mt_py_thread) == 32 + sizeof(mt_thread_frames) + 2 * 8 * MT_MAX_FRAMES);
 
 struct ExecRecord {
     uint32_t pid = 0;

@@ -78,6 +78,7 @@ json function_json(const FunctionRecord &f)
     fj["symbol"] = f.symbol;
     fj["demangled"] = f.demangled;
     fj["module"] = f.module;
+    fj["kind"] = f.python ? "python" : "native";
     fj["pid"] = f.pid;
     fj["calls"] = f.calls;
     fj["max_peak_increment_bytes"] = f.max_peak_increment;
@@ -249,6 +250,7 @@ RunReport report_from_json(const json &j)
             fr.symbol = f.value("symbol", "");
             fr.demangled = f.value("demangled", "");
             fr.module = f.value("module", "");
+            fr.python = f.value("kind", "native") == "python";
             fr.pid = f.value("pid", 0u);
             fr.calls = f.value("calls", uint64_t{0});
             fr.returned = f.value("returned", uint64_t{0});

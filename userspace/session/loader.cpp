@@ -137,6 +137,8 @@ mt_config bpf_config(const LoaderConfig &config, uint32_t cpus)
     c.unwind = config.stacks != StackWeight::None ? unwind_code(config.unwind) : MT_UNWIND_FP;
     c.stack_copy = config.stack_copy;
     c.copy_cpus = cpus;
+    c.py_patterns = static_cast<uint32_t>(config.python_patterns.size());
+    c.py_func_base = config.python_func_base;
     return c;
 }
 
@@ -243,14 +245,31 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     // Programs this run does not use are not loaded: verifying the uprobe
     // programs alone takes ~0.3 s.
     bpf_program__set_autoload(skel->progs.mt_seed, config.seed_running);
-    bpf_program__set_autoload(skel->progs.mt_func_entry, config.functions);
-    bpf_program__set_autoload(skel->progs.mt_func_return, config.functions);
-    bpf_program__set_autoload(skel->progs.mt_enter_mmap, config.stacks != StackWeight::None);
+    bpf_program__set_autoload(skel->progs.mt_func_entry, config.uprobes);
+    bpf_program__set_autoload(skel->progs.mt_func_return, config.uprobes);
+    const bool python = !config.python_patterns.empty();
+    bpf_program__set_autoload(skel->progs.mt_enter_mmap, config.stacks != StackWeight::None || python);
+    bpf_program__set_autoload(skel->progs.mt_py_calls, python);
+    // mt_py_calls must see each rss_stat event before mt_rss_stat counts it:
+    // programs on a tracepoint run in the order they were attached.
+    bpf_program__set_autoattach(skel->progs.mt_rss_stat, !python);
+    if (!python)
+        for (bpf_map *map : {skel->maps.py_threads, skel->maps.py_targets, skel->maps.py_funcs})
+            bpf_map__set_max_entries(map, 1);
 
     if (int err = memtrace_bpf__load(skel))
         fail_load(err);
+    for (uint32_t i = 0; i < config.python_patterns.size() && i < MT_PY_PATTERNS; ++i)
+        if (int err = bpf_map__update_elem(skel->maps.py_patterns, &i, sizeof(i), &config.python_patterns[i],
+                                           sizeof(mt_py_pattern), BPF_ANY))
+            fail("write the py: patterns", err);
     if (int err = memtrace_bpf__attach(skel))
         fail("attach the BPF programs", err);
+    if (python) {
+        skel->links.mt_rss_stat = bpf_program__attach(skel->progs.mt_rss_stat);
+        if (!skel->links.mt_rss_stat)
+            fail("attach the BPF program mt_rss_stat", errno);
+    }
 
     // Both ring buffers (records, stack copies) hand their records to the
     // handler of the consume() in progress.
@@ -383,7 +402,17 @@ std::vector<std::pair<mt_func_key, mt_func_stats>> BpfLoader::read_func_stats() 
 
 std::vector<std::pair<uint32_t, mt_thread_frames>> BpfLoader::read_thread_frames() const
 {
-    return read_map<uint32_t, mt_thread_frames>(state_->skel->maps.thread_frames);
+    auto out = read_map<uint32_t, mt_thread_frames>(state_->skel->maps.thread_frames);
+    // Python threads' open calls (-f py:) are frames too
+    for (auto &[tid, t] : read_map<uint32_t, mt_py_thread>(state_->skel->maps.py_threads))
+        if (t.calls.depth)
+            out.emplace_back(tid, t.calls);
+    return out;
+}
+
+std::vector<std::pair<uint32_t, mt_py_code_key>> BpfLoader::read_py_funcs() const
+{
+    return read_map<uint32_t, mt_py_code_key>(state_->skel->maps.py_funcs);
 }
 
 std::vector<std::pair<uint32_t, mt_call_slots>> BpfLoader::read_call_slots() const
