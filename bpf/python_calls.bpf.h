@@ -87,18 +87,63 @@ struct {
 
 static const struct mt_py_thread mt_zero_py_thread;
 
+/* The changing state of the loops below lives here, not on the stack: the
+ * verifier tracks no value in map memory, so each loop's step is verified
+ * once rather than once per value its counters take (seconds at load). */
+struct py_glob_state {
+	__u32 n, p, s, star, mark, matched;
+};
+#define MT_PY_NEW 8
+struct py_walk_state {
+	__u64 frame;
+	__u64 frame_first; /* the innermost frame */
+	__u32 tgid;
+	__s32 open;  /* index of the open call found on the chain, or -1 */
+	__u32 ended; /* the chain's end was reached */
+	__u32 found; /* target frames seen before it */
+	__u64 new_frame[MT_PY_NEW];
+	__u64 new_code[MT_PY_NEW];
+	__u64 new_caller[MT_PY_NEW];
+	__u32 new_func[MT_PY_NEW];
+};
+struct py_scratch {
+	struct py_glob_state glob;
+	__u32 base_len, base_start; /* the file name's last component */
+	__u32 len[2];               /* of the two texts matched */
+	__u32 matched;
+	__u32 pad;
+	struct py_walk_state walk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_scratch);
+} py_scratch SEC(".maps");
+
+static __always_inline struct py_scratch *py_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&py_scratch, &zero);
+}
+
 /* One step of a glob match (fnmatch without flags: '*' and '?' match any
  * byte), with one backtracking point: the last '*'. */
-struct py_glob {
+struct py_glob_ctx {
 	const struct mt_py_pattern *pat;
 	const char *text;
-	__u32 n, p, s, star, mark, matched;
 };
 
 static long py_glob_step(__u32 index, void *ctx)
 {
-	struct py_glob *g = ctx;
-	const struct mt_py_pattern *pat = g->pat;
+	struct py_glob_ctx *x = ctx;
+	struct py_scratch *sc = py_scratch_get();
+	if (!sc)
+		return 1;
+	struct py_glob_state *g = &sc->glob;
+	const struct mt_py_pattern *pat = x->pat;
 	__u32 m = pat->len, p = g->p;
 
 	if (g->s >= g->n) {
@@ -112,7 +157,7 @@ static long py_glob_step(__u32 index, void *ctx)
 		g->p = p + 1;
 		return 0;
 	}
-	__u8 c = g->text[g->s & (MT_PY_TEXT - 1)];
+	__u8 c = x->text[g->s & (MT_PY_TEXT - 1)];
 	if (p < m) {
 		__u8 op = pat->op[p & (MT_PY_PATTERN_LEN - 1)];
 		__u8 arg = pat->arg[p & (MT_PY_PATTERN_LEN - 1)];
@@ -140,37 +185,39 @@ static long py_glob_step(__u32 index, void *ctx)
 	return 0;
 }
 
-static __always_inline bool py_glob(const struct mt_py_pattern *pat, const char *text, __u32 n)
+static __always_inline bool py_glob(struct py_scratch *sc, const struct mt_py_pattern *pat,
+				    const char *text, __u32 n)
 {
-	struct py_glob g = {.pat = pat, .text = text, .n = n, .star = MT_PY_NOT_TARGET};
+	struct py_glob_ctx x = {.pat = pat, .text = text};
+	struct py_glob_state *g = &sc->glob;
 
-	bpf_loop(1 << 16, py_glob_step, &g, 0);
-	return g.matched;
+	g->n = n;
+	g->p = g->s = g->mark = g->matched = 0;
+	g->star = MT_PY_NOT_TARGET;
+	bpf_loop(1 << 16, py_glob_step, &x, 0);
+	return g->matched;
 }
 
 /* Where a file name's last component starts (a loop of its own: in line,
  * each byte's two outcomes multiply the verifier's states). */
-struct py_basename {
-	const char *file;
-	__u32 len, start;
-};
-
 static long py_basename_step(__u32 i, void *ctx)
 {
-	struct py_basename *b = ctx;
+	const char *file = *(const char **)ctx;
+	struct py_scratch *sc = py_scratch_get();
 
-	if (i >= b->len)
+	if (!sc || i >= sc->base_len)
 		return 1;
-	if (b->file[i & (MT_PY_TEXT - 1)] == '/')
-		b->start = i + 1;
+	if (file[i & (MT_PY_TEXT - 1)] == '/')
+		sc->base_start = i + 1;
 	return 0;
 }
 
 /* Fills s->text[0] (qualname) and s->text[1] (MODULE.QUALNAME); their lengths
  * in len[] (0: none). Only Latin-1 names (kind 1) are matched. */
 static __always_inline void py_match_texts(const struct mt_py_proc *py, const struct py_code_refs *refs,
-					   struct py_names_scratch *s, __u32 *len)
+					   struct py_names_scratch *s, struct py_scratch *sc)
 {
+	__u32 *len = sc->len;
 	__u32 qlen = 0, flen = 0;
 	__u8 qkind = 0, fkind = 0;
 
@@ -182,9 +229,11 @@ static __always_inline void py_match_texts(const struct mt_py_proc *py, const st
 	py_read_str(py, refs->filename, s->file, MT_PY_TEXT - 1, &flen, &fkind);
 	if (fkind != 1 || flen == 0 || flen >= MT_PY_TEXT || s->file[0] == '<')
 		return;
-	struct py_basename b = {.file = s->file, .len = flen};
-	bpf_loop(MT_PY_TEXT, py_basename_step, &b, 0);
-	__u32 start = b.start;
+	const char *file = s->file;
+	sc->base_len = flen;
+	sc->base_start = 0;
+	bpf_loop(MT_PY_TEXT, py_basename_step, &file, 0);
+	__u32 start = sc->base_start & (MT_PY_TEXT - 1);
 	__u32 end = flen;
 	if (end >= start + 3 && s->file[(end - 3) & (MT_PY_TEXT - 1)] == '.' &&
 	    s->file[(end - 2) & (MT_PY_TEXT - 1)] == 'p' && s->file[(end - 1) & (MT_PY_TEXT - 1)] == 'y')
@@ -207,24 +256,19 @@ static __always_inline void py_match_texts(const struct mt_py_proc *py, const st
 }
 
 /* One pattern per bpf_loop() step against both texts. */
-struct py_pattern_search {
-	const struct py_names_scratch *s;
-	__u32 len[2];
-	__u32 matched;
-};
-
 static long py_pattern_step(__u32 i, void *ctx)
 {
-	struct py_pattern_search *q = ctx;
-	const struct py_names_scratch *s = q->s;
+	const struct py_names_scratch *s = *(const struct py_names_scratch **)ctx;
+	struct py_scratch *sc = py_scratch_get();
 
-	if (i >= mt_cfg.py_patterns)
+	if (!sc || i >= mt_cfg.py_patterns)
 		return 1;
 	const struct mt_py_pattern *pat = bpf_map_lookup_elem(&py_patterns, &i);
 	if (!pat)
 		return 1;
-	if (py_glob(pat, s->text[0], q->len[0]) || (q->len[1] && py_glob(pat, s->text[1], q->len[1]))) {
-		q->matched = 1;
+	__u32 len1 = sc->len[1];
+	if (py_glob(sc, pat, s->text[0], sc->len[0]) || (len1 && py_glob(sc, pat, s->text[1], len1))) {
+		sc->matched = 1;
 		return 1;
 	}
 	return 0;
@@ -236,14 +280,16 @@ static __noinline bool py_code_matches(const struct mt_py_proc *py, const struct
 	__u32 zero = 0;
 	struct py_names_scratch *s = bpf_map_lookup_elem(&py_names_scratch, &zero);
 
-	if (!s)
+	struct py_scratch *sc = py_scratch_get();
+	if (!s || !sc)
 		return false;
-	struct py_pattern_search q = {.s = s};
-	py_match_texts(py, refs, s, q.len);
-	if (!q.len[0])
+	py_match_texts(py, refs, s, sc);
+	if (!sc->len[0])
 		return false;
-	bpf_loop(MT_PY_PATTERNS, py_pattern_step, &q, 0);
-	return q.matched;
+	sc->matched = 0;
+	const struct py_names_scratch *names = s;
+	bpf_loop(MT_PY_PATTERNS, py_pattern_step, &names, 0);
+	return sc->matched;
 }
 
 /* The function id of a code object, or MT_PY_NOT_TARGET: decided at its first
@@ -279,28 +325,22 @@ static __noinline __u32 py_target_of(const struct mt_py_proc *py, __u32 tgid, __
 /* The chain walk, one frame per bpf_loop() step, innermost first: stops at
  * the first frame that is an open call, noting the target frames before it
  * (the last MT_PY_NEW of them: the outermost). */
-#define MT_PY_NEW 8
 struct py_call_walk {
 	const struct mt_py_proc *py;
 	struct mt_py_thread *t;
-	__u64 frame;
-	__u64 frame_first; /* the innermost frame */
-	__u32 tgid;
-	__s32 open;  /* index of the open call found on the chain, or -1 */
-	__u32 ended; /* the chain's end was reached */
-	__u32 found; /* target frames seen before it */
-	__u64 new_frame[MT_PY_NEW];
-	__u64 new_code[MT_PY_NEW];
-	__u64 new_caller[MT_PY_NEW];
-	__u32 new_func[MT_PY_NEW];
 };
 
 static long py_call_step(__u32 index, void *ctx)
 {
-	struct py_call_walk *w = ctx;
-	const struct mt_py_proc *py = w->py;
-	struct mt_py_thread *t = w->t;
+	struct py_call_walk *x = ctx;
+	const struct mt_py_proc *py = x->py;
+	struct mt_py_thread *t = x->t;
+	struct py_scratch *sc = py_scratch_get();
 	__u8 owner = 0;
+
+	if (!sc)
+		return 1;
+	struct py_walk_state *w = &sc->walk;
 
 	if (!w->frame) {
 		w->ended = 1;
@@ -367,8 +407,12 @@ static __always_inline __u64 py_current_tstate(const struct mt_py_proc *py, stru
 /* Opens one call: a frame on the thread's stack of Python calls, with a slot
  * for its running peak (none if it folds into an outer call of its function). */
 static __noinline void py_call_open(struct mt_proc *p, struct mt_py_thread *t, __u32 tgid,
-				    const struct py_call_walk *w, __u32 i)
+				    const struct mt_py_proc *py, __u32 i)
 {
+	struct py_scratch *sc = py_scratch_get();
+	if (!sc)
+		return;
+	const struct py_walk_state *w = &sc->walk;
 	i &= MT_PY_NEW - 1;
 	__u64 frame = w->new_frame[i], code = w->new_code[i], caller = w->new_caller[i];
 	__u32 func = w->new_func[i];
@@ -401,7 +445,7 @@ static __noinline void py_call_open(struct mt_proc *p, struct mt_py_thread *t, _
 		__sync_fetch_and_add(&s->calls, 1);
 	}
 	t->caller[depth & (MT_MAX_FRAMES - 1)] = caller;
-	t->caller_instr[depth & (MT_MAX_FRAMES - 1)] = caller ? py_read_ptr(caller + w->py->fr_instr) : 0;
+	t->caller_instr[depth & (MT_MAX_FRAMES - 1)] = caller ? py_read_ptr(caller + py->fr_instr) : 0;
 	t->calls.depth = depth + 1;
 }
 
@@ -410,7 +454,7 @@ static __noinline void py_call_open(struct mt_proc *p, struct mt_py_thread *t, _
 struct py_call_edit {
 	struct mt_proc *p;
 	struct mt_py_thread *t;
-	const struct py_call_walk *w;
+	const struct mt_py_proc *py;
 	__u64 id;       /* tgid << 32 | tid */
 	__u32 keep;     /* closing: the calls to keep open */
 	__u32 returned; /* closing: as returned or not */
@@ -447,7 +491,10 @@ static long py_open_step(__u32 j, void *ctx)
 
 	if (j >= e->count)
 		return 1;
-	py_call_open(e->p, e->t, e->id >> 32, e->w, e->w->found - 1 - j);
+	struct py_scratch *sc = py_scratch_get();
+	if (!sc)
+		return 1;
+	py_call_open(e->p, e->t, e->id >> 32, e->py, sc->walk.found - 1 - j);
 	return 0;
 }
 
@@ -461,26 +508,36 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	if (!p || !py || !t)
 		return;
 	__u64 ts = py_current_tstate(py, t);
-	struct py_call_walk w = {.py = py, .t = t, .tgid = tgid, .open = -1};
-	__u64 code = 0;
+	struct py_scratch *sc = py_scratch_get();
+	if (!sc)
+		return;
+	struct py_walk_state *w = &sc->walk;
+	struct py_call_walk x = {.py = py, .t = t};
+	__u64 code = 0, frame;
+
+	w->tgid = tgid;
+	w->open = -1;
+	w->ended = 0;
+	w->found = 0;
 
 	/* no thread state: the thread has left Python, and every frame with it */
-	w.frame = ts ? py_innermost_frame(py, ts) : 0;
-	if (w.frame) {
-		code = py_read_ptr(w.frame + py->fr_code);
-		if (!force && w.frame == t->last_frame && code == t->last_code)
+	frame = ts ? py_innermost_frame(py, ts) : 0;
+	if (frame) {
+		code = py_read_ptr(frame + py->fr_code);
+		if (!force && frame == t->last_frame && code == t->last_code)
 			return; /* the same innermost frame: nothing has begun or ended */
 	}
-	t->last_frame = w.frame;
+	t->last_frame = frame;
 	t->last_code = code;
-	w.frame_first = w.frame;
+	w->frame = frame;
 	MT_COUNT(py_walks);
-	bpf_loop(MT_PY_WALK, py_call_step, &w, 0);
+	bpf_loop(MT_PY_WALK, py_call_step, &x, 0);
 
-	__u32 keep = w.open >= 0 ? (__u32)w.open + 1 : w.ended ? 0 : MT_MAX_FRAMES;
-	if (!force && keep < t->calls.depth && keep < MT_MAX_FRAMES && w.frame_first &&
-	    t->caller[keep] == w.frame_first &&
-	    py_read_ptr(w.frame_first + py->fr_instr) == t->caller_instr[keep]) {
+	__s32 open = w->open;
+	__u32 found = w->found;
+	__u32 keep = open >= 0 ? (__u32)open + 1 : w->ended ? 0 : MT_MAX_FRAMES;
+	if (!force && keep < t->calls.depth && keep < MT_MAX_FRAMES && frame &&
+	    t->caller[keep] == frame && py_read_ptr(frame + py->fr_instr) == t->caller_instr[keep]) {
 		/* its caller has not moved on: the call is returning (its locals
 		 * being freed). Walk again at the next change. */
 		t->last_frame = 0;
@@ -491,10 +548,10 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	if (force)
 		return; /* the thread is ending: nothing begins */
 	/* the new calls, outermost first */
-	struct py_call_edit e = {.p = p, .t = t, .w = &w, .id = id};
-	e.count = w.found < MT_PY_NEW ? w.found : MT_PY_NEW;
+	struct py_call_edit e = {.p = p, .t = t, .py = py, .id = id};
+	e.count = found < MT_PY_NEW ? found : MT_PY_NEW;
 	bpf_loop(MT_PY_NEW, py_open_step, &e, 0);
-	if (w.found > MT_PY_NEW)
+	if (found > MT_PY_NEW)
 		MT_COUNT(frames_overflow); /* the innermost of them were not opened */
 }
 
