@@ -360,7 +360,8 @@ static long py_call_step(__u32 index, void *ctx)
 		if ((__u32)d >= depth)
 			continue;
 		struct mt_frame *f = &t->calls.f[d];
-		if (f->entry_sp == w->frame && f->ret_addr == code) {
+		/* a call seen returning is not this frame: that is a new call */
+		if (f->entry_sp == w->frame && f->ret_addr == code && !f->tailcall) {
 			w->open = d;
 			return 1;
 		}
@@ -539,7 +540,12 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	if (!force && keep < t->calls.depth && keep < MT_MAX_FRAMES && frame &&
 	    t->caller[keep] == frame && py_read_ptr(frame + py->fr_instr) == t->caller_instr[keep]) {
 		/* its caller has not moved on: the call is returning (its locals
-		 * being freed). Walk again at the next change. */
+		 * being freed). Marked so (mt_frame.tailcall, unused by Python
+		 * calls): its frame seen again is a new call. Walk again at the
+		 * next change. */
+		for (int i = 0; i < MT_MAX_FRAMES; i++)
+			if (i >= keep && i < t->calls.depth)
+				t->calls.f[i].tailcall = 1;
 		t->last_frame = 0;
 		return;
 	}

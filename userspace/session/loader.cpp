@@ -405,8 +405,11 @@ std::vector<std::pair<uint32_t, mt_thread_frames>> BpfLoader::read_thread_frames
     auto out = read_map<uint32_t, mt_thread_frames>(state_->skel->maps.thread_frames);
     // Python threads' open calls (-f py:) are frames too
     for (auto &[tid, t] : read_map<uint32_t, mt_py_thread>(state_->skel->maps.py_threads))
-        if (t.calls.depth)
-            out.emplace_back(tid, t.calls);
+        if (t.calls.depth) {
+            mt_thread_frames calls = t.calls;
+            calls.tgid = t.tgid;
+            out.emplace_back(tid, calls);
+        }
     return out;
 }
 
