@@ -540,12 +540,11 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	if (!force && keep < t->calls.depth && keep < MT_MAX_FRAMES && frame &&
 	    t->caller[keep] == frame && py_read_ptr(frame + py->fr_instr) == t->caller_instr[keep]) {
 		/* its caller has not moved on: the call is returning (its locals
-		 * being freed). Marked so (mt_frame.tailcall, unused by Python
-		 * calls): its frame seen again is a new call. Walk again at the
-		 * next change. */
-		for (int i = 0; i < MT_MAX_FRAMES; i++)
-			if (i >= keep && i < t->calls.depth)
-				t->calls.f[i].tailcall = 1;
+		 * being freed); the calls inside it have ended. Marked so
+		 * (mt_frame.tailcall, unused by Python calls): its frame seen
+		 * again is a new call. Walk again at the next change. */
+		py_calls_close(p, t, id, keep + 1, 1);
+		t->calls.f[keep & (MT_MAX_FRAMES - 1)].tailcall = 1;
 		t->last_frame = 0;
 		return;
 	}
