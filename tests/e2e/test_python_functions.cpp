@@ -211,7 +211,11 @@ TEST_CASE("py: -p attaches to a running Python loop", "[python][pyfunc][pid]")
     INFO(tick->dump(1));
     CHECK((*tick)["calls"] >= 2); // a tick every 0.2 s at best
     CHECK(within_2_percent((*tick)["max_peak_increment_bytes"], 40 * MiB));
-    CHECK(near_zero((*tick)["total_net_bytes"]));
+    // each tick frees its 40 MiB before returning: net 0, but for a tick caught
+    // halfway at attach, whose base is the RSS when it was first seen
+    int64_t net = (*tick)["total_net_bytes"];
+    CHECK(net <= int64_t(MiB));
+    CHECK(net >= -41 * int64_t(MiB));
 }
 
 TEST_CASE("py: pyenv's 3.11.7, 3.12 and 3.13", "[python][pyfunc]")
