@@ -205,6 +205,47 @@ template <typename K, typename V> std::vector<std::pair<K, V>> read_map(bpf_map 
 
 } // namespace
 
+namespace {
+
+// Programs this run does not use are not loaded: verifying the uprobe
+// programs alone takes ~0.3 s, mt_py_calls ~1.5 s.
+void choose_programs(memtrace_bpf *skel, const LoaderConfig &config)
+{
+    bpf_program__set_autoattach(skel->progs.mt_seed, false);
+    bpf_program__set_autoattach(skel->progs.mt_func_entry, false);
+    bpf_program__set_autoattach(skel->progs.mt_func_return, false);
+    bpf_program__set_autoload(skel->progs.mt_seed, config.seed_running);
+    bpf_program__set_autoload(skel->progs.mt_func_entry, config.uprobes);
+    bpf_program__set_autoload(skel->progs.mt_func_return, config.uprobes);
+    const bool python = !config.python_patterns.empty();
+    bpf_program__set_autoload(skel->progs.mt_enter_mmap, config.stacks != StackWeight::None || python);
+    bpf_program__set_autoload(skel->progs.mt_py_calls, python);
+    // mt_py_calls must see each rss_stat event before mt_rss_stat counts it:
+    // programs on a tracepoint run in the order they were attached.
+    bpf_program__set_autoattach(skel->progs.mt_rss_stat, !python);
+    if (!python)
+        for (bpf_map *map : {skel->maps.py_threads, skel->maps.py_targets, skel->maps.py_funcs})
+            bpf_map__set_max_entries(map, 1);
+}
+
+// -f py: the patterns, then every program; mt_py_calls before mt_rss_stat.
+void attach_programs(memtrace_bpf *skel, const std::vector<mt_py_pattern> &patterns)
+{
+    for (uint32_t i = 0; i < patterns.size() && i < MT_PY_PATTERNS; ++i)
+        if (int err = bpf_map__update_elem(skel->maps.py_patterns, &i, sizeof(i), &patterns[i],
+                                           sizeof(mt_py_pattern), BPF_ANY))
+            fail("write the py: patterns", err);
+    if (int err = memtrace_bpf__attach(skel))
+        fail("attach the BPF programs", err);
+    if (!patterns.empty()) {
+        skel->links.mt_rss_stat = bpf_program__attach(skel->progs.mt_rss_stat);
+        if (!skel->links.mt_rss_stat)
+            fail("attach the BPF program mt_rss_stat", errno);
+    }
+}
+
+} // namespace
+
 BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State>())
 {
     g_verbose = config.verbose;
@@ -239,37 +280,11 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     for (bpf_map *map : {skel->maps.targets, skel->maps.procs, skel->maps.mm_owner})
         bpf_map__set_max_entries(map, config.max_procs);
     bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
-    bpf_program__set_autoattach(skel->progs.mt_seed, false);
-    bpf_program__set_autoattach(skel->progs.mt_func_entry, false);
-    bpf_program__set_autoattach(skel->progs.mt_func_return, false);
-    // Programs this run does not use are not loaded: verifying the uprobe
-    // programs alone takes ~0.3 s.
-    bpf_program__set_autoload(skel->progs.mt_seed, config.seed_running);
-    bpf_program__set_autoload(skel->progs.mt_func_entry, config.uprobes);
-    bpf_program__set_autoload(skel->progs.mt_func_return, config.uprobes);
-    const bool python = !config.python_patterns.empty();
-    bpf_program__set_autoload(skel->progs.mt_enter_mmap, config.stacks != StackWeight::None || python);
-    bpf_program__set_autoload(skel->progs.mt_py_calls, python);
-    // mt_py_calls must see each rss_stat event before mt_rss_stat counts it:
-    // programs on a tracepoint run in the order they were attached.
-    bpf_program__set_autoattach(skel->progs.mt_rss_stat, !python);
-    if (!python)
-        for (bpf_map *map : {skel->maps.py_threads, skel->maps.py_targets, skel->maps.py_funcs})
-            bpf_map__set_max_entries(map, 1);
+    choose_programs(skel, config);
 
     if (int err = memtrace_bpf__load(skel))
         fail_load(err);
-    for (uint32_t i = 0; i < config.python_patterns.size() && i < MT_PY_PATTERNS; ++i)
-        if (int err = bpf_map__update_elem(skel->maps.py_patterns, &i, sizeof(i), &config.python_patterns[i],
-                                           sizeof(mt_py_pattern), BPF_ANY))
-            fail("write the py: patterns", err);
-    if (int err = memtrace_bpf__attach(skel))
-        fail("attach the BPF programs", err);
-    if (python) {
-        skel->links.mt_rss_stat = bpf_program__attach(skel->progs.mt_rss_stat);
-        if (!skel->links.mt_rss_stat)
-            fail("attach the BPF program mt_rss_stat", errno);
-    }
+    attach_programs(skel, config.python_patterns);
 
     // Both ring buffers (records, stack copies) hand their records to the
     // handler of the consume() in progress.
