@@ -588,9 +588,11 @@ static __always_inline void py_calls_at_rss_change(struct mt_proc *p, __u32 tgid
 	py_calls_update(p, py, py_thread_of(tid, tgid, true), (__u64)tgid << 32 | tid, false);
 }
 
-/* A thread ends (`exiting`) or execs: calls no longer on its chain have
- * returned; those still on it (or all, at exec: the program is gone) end
- * unreturned. */
+/* A thread ends (`exiting`) or execs: its open calls end. A thread that
+ * ends with no Python frame left (no thread state, or an empty chain) has
+ * returned from them all; one that ends with frames still running (os._exit,
+ * a signal), or execs, leaves them unreturned. (Not a walk: the calls that
+ * returned since the last RSS change are counted with the others.) */
 static __always_inline void py_calls_thread_end(__u32 tgid, __u32 tid, bool exiting)
 {
 	struct mt_py_thread *t = bpf_map_lookup_elem(&py_threads, &tid);
@@ -599,9 +601,12 @@ static __always_inline void py_calls_thread_end(__u32 tgid, __u32 tid, bool exit
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	if (p && t->tgid == tgid && t->calls.depth) {
 		const struct mt_py_proc *py = bpf_map_lookup_elem(&py_procs, &tgid);
-		if (exiting && py)
-			py_calls_update(p, py, t, (__u64)tgid << 32 | tid, true);
-		py_calls_close(p, t, (__u64)tgid << 32 | tid, 0, 0);
+		__u32 returned = 0;
+		if (exiting && py) {
+			__u64 ts = py_current_tstate(py, t);
+			returned = !ts || !py_innermost_frame(py, ts);
+		}
+		py_calls_close(p, t, (__u64)tgid << 32 | tid, 0, returned);
 	}
 	bpf_map_delete_elem(&py_threads, &tid);
 }

@@ -175,6 +175,21 @@ TEST_CASE("py: globs, MODULE.QUALNAME, and a pattern that names nothing", "[pyth
     CHECK(warnings(other.result.err).size() == 1);
 }
 
+TEST_CASE("py: a call the process exits from (os._exit) is unreturned; returned ones are not", "[python][pyfunc]")
+{
+    require_root();
+    JsonRun r = trace(kDebianPython, {"py:leave", "py:keep_ints"}, {"keep", "exit"});
+    const auto &l = function(r, row_name("leave"));
+    INFO(l.dump(1));
+    CHECK(l["calls"] == 1);
+    CHECK(l["unreturned"] == 1);
+    CHECK(l["returned"] == 0);
+    CHECK(within_2_percent(l["max_peak_increment_bytes"], 8 * MiB));
+    const auto &k = function(r, row_name("keep_ints"));
+    CHECK(k["returned"] == 1);
+    CHECK(k["unreturned"] == 0);
+}
+
 TEST_CASE("py: a thread's call and a generator's", "[python][pyfunc]")
 {
     require_root();

@@ -14,8 +14,10 @@
 #           inlined into squares from 3.12 on)
 #   grow    grow_n(): 8 calls of grow_step, each keeping a 4 MiB bytearray; between
 #           calls, the caller itself brings in 256 KiB (so each call is seen apart)
+#   exit    leave(): brings in 8 MiB, then os._exit(0) from inside it (run last)
 #   recompile  40 rounds: compile a fresh module genN.py defining fN, run fN (a 1 MiB
 #           bytearray, kept), drop the code: new code objects, often where freed ones were
+import os
 import sys
 import threading
 
@@ -65,6 +67,11 @@ def grow_n(n):
         KEPT.append(bytearray(256 << 10))
 
 
+def leave():
+    KEPT.append(bytearray(8 << 20))  # MT:leave
+    os._exit(0)
+
+
 def recompile():
     for i in range(40):
         source = f"def f{i}():\n    KEPT.append(bytearray(1 << 20))\nf{i}()\n"
@@ -86,6 +93,8 @@ def main(what):
         grow_n(8)  # MT:main_grow
     if "recompile" in what:
         recompile()  # MT:main_recompile
+    if "exit" in what:
+        leave()  # MT:main_exit
 
 
 main(sys.argv[1:] or ["big", "keep", "thread", "gen", "comp"])  # MT:module
