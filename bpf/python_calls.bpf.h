@@ -371,12 +371,17 @@ static long py_call_step(__u32 index, void *ctx)
 		return 1;
 	__u32 func = py_target_of(py, w->tgid, code, &refs, py_names_key(&refs));
 	if (func != MT_PY_NOT_TARGET) {
-		__u32 i = w->found & (MT_PY_NEW - 1);
+		/* recursion: of a run of frames of one function, the outermost
+		 * stands for the run (inner calls would fold into it) */
+		__u32 n = w->found, i = n & (MT_PY_NEW - 1);
+		if (n > 0 && w->new_func[(n - 1) & (MT_PY_NEW - 1)] == func)
+			i = (n - 1) & (MT_PY_NEW - 1);
+		else
+			w->found = n + 1;
 		w->new_frame[i] = w->frame;
 		w->new_code[i] = code;
 		w->new_caller[i] = previous;
 		w->new_func[i] = func;
-		w->found++;
 	}
 	w->frame = previous;
 	return 0;

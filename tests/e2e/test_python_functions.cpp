@@ -190,6 +190,31 @@ TEST_CASE("py: a call the process exits from (os._exit) is unreturned; returned 
     CHECK(k["unreturned"] == 0);
 }
 
+TEST_CASE("py: recursion folds into the outermost call, deeper than the frames compared", "[python][pyfunc]")
+{
+    require_root();
+    // rec: 51 frames; deep: 301 frames below them (more than the 256 compared)
+    const std::string code = "def rec(n):\n"
+                             "    if n == 0:\n"
+                             "        return len(bytearray(8 << 20))\n"
+                             "    return rec(n - 1)\n"
+                             "def deep(n):\n"
+                             "    return rec(50) if n == 0 else deep(n - 1)\n"
+                             "deep(300)\n";
+    JsonRun r = run_memtrace_json({"-f", "py:rec,py:deep", "--", kDebianPython, "-c", code});
+    INFO(r.result.err);
+    REQUIRE(r.result.exit_code == 0);
+    for (const char *name : {"rec (<string>:1)", "deep (<string>:5)"}) {
+        const auto &f = function(r, name);
+        INFO(f.dump(1));
+        CHECK(f["calls"] == 1);
+        CHECK(f["calls_not_tracked"] == 0);
+        CHECK(within_2_percent(f["max_peak_increment_bytes"], 8 * MiB));
+        CHECK(near_zero(f["total_net_bytes"]));
+    }
+    CHECK(warnings(r.result.err).empty());
+}
+
 TEST_CASE("py: a thread's call and a generator's", "[python][pyfunc]")
 {
     require_root();
