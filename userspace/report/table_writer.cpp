@@ -125,7 +125,8 @@ void write_legend(std::ostream &out, bool with_growth)
 
 std::string function_name(const FunctionRecord &f)
 {
-    return shorten(f.demangled.empty() ? f.symbol : f.demangled, 50);
+    // a Python function's name is the traced program's text (co_qualname can be anything)
+    return shorten(terminal_safe(f.demangled.empty() ? f.symbol : f.demangled), 50);
 }
 
 void write_functions(std::ostream &out, const RunReport &r)
@@ -151,7 +152,7 @@ void write_functions(std::ostream &out, const RunReport &r)
     uint64_t hits = 0;
     for (const FunctionRecord &f : r.functions) {
         std::vector<std::string> row{function_name(f),
-                                     std::filesystem::path(f.module).filename().string()};
+                                     terminal_safe(std::filesystem::path(f.module).filename().string())};
         if (several_pids)
             row.push_back(std::to_string(f.pid));
         row.push_back(format_count(f.calls));
