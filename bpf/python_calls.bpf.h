@@ -94,6 +94,7 @@ struct py_glob_state {
 	__u32 n, p, s, star, mark, matched;
 };
 #define MT_PY_NEW 8
+#define MT_PY_OWNED_BY_GENERATOR 1
 struct py_walk_state {
 	__u64 frame;
 	__u64 frame_first; /* the innermost frame */
@@ -101,6 +102,11 @@ struct py_walk_state {
 	__s32 open;  /* index of the open call found on the chain, or -1 */
 	__u32 ended; /* the chain's end was reached */
 	__u32 found; /* target frames seen before it */
+	__s32 anchor; /* an anchor met: the open calls at or outside it, or -1 */
+	__u32 steps;  /* frames recorded as the next walk's anchors */
+	__u64 a_frame[MT_PY_ANCHORS];
+	__u64 a_code[MT_PY_ANCHORS];
+	__u32 a_found[MT_PY_ANCHORS]; /* target entries inside each */
 	__u64 new_frame[MT_PY_NEW];
 	__u64 new_code[MT_PY_NEW];
 	__u64 new_caller[MT_PY_NEW];
@@ -355,6 +361,15 @@ static long py_call_step(__u32 index, void *ctx)
 	__u64 code = py_read_ptr(w->frame + py->fr_code);
 	if (!code)
 		return 1; /* unreadable: neither ended nor found */
+	/* a generator's frame changes callers between runs: no anchor */
+	bool anchor = owner != MT_PY_OWNED_BY_GENERATOR;
+	__u32 pos = w->steps;
+	if (anchor && pos < MT_PY_ANCHORS) {
+		w->a_frame[pos] = w->frame;
+		w->a_code[pos] = code;
+		w->a_found[pos] = w->found;
+		w->steps = pos + 1;
+	}
 	__u32 depth = t->calls.depth;
 	for (int d = MT_MAX_FRAMES - 1; d >= 0; d--) {
 		if ((__u32)d >= depth)
@@ -366,6 +381,15 @@ static long py_call_step(__u32 index, void *ctx)
 			return 1;
 		}
 	}
+	for (int k = 0; k < MT_PY_ANCHORS; k++) {
+		if (!anchor || k >= t->anchors)
+			break;
+		if (t->anchor_frame[k] == w->frame && t->anchor_code[k] == code &&
+		    t->anchor_keep[k] <= depth) {
+			w->anchor = t->anchor_keep[k];
+			return 1;
+		}
+	}
 	struct py_code_refs refs = {};
 	if (bpf_probe_read_user(&refs, sizeof(refs), (const void *)(code + py->co_filename)))
 		return 1;
@@ -374,10 +398,15 @@ static long py_call_step(__u32 index, void *ctx)
 		/* recursion: of a run of frames of one function, the outermost
 		 * stands for the run (inner calls would fold into it) */
 		__u32 n = w->found, i = n & (MT_PY_NEW - 1);
-		if (n > 0 && w->new_func[(n - 1) & (MT_PY_NEW - 1)] == func)
+		if (n > 0 && w->new_func[(n - 1) & (MT_PY_NEW - 1)] == func) {
 			i = (n - 1) & (MT_PY_NEW - 1);
-		else
+			/* the entry moves out here: outside the anchors inside the run */
+			for (int k = 0; k < MT_PY_ANCHORS; k++)
+				if (w->a_found[k] >= n)
+					w->a_found[k] = n - 1;
+		} else {
 			w->found = n + 1;
+		}
 		w->new_frame[i] = w->frame;
 		w->new_code[i] = code;
 		w->new_caller[i] = previous;
@@ -525,6 +554,8 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	w->open = -1;
 	w->ended = 0;
 	w->found = 0;
+	w->anchor = -1;
+	w->steps = 0;
 
 	/* no thread state: the thread has left Python, and every frame with it */
 	frame = ts ? py_innermost_frame(py, ts) : 0;
@@ -539,9 +570,9 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	MT_COUNT(py_walks);
 	bpf_loop(MT_PY_WALK, py_call_step, &x, 0);
 
-	__s32 open = w->open;
+	__s32 open = w->open, anchor = w->anchor;
 	__u32 found = w->found;
-	__u32 keep = open >= 0 ? (__u32)open + 1 : w->ended ? 0 : MT_MAX_FRAMES;
+	__u32 keep = open >= 0 ? (__u32)open + 1 : anchor >= 0 ? (__u32)anchor : w->ended ? 0 : MT_MAX_FRAMES;
 	if (!force && keep < t->calls.depth && keep < MT_MAX_FRAMES && frame &&
 	    t->caller[keep] == frame && py_read_ptr(frame + py->fr_instr) == t->caller_instr[keep]) {
 		/* its caller has not moved on: the call is returning (its locals
@@ -551,18 +582,34 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 		py_calls_close(p, t, id, keep + 1, 1);
 		t->calls.f[keep & (MT_MAX_FRAMES - 1)].tailcall = 1;
 		t->last_frame = 0;
+		t->anchors = 0;
 		return;
 	}
 	if (keep < MT_MAX_FRAMES)
 		py_calls_close(p, t, id, keep, 1);
+	t->anchors = 0;
 	if (force)
 		return; /* the thread is ending: nothing begins */
 	/* the new calls, outermost first */
+	__u32 base = t->calls.depth;
 	struct py_call_edit e = {.p = p, .t = t, .py = py, .id = id};
 	e.count = found < MT_PY_NEW ? found : MT_PY_NEW;
 	bpf_loop(MT_PY_NEW, py_open_step, &e, 0);
-	if (found > MT_PY_NEW)
+	if (found > MT_PY_NEW) {
 		MT_COUNT(frames_overflow); /* the innermost of them were not opened */
+		return;
+	}
+	if (t->calls.depth != base + found)
+		return; /* some were not opened: the anchors' counts would be wrong */
+	__u32 steps = w->steps;
+	for (int k = 0; k < MT_PY_ANCHORS; k++) {
+		if (k >= steps)
+			break;
+		t->anchor_frame[k] = w->a_frame[k];
+		t->anchor_code[k] = w->a_code[k];
+		t->anchor_keep[k] = base + found - w->a_found[k];
+	}
+	t->anchors = steps < MT_PY_ANCHORS ? steps : MT_PY_ANCHORS;
 }
 
 static __always_inline struct mt_py_thread *py_thread_of(__u32 tid, __u32 tgid, bool create)

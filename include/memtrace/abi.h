@@ -376,6 +376,7 @@ struct mt_py_pattern {
 #define MT_PY_NOT_TARGET 0xffffffffu /* py_targets: a code object no pattern names */
 #define MT_PY_FUNCS 4096        /* Python functions (target code objects) traced at most */
 #define MT_PY_WALK 256          /* frames compared per RSS change, innermost first */
+#define MT_PY_ANCHORS 4         /* frames of the last walk remembered per thread */
 
 /* Per thread of a Python process: its thread state, the innermost frame at the
  * last walk (the same frame and code next time: nothing to walk), and its open
@@ -393,6 +394,14 @@ struct mt_py_thread {
 	 * freeing its locals): it ends at a later change. */
 	__u64 caller[MT_MAX_FRAMES];
 	__u64 caller_instr[MT_MAX_FRAMES];
+	/* the innermost frames of the last walk, and how many open calls lie at
+	 * or outside each: a walk that meets one of them again stops there (what
+	 * is outside a live frame has not changed) */
+	__u64 anchor_frame[MT_PY_ANCHORS];
+	__u64 anchor_code[MT_PY_ANCHORS];
+	__u32 anchor_keep[MT_PY_ANCHORS];
+	__u32 anchors;
+	__u32 pad2;
 };
 
 struct mt_rec_stack {

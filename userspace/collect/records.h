@@ -30,7 +30,8 @@ static_assert(sizeof(mt_rec_point) == 16 + 16);
 static_assert(sizeof(mt_rec_mark) == 16 + 48);
 static_assert(sizeof(mt_thread_frames) == 16 + MT_MAX_FRAMES * 48);
 static_assert(sizeof(mt_py_pattern) == 8 + 2 * MT_PY_PATTERN_LEN + MT_PY_CLASSES * 32);
-static_assert(sizeof(mt_py_thread) == 32 + sizeof(mt_thread_frames) + 2 * 8 * MT_MAX_FRAMES);
+static_assert(sizeof(mt_py_thread) ==
+              32 + sizeof(mt_thread_frames) + 2 * 8 * MT_MAX_FRAMES + 20 * MT_PY_ANCHORS + 8);
 
 struct ExecRecord {
     uint32_t pid = 0;
