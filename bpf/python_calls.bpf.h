@@ -533,10 +533,9 @@ static long py_open_step(__u32 j, void *ctx)
 	return 0;
 }
 
-/* The thread's calls brought up to date with its frame chain. `force`: walk
- * even if the innermost frame has not changed (the thread is ending). */
+/* The thread's calls brought up to date with its frame chain. */
 static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_proc *py,
-				       struct mt_py_thread *t, __u64 id, bool force)
+				       struct mt_py_thread *t, __u64 id)
 {
 	__u32 tgid = id >> 32;
 
@@ -561,7 +560,7 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	frame = ts ? py_innermost_frame(py, ts) : 0;
 	if (frame) {
 		code = py_read_ptr(frame + py->fr_code);
-		if (!force && frame == t->last_frame && code == t->last_code)
+		if (frame == t->last_frame && code == t->last_code)
 			return; /* the same innermost frame: nothing has begun or ended */
 	}
 	t->last_frame = frame;
@@ -573,7 +572,7 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	__s32 open = w->open, anchor = w->anchor;
 	__u32 found = w->found;
 	__u32 keep = open >= 0 ? (__u32)open + 1 : anchor >= 0 ? (__u32)anchor : w->ended ? 0 : MT_MAX_FRAMES;
-	if (!force && keep < t->calls.depth && keep < MT_MAX_FRAMES && frame &&
+	if (keep < t->calls.depth && keep < MT_MAX_FRAMES && frame &&
 	    t->caller[keep] == frame && py_read_ptr(frame + py->fr_instr) == t->caller_instr[keep]) {
 		/* its caller has not moved on: the call is returning (its locals
 		 * being freed); the calls inside it have ended. Marked so
@@ -588,8 +587,6 @@ static __noinline void py_calls_update(struct mt_proc *p, const struct mt_py_pro
 	if (keep < MT_MAX_FRAMES)
 		py_calls_close(p, t, id, keep, 1);
 	t->anchors = 0;
-	if (force)
-		return; /* the thread is ending: nothing begins */
 	/* the new calls, outermost first */
 	__u32 base = t->calls.depth;
 	struct py_call_edit e = {.p = p, .t = t, .py = py, .id = id};
@@ -637,7 +634,7 @@ static __always_inline void py_calls_at_rss_change(struct mt_proc *p, __u32 tgid
 	const struct mt_py_proc *py = bpf_map_lookup_elem(&py_procs, &tgid);
 	if (!py)
 		return;
-	py_calls_update(p, py, py_thread_of(tid, tgid, true), (__u64)tgid << 32 | tid, false);
+	py_calls_update(p, py, py_thread_of(tid, tgid, true), (__u64)tgid << 32 | tid);
 }
 
 /* A thread ends (`exiting`) or execs: its open calls end. A thread that
