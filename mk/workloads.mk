@@ -4,7 +4,7 @@
 # BUILD, Q and msg; it names WORKLOADS and DEMO in its targets.
 
 WORKLOADS := $(BUILD)/workloads/memwork $(BUILD)/workloads/stackwork \
-	$(BUILD)/workloads/stackwork-debuglink
+	$(BUILD)/workloads/stackwork-debuglink $(BUILD)/workloads/residentwork
 # unwindwork (-O2, GCC's default: no frame pointers), its frame-pointer twin,
 # and a stripped copy whose symbols are found by build-id
 WORKLOADS += $(addprefix $(BUILD)/workloads/,unwindwork unwindwork-fp unwindwork-stripped \
@@ -46,6 +46,11 @@ $(BUILD)/workloads/libstacklib.so: tests/workloads/stacklib.c
 $(BUILD)/workloads/stackwork: tests/workloads/stackwork.c $(BUILD)/workloads/libstacklib.so
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(STACKWORK_FLAGS) -fPIE -pie $< -L$(@D) -lstacklib -Wl,-rpath,'$$ORIGIN' -o $@
+
+$(BUILD)/workloads/residentwork: tests/workloads/residentwork.c
+	$(call msg,CLANG,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(STACKWORK_FLAGS) -fPIE -pie $< -o $@
 
 # stripped, its symbols in a separate file found by debuglink
 $(BUILD)/workloads/stackwork-debuglink: $(BUILD)/workloads/stackwork
@@ -122,3 +127,17 @@ $(DEMO): demo/feature_extract.c
 
 # Python workloads (tests/workloads/*.py) need no build: tests/e2e/test_python.cpp
 # runs them from the source tree (MT_SOURCE_DIR) with /usr/bin/python3 and pyenv's.
+
+# A Go program (Debian's golang-go): with symbols, and stripped of them.
+GOWORK := $(BUILD)/workloads/gowork $(BUILD)/workloads/gowork-stripped
+WORKLOADS += $(GOWORK)
+GO_ENV := GOCACHE=$(abspath $(BUILD))/go-cache GOPATH=$(abspath $(BUILD))/go GO111MODULE=off
+$(BUILD)/workloads/gowork: tests/workloads/gowork.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) go build -o $@ $<
+
+$(BUILD)/workloads/gowork-stripped: tests/workloads/gowork.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) go build -ldflags='-s -w' -o $@ $<

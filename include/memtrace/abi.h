@@ -62,11 +62,15 @@ struct mt_proc {
 	/* traced function calls (-f): internal state, not figures */
 	__u64 call_floor;       /* lowest running peak among active calls (pages) */
 	__u32 active_calls;     /* calls open in this process (all threads) */
-	__u32 pad0;
+	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
 	/* timeline (--timeline): the interval being filled */
 	__u64 tl_slot;          /* ktime / resolution of the current interval, 0 before any */
 	__u64 tl_max;           /* highest RSS in it (pages) */
 	__u64 tl_last;          /* RSS at its latest change (pages) */
+	/* what the programs this process ran before its latest exec touched and
+	 * mapped (pages): stack samples taken then are kept, so totals count them */
+	__u64 touched_before_exec;
+	__u64 mapped_before_exec;
 };
 
 /*
@@ -147,6 +151,10 @@ struct mt_func_stats {
 #define MT_STACKS_NONE 0
 #define MT_STACKS_TOUCH 1 /* RSS growth: pages brought in */
 #define MT_STACKS_MAP 2   /* VM growth: mmap, brk, mremap */
+/* Touch samples sent one by one with the page they brought in, and the ranges
+ * that leave RSS or move: userspace replays them to the peak or the end
+ * (--stacks peak|end). */
+#define MT_STACKS_RESIDENT 3
 #define MT_STACK_DEPTH 64 /* frames kept per stack */
 #define MT_STACK_LOST (-1) /* user_stack / kernel_stack: not captured */
 
@@ -211,6 +219,8 @@ struct mt_config {
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
 	__u32 py_patterns;      /* -f py: patterns in py_patterns; 0 = no Python calls traced */
 	__u32 py_func_base;     /* the first function id given to a Python function */
+	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
+	__u32 pad0;
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
@@ -221,6 +231,8 @@ struct mt_config {
 #define MT_REC_MARK 5     /* a traced call ended (--timeline with -f) */
 #define MT_REC_RETSITE 6  /* a call left by tail call: probe its return address, please */
 #define MT_REC_STACK 7    /* a user stack to unwind with DWARF (--unwind dwarf|auto) */
+#define MT_REC_SAMPLE 8   /* a frame-pointer touch sample with its page (--stacks peak|end) */
+#define MT_REC_RANGE 9    /* pages that left RSS or moved (--stacks peak|end) */
 #define MT_MARKS_PER_FUNC 200 /* marks kept per process and function, besides new maxima */
 
 struct mt_rec_hdr {
@@ -410,12 +422,44 @@ struct mt_rec_stack {
 	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
 	__u64 weight;           /* bytes this sample stands for */
 	__u64 ip, sp, bp;       /* user registers */
+	__u64 addr;             /* --stacks peak|end: the page the sample's fault brought in; 0: none */
 	__u32 size;             /* bytes of stack copied */
 	__u32 flags;            /* MT_COPY_* */
 	__u32 py_count;         /* Python frames in py (0: not a Python process, or none running) */
 	__u32 py_status;        /* MT_PY_* */
 	struct mt_py_frame py[MT_PY_FRAMES];
 	/* followed by `size` bytes: the stack from sp up */
+};
+
+/*
+ * --stacks peak|end. A touch sample walked by frame pointers, with the page
+ * whose user fault brought the growth in (the faulting address, page-aligned);
+ * addr 0: growth with no user fault (MAP_POPULATE, mlock, get_user_pages, a
+ * page brought in for another process): kept as resident until the end.
+ */
+struct mt_rec_sample {
+	struct mt_rec_hdr hdr;
+	__u32 tid;              /* 0 unless per-thread stacks */
+	__s32 user_stack;       /* id in user_stacks, or MT_STACK_LOST */
+	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
+	__u32 pad;
+	__u64 weight;           /* bytes the sample stands for */
+	__u64 addr;
+};
+
+/* Pages of a process that left RSS or moved, as a syscall that succeeded
+ * says (hdr.ts_ns: its exit). */
+#define MT_RANGE_GONE 1   /* [start, start + len) left RSS: munmap, madvise, brk shrink, MAP_FIXED */
+#define MT_RANGE_MOVED 2  /* mremap: [start, start + min(len, new_len)) now at `to`; the rest gone */
+#define MT_RANGE_RESET 3  /* a new program (exec): every page of the previous one is gone */
+struct mt_rec_range {
+	struct mt_rec_hdr hdr;
+	__u32 kind;             /* MT_RANGE_* */
+	__u32 pad;
+	__u64 start;
+	__u64 len;
+	__u64 to;
+	__u64 new_len;
 };
 
 /*
@@ -450,6 +494,8 @@ struct mt_stats {
 	__u64 py_walks;         /* -f py: frame chains walked (the innermost frame had changed) */
 	__u64 py_funcs_full;    /* -f py: target code objects not traced: MT_PY_FUNCS reached or map full */
 	__u64 py_threads_full;  /* -f py: threads not followed: py_threads map full */
+	__u64 samples_dropped;  /* --stacks peak|end: touch samples lost (stack ring buffer full) */
+	__u64 ranges_dropped;   /* --stacks peak|end: ranges leaving RSS not seen (ring full, args map full) */
 };
 
 #endif /* MEMTRACE_ABI_H */

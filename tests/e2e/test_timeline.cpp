@@ -1,6 +1,7 @@
 // Timelines: memtrace record / --timeline, plot, report, and mprof's format.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <regex>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -78,8 +79,15 @@ TEST_CASE("record: a spike shorter than an interval still shows at full height",
     CHECK(within_peak_bound(p.max_of_max, maxrss));
     CHECK(within_peak_bound(p.max_of_max, truth->vm_hwm));
     CHECK(p.max_of_max >= 128 * MiB);
-    // sampling every 100 ms (what the interval ends are) would have missed it
-    CHECK(p.max_of_end < 128 * MiB / 4);
+    // the interval in which the spike ended shows it at full height, though RSS
+    // at its end (what a poller every 100 ms sees) is low again: on a loaded
+    // machine the spike may outlast an interval, its last one is still such
+    bool shown_though_missed = false;
+    for (const auto &j : p.lines)
+        if (j["type"] == "point" && j["max_rss"].get<uint64_t>() >= 128 * MiB &&
+            j["rss"].get<uint64_t>() < 128 * MiB / 4)
+            shown_though_missed = true;
+    CHECK(shown_though_missed);
     CHECK(p.lines.front()["type"] == "memtrace-recording");
     CHECK(p.lines.front()["resolution_s"] == 0.1);
 }
@@ -182,8 +190,8 @@ TEST_CASE("record: the default file name; -p", "[timeline]")
     size_t found = 0;
     for (const auto &entry : std::filesystem::directory_iterator(dir)) {
         std::string name = entry.path().filename().string();
-        if (name.rfind("memtrace-", 0) == 0 && name.size() == std::string("memtrace-20261123-221110.mtrace").size())
-            ++found;
+        // memtrace-DATE-TIME-PID.mtrace: the pid keeps two runs of one second apart
+        found += std::regex_match(name, std::regex("memtrace-[0-9]{8}-[0-9]{6}-[0-9]+\\.mtrace"));
     }
     CHECK(found == 1);
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "error.h"
 #include "probes/function_pattern.h"
@@ -74,6 +75,7 @@ public:
     std::string make_usage(const CLI::App *, std::string) const override { return ""; }
 };
 
+// Seconds above zero; "inf" (or a value too large to ever pass) means no limit.
 CLI::Validator positive_seconds()
 {
     return CLI::Validator(
@@ -81,10 +83,18 @@ CLI::Validator positive_seconds()
             double value = 0;
             auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
             if (ec != std::errc() || end != text.data() + text.size() || !(value > 0))
-                return "expected a positive number of seconds, got '" + text + "'";
+                return "expected a positive number of seconds (or inf), got '" + text + "'";
             return "";
         },
         "", "");
+}
+
+// -d inf, -i inf: never. Finite values too large for the clock saturate later.
+std::optional<double> seconds_limit(double value)
+{
+    if (std::isinf(value))
+        return std::nullopt;
+    return value;
 }
 
 CLI::Validator whole_number_in(unsigned low, unsigned high)
@@ -263,7 +273,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
 
     auto *duration_opt =
         app.add_option("-d,--duration", duration,
-                       "Stop after SECONDS (a command started with -- is sent SIGTERM)")
+                       "Stop after SECONDS (inf: no limit); a command started with -- is then ended "
+                       "with SIGTERM, as timeout(1) does")
             ->type_name("SECONDS")
             ->check(positive_seconds())
             ->group("Duration");
@@ -307,9 +318,12 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string stacks_kind;
     app.add_option("--stacks", stacks_kind,
-                   "What weighs a stack: touch (pages brought in, the default) or map "
-                   "(memory mapped: mmap, brk, mremap)")
-        ->type_name("touch|map")
+                   "What weighs a stack: touch (pages brought in, the default), map "
+                   "(memory mapped: mmap, brk, mremap), peak (pages brought in and still resident "
+                   "at the moment of the process's peak RSS; each process its own peak, also with "
+                   "--per-pid and --children) or end (still resident when the process ended or "
+                   "tracing stopped: the leak view)")
+        ->type_name("touch|map|peak|end")
         ->group("Stacks");
     std::string sample_bytes;
     app.add_option("--sample-bytes", sample_bytes,
@@ -325,12 +339,17 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string stack_bytes;
     app.add_option("--stack-bytes", stack_bytes,
-                   "Stack copied per DWARF sample (default 16K, at most 64K); deeper stacks are cut "
-                   "short and counted")
+                   "Most stack copied per DWARF sample (default and most 64K); a copy stops at the "
+                   "stack's top, so shallow stacks copy less; deeper ones are cut short and counted")
         ->type_name("N")
         ->group("Stacks");
     app.add_flag("--kernel-stacks", opt.trace.kernel_stacks,
                  "Add kernel frames, below a '-' frame")
+        ->group("Stacks");
+    bool no_python_frames = false;
+    app.add_flag("--no-python-frames", no_python_frames,
+                 "Python programs: keep the interpreter's C frames (_PyEval_EvalFrameDefault) "
+                 "instead of the Python functions they run; reads nothing of the interpreter")
         ->group("Stacks");
     app.add_flag("--per-pid", opt.trace.per_pid, "Root frame comm-PID instead of comm")->group("Stacks");
     app.add_flag("--per-thread", opt.trace.per_thread, "Also a frame per thread (name-TID)")
@@ -427,13 +446,16 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             throw Error("--resolution: expected milliseconds, at least 1, got '" + resolution + "'");
         opt.trace.resolution_ms = ms;
     }
-    if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
-        throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
+    static const std::map<std::string, StackWeight> kWeights = {
+        {"touch", StackWeight::Touch}, {"map", StackWeight::Map},
+        {"peak", StackWeight::Peak},   {"end", StackWeight::End}};
+    if (!stacks_kind.empty() && !kWeights.count(stacks_kind))
+        throw Error("--stacks: expected touch, map, peak or end, got '" + stacks_kind + "'");
     if (opt.folded_path.empty() &&
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
-         opt.trace.per_thread || !unwind.empty() || !stack_bytes.empty()))
-        throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid "
-                    "and --per-thread shape the stacks of --folded FILE: give it too");
+         opt.trace.per_thread || no_python_frames || !unwind.empty() || !stack_bytes.empty()))
+        throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid, "
+                    "--per-thread and --no-python-frames shape the stacks of --folded FILE: give it too");
     if (!unwind.empty()) {
         if (unwind == "fp")
             opt.trace.unwind = UnwindMode::FramePointers;
@@ -452,8 +474,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             throw Error("--stack-bytes sizes the stack copies of --unwind dwarf|auto, not fp");
         opt.trace.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
     }
+    opt.trace.python_frames = !no_python_frames;
     if (!opt.folded_path.empty()) {
-        opt.trace.stacks = stacks_kind == "map" ? StackWeight::Map : StackWeight::Touch;
+        opt.trace.stacks = stacks_kind.empty() ? StackWeight::Touch : kWeights.at(stacks_kind);
         if (!sample_bytes.empty())
             opt.trace.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
         if (opt.trace.sample_bytes < 4096)
@@ -486,9 +509,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (opt.trace.as_root && opt.trace.mode != TraceMode::Command)
         throw Error("--as-root applies to a command run with '--', not to -p or -a");
     if (duration_opt->count())
-        opt.trace.duration_s = duration;
+        opt.trace.duration_s = seconds_limit(duration);
     if (interval_opt->count())
-        opt.trace.interval_s = interval;
+        opt.trace.interval_s = seconds_limit(interval);
     if (top_opt->count())
         opt.trace.top = top;
     if (opt.json_path.empty() && app.count("--json"))

@@ -15,6 +15,7 @@
 #include "collect/kernel_side.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
+#include "collect/resident_stacks.h"
 #include "collect/stack_naming.h"
 #include "model/trace_config.h"
 #include "symbols/module_index.h"
@@ -35,12 +36,20 @@ public:
     // Reads them after the current drain (exec, new code mapped).
     void mappings_changed(uint32_t pid) { to_read_.insert(pid); }
     void add_copy(StackRecord copy);
+    // --stacks peak|end: a frame-pointer sample with its page; a range that
+    // left RSS or moved.
+    void add_sample(const SampleRecord &sample);
+    void add_range(const RangeRecord &range) { ranges_.add(range); }
     // After each drain of the ring buffers: read the mappings asked for, then
     // unwind the copies waiting for them.
     void after_drain();
 
     // The samples the kernel counted, with the unwound ones: what naming needs.
-    StackEvidence finish(const std::map<uint32_t, std::string> &comms);
+    // --stacks peak|end: only those resident at each process's cut (ktime of
+    // its peak; absent: its end).
+    StackEvidence finish(const std::map<uint32_t, std::string> &comms,
+                         const std::map<uint32_t, uint64_t> &cut_ns = {});
+    uint64_t untracked() const { return untracked_; }
     uint64_t unwound() const { return dwarf_ ? dwarf_->unwound() : 0; }
     std::map<std::string, uint64_t> cut_short() const;
     // Python processes found (registered with the kernel side), and whether a
@@ -50,6 +59,7 @@ public:
 
 private:
     void read_queued();
+    void add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id);
 
     KernelSide &kernel_;
     const TraceConfig &config_;
@@ -59,6 +69,10 @@ private:
     UnwindHints hints_;
     PythonTargets python_;
     std::set<uint32_t> to_read_;
+    std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
+    ResidentRanges ranges_;
+    uint64_t untracked_ = 0;
+    std::map<uint32_t, uid_t> uids_; // by pid, while each lived: for its perf map
 };
 
 // The kernel-side hint for --unwind auto: `ranges` of code without frame

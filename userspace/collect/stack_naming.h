@@ -21,6 +21,7 @@ struct StackEvidence {
     RawStacks raw;
     std::shared_ptr<ModuleIndex> modules;
     std::map<uint32_t, std::string> comms; // process names by pid
+    std::map<uint32_t, uid_t> uids;         // the user each ran as, noted while it lived
 };
 
 // The symbolization stage: frames to names (symbols, debug files, kernel

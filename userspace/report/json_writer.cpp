@@ -115,7 +115,10 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
                         {"by_dwarf", st.by_dwarf},
                         {"copies_lost", st.copies_lost},
                         {"cut_short", st.cut_short}}},
-            {"python", {{"samples", st.python_samples}, {"functions_not_named", st.python_codes_lost}}}};
+            {"python", {{"samples", st.python_samples}, {"functions_not_named", st.python_codes_lost}}},
+            {"resident", {{"untracked_bytes", st.untracked},
+                          {"samples_lost", st.samples_dropped},
+                          {"ranges_lost", st.ranges_dropped}}}};
 }
 
 // What memtrace lost or counted, and what it cost.

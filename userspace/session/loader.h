@@ -35,6 +35,7 @@ struct LoaderConfig {
     uint64_t timeline_ns = 0;     // --timeline: interval length, 0 = off
     UnwindMode unwind = UnwindMode::FramePointers; // --unwind
     uint32_t stack_copy = MT_STACK_COPY_DEFAULT; // --stack-bytes
+    bool python_frames = true;    // stack samples walk Python frames (--no-python-frames: off)
 };
 
 // memtrace's BPF programs, loaded and attached: the kernel side the collector
@@ -75,6 +76,7 @@ public:
     ProgramCost program_cost() const override;
 
 private:
+    void attach_probes_multi(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids);
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -1,14 +1,18 @@
 #include "session/trace_session.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
+#include <vector>
 
 #include "collect/procfs.h"
 #include "collect/python_functions.h"
+#include "collect/signal_inbox.h"
 #include "error.h"
 #include "session/functions.h"
 #include "session/loader.h"
@@ -35,9 +39,40 @@ LoaderConfig loader_config(const TraceConfig &config, bool probes, uint32_t nati
     lc.per_thread = config.per_thread;
     lc.unwind = config.unwind;
     lc.stack_copy = config.stack_bytes;
+    lc.python_frames = config.python_frames;
     if (config.timeline)
         lc.timeline_ns = static_cast<uint64_t>(config.resolution_ms * 1e6);
     return lc;
+}
+
+// -d: the command and everything it started get SIGTERM (and SIGCONT, should
+// one be stopped), as timeout(1) signals its process group; what is left after
+// 2 s gets SIGKILL. memtrace is their subreaper, so orphans stay below it, and
+// a job that left the process group is ended too. A signal to memtrace meanwhile
+// cuts the wait short.
+void end_command_tree(SignalInbox &signals)
+{
+    const ProcFs procfs;
+    const pid_t self = getpid();
+    for (int sig : {SIGTERM, SIGKILL}) {
+        const uint64_t until = monotonic_ns() + 2000000000ull;
+        std::set<pid_t> signalled;
+        std::vector<pid_t> left = procfs.live_descendants(self);
+        while (!left.empty() && monotonic_ns() < until) {
+            for (pid_t pid : left)
+                if (signalled.insert(pid).second) {
+                    kill(pid, sig);
+                    if (sig != SIGKILL)
+                        kill(pid, SIGCONT);
+                }
+            pollfd inbox{signals.fd(), POLLIN, 0};
+            if (poll(&inbox, 1, 20) > 0 && signals.take())
+                break;
+            left = procfs.live_descendants(self);
+        }
+        if (left.empty())
+            return;
+    }
 }
 
 } // namespace
@@ -122,18 +157,14 @@ std::optional<CommandEnd> TraceSession::end(const Stop &stop, SignalInbox &signa
     if (!command_)
         return std::nullopt;
     const pid_t pid = command_->pid();
-    const int pidfd = open_pidfd(pid); // -1: reaped already (cannot be: memtrace reaps it here)
     if (stop.cause == StopCause::Duration) {
-        kill(pid, SIGTERM);
-        if (!wait_for_end(pidfd, 2000, signals)) {
-            kill(pid, SIGKILL);
-            wait_for_end(pidfd, 2000, signals);
-        }
+        end_command_tree(signals);
     } else if (stop.cause == StopCause::Signal) {
+        const int pidfd = open_pidfd(pid); // -1: reaped already (cannot be: memtrace reaps it here)
         wait_for_end(pidfd, 1000, signals);
+        if (pidfd >= 0)
+            close(pidfd);
     }
-    if (pidfd >= 0)
-        close(pidfd);
 
     CommandEnd end;
     end.pid = static_cast<uint32_t>(pid);
@@ -141,6 +172,7 @@ std::optional<CommandEnd> TraceSession::end(const Stop &stop, SignalInbox &signa
     if (wait4(pid, &end.wait_status, WNOHANG, &usage) == pid) {
         end.reaped = true;
         end.maxrss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+        reap_orphans(-1);
     } else {
         progress_.info("stopped tracing; '" + config_.command.front() + "' (pid " +
                        std::to_string(pid) + ") keeps running, untraced");
