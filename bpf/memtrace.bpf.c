@@ -36,6 +36,7 @@
 #include "functions.bpf.h"
 #include "procs.bpf.h"
 #include "python.bpf.h"
+#include "python_calls.bpf.h"
 #include "records.bpf.h"
 #include "resident.bpf.h"
 #include "stacks.bpf.h"
@@ -49,8 +50,11 @@ char LICENSE[] SEC("license") = "GPL";
 static __always_inline struct mt_proc *image_begin(__u32 tgid, __u32 ppid, struct task_struct *task,
 						   __u64 mm, __u32 flags)
 {
-	if (mt_cfg.funcs)
+	if (mt_cfg.funcs) {
+		if (mt_cfg.py_patterns)
+			py_calls_end_with_image(tgid, mm);
 		calls_end_with_image(tgid, mm);
+	}
 	if (mt_cfg.stacks == MT_STACKS_RESIDENT) {
 		struct mt_proc *old = bpf_map_lookup_elem(&procs, &tgid);
 		if (old && old->mm != mm)
@@ -78,6 +82,28 @@ static __always_inline void rss_first_sight(__u64 mm)
 	if (target && *target == MT_TARGET_HELD && !bpf_map_lookup_elem(&procs, &tgid))
 		flags = MT_PROC_HELD;
 	image_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm, flags);
+}
+
+/* -f py: Python calls brought up to date with the thread's frames, at the RSS
+ * before this event: attached before mt_rss_stat, which then counts the event
+ * (raising the open calls' peaks). Loaded only for -f py:. */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(mt_py_calls, struct mm_struct *mm, int member)
+{
+	__u64 key = (__u64)mm;
+	__u32 *owner = bpf_map_lookup_elem(&mm_owner, &key);
+
+	if (!owner || member == MT_RSS_SWAP)
+		return 0;
+	__u32 tgid = *owner;
+	__u64 id = bpf_get_current_pid_tgid();
+	if ((id >> 32) != tgid)
+		return 0; /* another process's context (exit, /proc/PID/mem): no Python frames of its own */
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p || p->mm != key)
+		return 0;
+	py_calls_at_rss_change(p, tgid, (__u32)id);
+	return 0;
 }
 
 SEC("tp_btf/rss_stat")
@@ -183,7 +209,7 @@ static __always_inline int vm_changed(void *ctx)
 SEC("tp/syscalls/sys_enter_mmap")
 int mt_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 {
-	if (mt_cfg.stacks)
+	if (mt_cfg.stacks || mt_cfg.py_patterns)
 		remember_mmap_prot(ctx);
 	if (mt_cfg.stacks == MT_STACKS_RESIDENT && (ctx->args[3] & MT_MAP_FIXED))
 		range_enter(MT_SYS_MMAP_FIXED, ctx->args[0], ctx->args[1], 0);
@@ -193,7 +219,8 @@ int mt_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_exit_mmap")
 int mt_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
-	if (mt_cfg.stacks) {
+	if (mt_cfg.stacks || mt_cfg.py_patterns) {
+		/* userspace reads the mappings again: names stacks, finds Python */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (bpf_map_lookup_elem(&procs, &tgid))
 			note_exec_mapping(tgid);
@@ -324,6 +351,8 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u64 mm = (__u64)task->mm;
 	if (!mm)
 		return 0;
+	if (mt_cfg.py_patterns)
+		py_calls_thread_end(tgid, task->pid, false);
 	if (mt_cfg.funcs)
 		close_thread_calls(tgid, task->pid); /* exec ends the calls of the old program */
 	struct mt_proc *p = image_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm,
@@ -349,6 +378,8 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 {
 	__u32 tgid = task->tgid;
 
+	if (mt_cfg.py_patterns)
+		py_calls_thread_end(tgid, task->pid, true);
 	if (mt_cfg.funcs)
 		close_thread_calls(tgid, task->pid); /* a thread's open calls end with it */
 	if (mt_cfg.stacks && !mt_cfg.per_thread)

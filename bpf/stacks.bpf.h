@@ -252,7 +252,10 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.addr = addr;
 	buf->rec.size = copied;
 	buf->rec.flags = flags;
-	py_frames(&buf->rec, tgid);
+	if (mt_cfg.py_stack_frames)
+		py_frames(&buf->rec, tgid);
+	else
+		buf->rec.py_count = buf->rec.py_status = 0;
 	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, lazy_wakeup(&stack_events)))
 		MT_COUNT(stack_copy_drops);
 	else

@@ -62,7 +62,7 @@ struct mt_proc {
 	/* traced function calls (-f): internal state, not figures */
 	__u64 call_floor;       /* lowest running peak among active calls (pages) */
 	__u32 active_calls;     /* calls open in this process (all threads) */
-	__u32 pad0;
+	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
 	/* timeline (--timeline): the interval being filled */
 	__u64 tl_slot;          /* ktime / resolution of the current interval, 0 before any */
 	__u64 tl_max;           /* highest RSS in it (pages) */
@@ -217,6 +217,8 @@ struct mt_config {
 	__u32 unwind;           /* MT_UNWIND_*: how user stacks are walked */
 	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
+	__u32 py_patterns;      /* -f py: patterns in py_patterns; 0 = no Python calls traced */
+	__u32 py_func_base;     /* the first function id given to a Python function */
 	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
 	__u32 pad0;
 };
@@ -359,6 +361,61 @@ struct mt_py_code {
 	__u8 linetable[MT_PY_LINETABLE];
 };
 
+/*
+ * Python function calls (-f py:PATTERN). At every RSS change in a thread of a
+ * registered Python process, the thread's frame chain is compared with its open
+ * Python calls (a call is a frame address and its code object): calls no longer
+ * on the chain end, target frames new on it begin, both at the RSS before the
+ * change; the change then raises every open call's peak (the call slots of -f).
+ * A code object is a target if its qualname or MODULE.QUALNAME matches one of the
+ * patterns, compiled by userspace into elements (glob syntax of fnmatch(3)).
+ */
+#define MT_PY_PATTERNS 16       /* py: patterns at most */
+#define MT_PY_PATTERN_LEN 128   /* elements of a compiled pattern */
+#define MT_PY_CLASSES 8         /* [...] sets per pattern */
+#define MT_GLOB_CHAR 1          /* mt_py_pattern.op: the byte arg */
+#define MT_GLOB_ANY 2           /* ? */
+#define MT_GLOB_STAR 3          /* * */
+#define MT_GLOB_CLASS 4         /* a byte in set arg (negation folded into the set) */
+struct mt_py_pattern {
+	__u32 len;              /* elements used */
+	__u32 pad;
+	__u8 op[MT_PY_PATTERN_LEN];
+	__u8 arg[MT_PY_PATTERN_LEN];
+	__u8 sets[MT_PY_CLASSES][32]; /* bit c: byte c is in the set */
+};
+
+#define MT_PY_NOT_TARGET 0xffffffffu /* py_targets: a code object no pattern names */
+#define MT_PY_FUNCS 4096        /* Python functions (target code objects) traced at most */
+#define MT_PY_WALK 256          /* frames compared per RSS change, innermost first */
+#define MT_PY_ANCHORS 4         /* frames of the last walk remembered per thread */
+
+/* Per thread of a Python process: its thread state, the innermost frame at the
+ * last walk (the same frame and code next time: nothing to walk), and its open
+ * Python calls (mt_frame.entry_sp: the frame's address, .ret_addr: its code). */
+struct mt_py_thread {
+	__u32 tgid;
+	__u32 pad;
+	__u64 tstate;
+	__u64 last_frame;
+	__u64 last_code;
+	struct mt_thread_frames calls;
+	/* per open call: its caller's frame and instruction pointer when it was
+	 * first seen. Gone from the chain while the caller is innermost and has
+	 * not moved on, a call is still returning (CPython unlinks a frame before
+	 * freeing its locals): it ends at a later change. */
+	__u64 caller[MT_MAX_FRAMES];
+	__u64 caller_instr[MT_MAX_FRAMES];
+	/* the innermost frames of the last walk, and how many open calls lie at
+	 * or outside each: a walk that meets one of them again stops there (what
+	 * is outside a live frame has not changed) */
+	__u64 anchor_frame[MT_PY_ANCHORS];
+	__u64 anchor_code[MT_PY_ANCHORS];
+	__u32 anchor_keep[MT_PY_ANCHORS];
+	__u32 anchors;
+	__u32 pad2;
+};
+
 struct mt_rec_stack {
 	struct mt_rec_hdr hdr;
 	__u32 tid;
@@ -434,6 +491,9 @@ struct mt_stats {
 	__u64 stack_copy_drops; /* stack copies lost: stack ring buffer full */
 	__u64 py_stacks;        /* stack samples with Python frames */
 	__u64 py_codes_full;    /* Python code objects not named: py_codes map full */
+	__u64 py_walks;         /* -f py: frame chains walked (the innermost frame had changed) */
+	__u64 py_funcs_full;    /* -f py: target code objects not traced: MT_PY_FUNCS reached or map full */
+	__u64 py_threads_full;  /* -f py: threads not followed: py_threads map full */
 	__u64 samples_dropped;  /* --stacks peak|end: touch samples lost (stack ring buffer full) */
 	__u64 ranges_dropped;   /* --stacks peak|end: ranges leaving RSS not seen (ring full, args map full) */
 };

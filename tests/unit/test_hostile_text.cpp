@@ -72,6 +72,23 @@ TEST_CASE("table, headline and live line: control characters escaped, never raw"
     CHECK(line.find("evil\\x1b[31m") != std::string::npos);
 }
 
+TEST_CASE("table: a traced function's name and module (a Python program's own text) escaped")
+{
+    RunReport r = sample_command_report();
+    FunctionRecord f;
+    f.pid = r.command_pid;
+    f.symbol = "evil\x1b[2J (x\x1b]0;.py:1)";
+    f.module = "/tmp/x\x1b]0;.py";
+    f.python = true;
+    f.calls = 1;
+    r.functions.push_back(f);
+    std::ostringstream out;
+    write_table(out, r);
+    INFO(out.str());
+    CHECK(out.str().find('\x1b') == std::string::npos);
+    CHECK(out.str().find("evil\\x1b[2J") != std::string::npos);
+}
+
 TEST_CASE("-f table: a module path with control characters is escaped like the rest")
 {
     RunReport r = sample_function_report();

@@ -34,6 +34,7 @@ constexpr const char *kFooter =
     "  sudo memtrace --json out.json -- ./app      the same figures as JSON\n"
     "  sudo memtrace -f 'build_*' -- ./indexer     per call of build_*: memory at entry, true peak, kept\n"
     "  sudo memtrace -f libc:malloc -p 1234        a library function in a running process\n"
+    "  sudo memtrace -f 'py:extract_*' -- python3 app.py   Python functions (CPython 3.11-3.13)\n"
     "  memtrace --list-funcs 'Index::*' ./indexer  what a pattern would trace\n"
     "  sudo memtrace record -f build_index -- ./a  memory over time, to memtrace-DATE-TIME.mtrace\n"
     "  memtrace plot a.mtrace b.mtrace -o cmp.svg  both runs in one plot (memtrace plot --help)\n"
@@ -50,6 +51,10 @@ constexpr const char *kFooter =
     "             process while the call is open (any thread); PEAK INCREMENT = peak - base;\n"
     "             NET = RSS at return - base. Recursive calls fold into the outermost call.\n"
     "             UNRETURNED: calls left by an exception, longjmp, thread exit or exec.\n"
+    "  Python functions (-f py:NAME): the same figures, read from the interpreter's frames at\n"
+    "             each RSS change, no probes. CALLS counts the calls seen: one during which RSS\n"
+    "             never changed is not; one re-entered at the same frame before RSS changed again\n"
+    "             is one with its predecessor. A call left by an exception counts as returned.\n"
     "\n"
     "Needs root, or CAP_BPF + CAP_PERFMON, and a kernel >= 5.8 with BTF. Under sudo, CMD runs\n"
     "as the invoking user (SUDO_UID/SUDO_GID) unless --as-root. memtrace exits with CMD's status\n"
@@ -283,7 +288,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     std::vector<std::string> func_args;
     app.add_option("-f,--func", func_args,
                    "Trace calls of functions: [MODULE:]SYMBOL, a name, glob or C++ name; "
-                   "repeat or use commas (e.g. -f 'build_*' -f libc:malloc)")
+                   "py:QUALNAME or py:MODULE.QUALNAME (globs) for Python functions (CPython 3.11-3.13, "
+                   "at most 16); repeat or use commas (e.g. -f 'build_*' -f libc:malloc -f 'py:Model.*')")
         ->type_name("PATTERN")
         ->group("Functions");
     app.add_option("--list-funcs", opt.list_funcs,

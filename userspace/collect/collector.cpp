@@ -78,7 +78,9 @@ Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan 
     }
     if (config.mode == TraceMode::All)
         table_.limit_ended(TraceStats::kEndedKept);
-    if (config.stacks != StackWeight::None) {
+    if (!config.python_functions.empty())
+        python_functions_.emplace(kernel, static_cast<uint32_t>(plan_.functions.size()));
+    if (config.stacks != StackWeight::None || python_functions_) {
         stacks_.emplace(kernel, config, progress);
         if (!plan_.executable.empty())
             stacks_->add_program(plan_.executable);
@@ -97,10 +99,55 @@ double Collector::since_start(uint64_t ns) const
     return units_.seconds(ns);
 }
 
-std::string Collector::function_name(uint32_t id) const
+std::string Collector::function_name(uint32_t id)
 {
-    const TracedFunction &f = plan_.functions[id];
-    return f.demangled.empty() ? f.symbol : f.demangled;
+    if (id < plan_.functions.size()) {
+        const TracedFunction &f = plan_.functions[id];
+        return f.demangled.empty() ? f.symbol : f.demangled;
+    }
+    if (python_functions_)
+        if (std::optional<TracedFunction> f = python_functions_->function(id))
+            return f->symbol;
+    return "[function " + std::to_string(id) + "]";
+}
+
+// Native functions by id, then the Python functions the kernel side found
+// (ids from plan_.functions.size() on).
+std::vector<TracedFunction> Collector::functions_by_id()
+{
+    std::vector<TracedFunction> out = plan_.functions;
+    if (!python_functions_)
+        return out;
+    for (auto &[id, f] : python_functions_->all()) {
+        while (out.size() < id) {
+            TracedFunction unnamed;
+            unnamed.symbol = "[python function " + std::to_string(out.size()) + "]";
+            unnamed.python = true;
+            out.push_back(std::move(unnamed));
+        }
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+// -f py: a pattern that named nothing, or no Python at all, is said once.
+void Collector::check_python_patterns()
+{
+    if (!python_functions_ || !stacks_)
+        return;
+    if (stacks_->python_processes() == 0) {
+        if (!stacks_->python_unsupported())
+            progress_.warning("-f py:" + config_.python_functions.front() +
+                              ": no traced process ran CPython 3.11-3.13; py: names Python "
+                              "functions (native functions: -f NAME without py:)");
+        return;
+    }
+    for (const std::string &pattern : python_functions_->unmatched(config_.python_functions))
+        progress_.warning("-f py:" + pattern +
+                          ": no Python function of that name was seen running (they are seen "
+                          "when memory changes); --folded names the Python functions that "
+                          "allocate; try a glob ('py:*" +
+                          pattern + "*') or MODULE.QUALNAME");
 }
 
 void Collector::seed()
@@ -281,7 +328,7 @@ void Collector::handle(Record &record)
             recording_->points.push_back({point->pid, since_start(point->ts_ns),
                                           point->rss_end * page_size_, point->rss_max * page_size_});
     } else if (auto *mark = std::get_if<MarkRecord>(&record)) {
-        if (recording_ && mark->func < plan_.functions.size())
+        if (recording_ && (mark->func < plan_.functions.size() || python_functions_))
             recording_->marks.push_back(
                 {mark->pid, mark->tid, function_name(mark->func), since_start(mark->entry_ns),
                  since_start(mark->exit_ns), mark->base * page_size_, mark->peak * page_size_,
@@ -388,7 +435,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
             run.processes.push_back(std::move(rec));
     fill_stats_and_functions(run, final_procs);
     fill_costs(run);
-    if (stacks_) {
+    if (stacks_ && config_.stacks != StackWeight::None) {
         std::map<uint32_t, std::string> comms;
         for (const ProcessRecord &p : table_.records())
             comms[p.pid] = p.comm; // the live process, or the last that ended
@@ -399,6 +446,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
         run.stack_copy_too_short = run.stacks_cut_short.count(unwind_end_name(UnwindEnd::StackTooShort));
     }
     finish_recording(run, final_procs);
+    check_python_patterns();
     return out;
 }
 
@@ -418,10 +466,10 @@ void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt
     run.stats.ended_not_kept = table_.ended_not_kept();
     run.stats.retsites_attached = plan_.probed_returns.size() - return_probes_failed_;
     run.stats.retsites_failed = return_probes_failed_;
-    if (plan_.functions.empty())
+    if (!traces_functions())
         return;
     FunctionInputs &in = run.functions;
-    in.functions = plan_.functions;
+    in.functions = functions_by_id();
     in.totals = function_totals(kernel_.read_func_stats(), units_);
     in.open_calls = open_calls(kernel_.read_thread_frames(), kernel_.read_call_slots(), final_procs, units_);
     in.end_s = since_start(monotonic_ns());

@@ -17,6 +17,7 @@
 
 #include "collect/kernel_figures.h"
 #include "collect/kernel_side.h"
+#include "collect/python_functions.h"
 #include "collect/records.h"
 #include "collect/signal_inbox.h"
 #include "collect/stack_collection.h"
@@ -77,7 +78,10 @@ private:
     void announce() const;
     void begin_stream();
     void feed_stream();
-    std::string function_name(uint32_t id) const;
+    std::string function_name(uint32_t id);
+    bool traces_functions() const { return !plan_.functions.empty() || python_functions_; }
+    std::vector<TracedFunction> functions_by_id();
+    void check_python_patterns();
     double since_start(uint64_t ns) const;
     bool targets_ended() const;
     void fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs);
@@ -96,7 +100,8 @@ private:
     std::optional<Recording> recording_;
     RecordingStream *stream_ = nullptr;
     size_t points_streamed_ = 0, marks_streamed_ = 0;
-    std::optional<StackCollection> stacks_;
+    std::optional<StackCollection> stacks_; // also finds Python processes for -f py:
+    std::optional<PythonFunctions> python_functions_;
     std::vector<Watched> watched_;
     std::vector<RetsiteRecord> wanted_returns_;
     uint64_t return_probes_failed_ = 0;

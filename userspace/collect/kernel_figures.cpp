@@ -79,8 +79,9 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.malformed_records = malformed_records;
     s.frames_overflow = kernel.frames_overflow;
     s.slots_full = kernel.slots_full;
-    s.func_stats_full = kernel.func_stats_full;
-    s.threads_full = kernel.threads_full;
+    // -f py: Python functions past MT_PY_FUNCS, threads past the thread map
+    s.func_stats_full = kernel.func_stats_full + kernel.py_funcs_full;
+    s.threads_full = kernel.threads_full + kernel.py_threads_full;
     s.retsites_wanted = kernel.retsites;
     s.stack_samples = kernel.stack_samples;
     s.user_stacks_lost = kernel.user_stacks_lost;

@@ -36,6 +36,9 @@ public:
     std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
                                      bool truncated = false);
     size_t processes() const { return registered_.size(); }
+    bool met_unsupported() const { return !warned_.empty(); }
+    // -f py: without --folded: say what an unsupported version costs that.
+    void for_functions_only() { functions_only_ = true; }
 
 private:
     struct Interpreter {
@@ -54,6 +57,7 @@ private:
     std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::optional<PythonCode>> codes_; // pid, code, names
     std::set<std::string> warned_; // versions said to be unsupported
     bool told_fp_ = false;         // --unwind fp: said once that Python frames need copies
+    bool functions_only_ = false;  // -f py: without --folded
 };
 
 // The kernel side's copy of a code object as text (UTF-8).

@@ -17,8 +17,8 @@ static_assert(sizeof(mt_proc) == 248, "mt_proc layout changed: update BPF and us
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 25 * 8);
-static_assert(sizeof(mt_config) == 3 * 8 + 12 * 4);
+static_assert(sizeof(mt_stats) == 28 * 8);
+static_assert(sizeof(mt_config) == 3 * 8 + 14 * 4);
 static_assert(sizeof(mt_rec_stack) == 16 + 56 + 8 + MT_PY_FRAMES * 24);
 static_assert(sizeof(mt_rec_sample) == 16 + 32);
 static_assert(sizeof(mt_rec_range) == 16 + 40);
@@ -31,6 +31,9 @@ static_assert(sizeof(mt_func_stats) == 15 * 8);
 static_assert(sizeof(mt_rec_point) == 16 + 16);
 static_assert(sizeof(mt_rec_mark) == 16 + 48);
 static_assert(sizeof(mt_thread_frames) == 16 + MT_MAX_FRAMES * 48);
+static_assert(sizeof(mt_py_pattern) == 8 + 2 * MT_PY_PATTERN_LEN + MT_PY_CLASSES * 32);
+static_assert(sizeof(mt_py_thread) ==
+              32 + sizeof(mt_thread_frames) + 2 * 8 * MT_MAX_FRAMES + 20 * MT_PY_ANCHORS + 8);
 
 struct ExecRecord {
     uint32_t pid = 0;

@@ -28,6 +28,8 @@ StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config, 
     : kernel_(kernel), config_(config), modules_(std::make_shared<ModuleIndex>()),
       python_(kernel, progress)
 {
+    if (config.stacks == StackWeight::None)
+        python_.for_functions_only();
     if (!config.stack_copies())
         return;
     unwinder_.emplace(*modules_, config.debug_dirs);
@@ -47,7 +49,7 @@ void StackCollection::read_mappings(uint32_t pid)
 {
     // The code generation is read before the mappings: code mapped in
     // between makes the kernel side ignore this hint.
-    const bool auto_mode = config_.unwind == UnwindMode::Auto;
+    const bool auto_mode = config_.stack_copies() && config_.unwind == UnwindMode::Auto;
     const uint64_t gen = auto_mode ? kernel_.code_gen(pid) : 0;
     if (!modules_->snapshot(static_cast<pid_t>(pid)))
         return;
@@ -57,9 +59,11 @@ void StackCollection::read_mappings(uint32_t pid)
     const auto *maps = modules_->mappings(static_cast<pid_t>(pid));
     if (!maps)
         return;
-    // Python frames come with stack copies only (--unwind dwarf|auto)
-    if (config_.python_frames)
-        python_.examine(pid, *maps, dwarf_.has_value());
+    // Python frames come with stack copies only (--unwind dwarf|auto); -f py:
+    // needs the interpreter registered in any case (the kernel side is told
+    // whether samples walk its frames: --no-python-frames)
+    if (config_.python_frames || !config_.python_functions.empty())
+        python_.examine(pid, *maps, dwarf_.has_value() || !config_.python_functions.empty());
     if (auto_mode)
         kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));
 }

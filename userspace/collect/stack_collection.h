@@ -52,6 +52,10 @@ public:
     uint64_t untracked() const { return untracked_; }
     uint64_t unwound() const { return dwarf_ ? dwarf_->unwound() : 0; }
     std::map<std::string, uint64_t> cut_short() const;
+    // Python processes found (registered with the kernel side), and whether a
+    // Python version memtrace cannot read was met.
+    size_t python_processes() const { return python_.processes(); }
+    bool python_unsupported() const { return python_.met_unsupported(); }
 
 private:
     void read_queued();

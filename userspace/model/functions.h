@@ -18,6 +18,8 @@ struct TracedFunction {
     std::string module;
     double entry_cost_us = 0;  // estimated cost of one entry probe hit
     double return_cost_us = 0; // of one return-site probe hit
+    bool python = false;       // -f py: a Python function (symbol: "qualname (file.py:LINE)",
+                               // module: the file); its calls are those seen at an RSS change
 };
 
 struct FunctionRecord {
@@ -26,6 +28,7 @@ struct FunctionRecord {
     std::string symbol;
     std::string demangled;
     std::string module;
+    bool python = false;     // a Python function: calls are the calls seen at an RSS change
 
     uint64_t calls = 0;      // outermost calls entered
     uint64_t returned = 0;

@@ -78,6 +78,7 @@ json function_json(const FunctionRecord &f)
     fj["symbol"] = f.symbol;
     fj["demangled"] = f.demangled;
     fj["module"] = f.module;
+    fj["kind"] = f.python ? "python" : "native";
     fj["pid"] = f.pid;
     fj["calls"] = f.calls;
     fj["max_peak_increment_bytes"] = f.max_peak_increment;
@@ -195,6 +196,29 @@ json report_json(const RunReport &r)
     return j;
 }
 
+// One row of a report's "functions", as function_json() wrote it.
+static FunctionRecord function_from_json(const json &f)
+{
+    FunctionRecord fr;
+    fr.symbol = f.value("symbol", "");
+    fr.demangled = f.value("demangled", "");
+    fr.module = f.value("module", "");
+    fr.python = f.value("kind", "native") == "python";
+    fr.pid = f.value("pid", 0u);
+    fr.calls = f.value("calls", uint64_t{0});
+    fr.returned = f.value("returned", uint64_t{0});
+    fr.unreturned = f.value("unreturned", uint64_t{0});
+    fr.active = f.value("active", uint64_t{0});
+    fr.folded = f.value("recursive_calls_folded", uint64_t{0});
+    fr.dropped = f.value("calls_not_tracked", uint64_t{0});
+    fr.max_peak_increment = f.value("max_peak_increment_bytes", uint64_t{0});
+    fr.max_peak_rss = f.value("max_peak_rss_bytes", uint64_t{0});
+    fr.total_net = f.value("total_net_bytes", int64_t{0});
+    fr.entry_hits = f.value("probe_hits", uint64_t{0});
+    fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
+    return fr;
+}
+
 RunReport report_from_json(const json &j)
 {
     if (!j.is_object() || j.value("version", 0) != 1 || !j.contains("processes"))
@@ -246,27 +270,9 @@ RunReport report_from_json(const json &j)
             rec.kernel_maxrss = p["kernel_maxrss_bytes"].get<uint64_t>();
         r.processes.push_back(std::move(rec));
     }
-    if (j.contains("functions")) {
-        for (const auto &f : j["functions"]) {
-            FunctionRecord fr;
-            fr.symbol = f.value("symbol", "");
-            fr.demangled = f.value("demangled", "");
-            fr.module = f.value("module", "");
-            fr.pid = f.value("pid", 0u);
-            fr.calls = f.value("calls", uint64_t{0});
-            fr.returned = f.value("returned", uint64_t{0});
-            fr.unreturned = f.value("unreturned", uint64_t{0});
-            fr.active = f.value("active", uint64_t{0});
-            fr.folded = f.value("recursive_calls_folded", uint64_t{0});
-            fr.dropped = f.value("calls_not_tracked", uint64_t{0});
-            fr.max_peak_increment = f.value("max_peak_increment_bytes", uint64_t{0});
-            fr.max_peak_rss = f.value("max_peak_rss_bytes", uint64_t{0});
-            fr.total_net = f.value("total_net_bytes", int64_t{0});
-            fr.entry_hits = f.value("probe_hits", uint64_t{0});
-            fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
-            r.functions.push_back(std::move(fr));
-        }
-    }
+    if (j.contains("functions"))
+        for (const auto &f : j["functions"])
+            r.functions.push_back(function_from_json(f));
     if (j.contains("stats")) {
         const auto &s = j["stats"];
         r.stats.ringbuf_drops = s.value("ringbuf_drops", uint64_t{0});

@@ -126,6 +126,7 @@ void write_legend(std::ostream &out, bool with_growth)
 
 std::string function_name(const FunctionRecord &f)
 {
+    // a Python function's name is the traced program's text (co_qualname can be anything)
     return shorten(terminal_safe(f.demangled.empty() ? f.symbol : f.demangled), 50);
 }
 
@@ -172,6 +173,12 @@ void write_functions(std::ostream &out, const RunReport &r)
            "PEAK RSS: the highest process RSS during a call. NET (TOTAL): what the calls kept,\n"
            "  summed (RSS at return - RSS at entry). UNRETURNED: calls left by an exception, longjmp,\n"
            "  thread exit or exec. ACTIVE: still running when tracing ended (peak so far counted).\n";
+    if (std::any_of(r.functions.begin(), r.functions.end(), [](const auto &f) { return f.python; }))
+        out << "Python functions (py:): seen at RSS changes, from their frames. CALLS counts the calls\n"
+               "  seen (a call during which RSS never changed is not); UNRETURNED: still running when\n"
+               "  their thread ended or exec'd (a call left by an exception counts as returned).\n";
+    if (std::all_of(r.functions.begin(), r.functions.end(), [](const auto &f) { return f.python; }))
+        return; // no probes: Python calls are read from the frames at RSS changes
     char line[200], spent[32];
     double share = r.duration_s > 0 ? cost / r.duration_s * 100 : 0;
     if (cost < 1)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "collect/procfs.h"
+#include "collect/python_functions.h"
 #include "collect/signal_inbox.h"
 #include "error.h"
 #include "session/functions.h"
@@ -20,14 +21,17 @@
 namespace memtrace {
 namespace {
 
-LoaderConfig loader_config(const TraceConfig &config, bool functions)
+LoaderConfig loader_config(const TraceConfig &config, bool probes, uint32_t native_functions)
 {
     LoaderConfig lc;
     lc.trace_all = config.mode == TraceMode::All;
     lc.follow_children = config.children;
     lc.max_procs = config.max_procs;
     lc.verbose = config.verbose;
-    lc.functions = functions;
+    lc.uprobes = probes;
+    lc.python_patterns = kernel_python_patterns(config.python_functions);
+    lc.python_func_base = native_functions;
+    lc.functions = probes || !lc.python_patterns.empty();
     lc.seed_running = config.mode != TraceMode::Command;
     lc.stacks = config.stacks;
     lc.sample_bytes = config.sample_bytes;
@@ -35,6 +39,7 @@ LoaderConfig loader_config(const TraceConfig &config, bool functions)
     lc.per_thread = config.per_thread;
     lc.unwind = config.unwind;
     lc.stack_copy = config.stack_bytes;
+    lc.python_frames = config.python_frames;
     if (config.timeline)
         lc.timeline_ns = static_cast<uint64_t>(config.resolution_ms * 1e6);
     return lc;
@@ -92,9 +97,11 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
     }
     // Functions: found in the target's files now, so a bad pattern fails
     // before anything is loaded.
-    if (!config.python_functions.empty())
-        throw Error("-f py:" + config.python_functions.front() +
-                    ": Python function tracing is being built; --folded names Python functions today");
+    if (!config.python_functions.empty()) {
+        kernel_python_patterns(config.python_functions); // a pattern the kernel cannot match fails now
+        if (config.mode == TraceMode::Pids && !config.children)
+            check_python_pids(config.python_functions.front(), plan_.pids);
+    }
     std::vector<FunctionProbe> probes;
     if (!config.functions.empty())
         probes = plan_functions(config.functions, config, plan_.executable, plan_.pids, procfs);
@@ -111,7 +118,8 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
         plan_.command = command_->pid();
     }
 
-    loader_ = std::make_unique<BpfLoader>(loader_config(config, !probes.empty()));
+    loader_ = std::make_unique<BpfLoader>(
+        loader_config(config, !probes.empty(), static_cast<uint32_t>(plan_.functions.size())));
     if (command_)
         loader_->add_target(static_cast<uint32_t>(command_->pid()), /*held=*/true);
     for (pid_t pid : plan_.pids)
