@@ -62,7 +62,7 @@ struct mt_proc {
 	/* traced function calls (-f): internal state, not figures */
 	__u64 call_floor;       /* lowest running peak among active calls (pages) */
 	__u32 active_calls;     /* calls open in this process (all threads) */
-	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
+	__u32 pad0;
 	/* timeline (--timeline): the interval being filled */
 	__u64 tl_slot;          /* ktime / resolution of the current interval, 0 before any */
 	__u64 tl_max;           /* highest RSS in it (pages) */
@@ -220,7 +220,7 @@ struct mt_config {
 	__u32 py_patterns;      /* -f py: patterns in py_patterns; 0 = no Python calls traced */
 	__u32 py_func_base;     /* the first function id given to a Python function */
 	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
-	__u32 pad0;
+	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
