@@ -278,6 +278,35 @@ TEST_CASE("-f: a hot function is reported while tracing, its cost at the end", "
     CHECK(r.err.find("warning: 'tiny_call' is called") != std::string::npos);
     CHECK(r.err.find("times/s") != std::string::npos);
     CHECK(r.out.find("Probe cost: 60,000 probe hits") != std::string::npos);
+    CHECK(r.out.find("a hit, measured") != std::string::npos);
+}
+
+TEST_CASE("-f: probe costs are measured: calls x cost of a hit = the total, each part non-zero",
+          "[functions][cost]")
+{
+    require_root();
+    JsonRun r = run_memtrace_json({"--hot-limit", "100", "-f", "tiny_call", "--", funcwork(), "loop", "20000"});
+    INFO(r.result.err);
+    REQUIRE(r.result.exit_code == 0);
+    CHECK(r.result.err.find("µs a call, measured") != std::string::npos);
+    CHECK(r.report["memtrace"]["bpf_run_time_ns"].get<uint64_t>() > 0); // statistics were on
+    const nlohmann::json *tiny = nullptr;
+    for (const auto &f : r.report["functions"])
+        if (f["symbol"] == "tiny_call")
+            tiny = &f;
+    REQUIRE(tiny);
+    const nlohmann::json &cost = (*tiny)["probe_cost"];
+    CHECK(cost["measured"] == true);
+    CHECK(cost["entry_hits"] == 20000);
+    CHECK(cost["return_hits"] == 20000);
+    const double entry_us = cost["entry_hit_us"], return_us = cost["return_hit_us"];
+    // a trap and a BPF program run: more than a syscall, less than a millisecond
+    CHECK(entry_us > 0.3);
+    CHECK(entry_us < 1000);
+    CHECK(return_us > 0.3);
+    CHECK(return_us < 1000);
+    const double total_s = (*tiny)["estimated_probe_cost_s"];
+    CHECK(total_s == Approx((20000 * entry_us + 20000 * return_us) / 1e6).epsilon(0.01));
 }
 
 TEST_CASE("-f: bad patterns are refused before tracing", "[functions][bad-input]")

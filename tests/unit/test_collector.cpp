@@ -82,6 +82,10 @@ public:
     std::vector<uint64_t> read_kernel_stack(int32_t) const override { return {}; }
     std::vector<std::pair<uint32_t, std::string>> read_thread_names() const override { return {}; }
     ProgramCost program_cost() const override { return {}; }
+    ProgramCost probe_program_cost(bool entry) const override { return entry ? entry_cost : return_cost; }
+    bool run_time_stats() const override { return stats_on; }
+    ProgramCost entry_cost, return_cost;
+    bool stats_on = false;
 
     size_t attached = 0;
 
@@ -96,7 +100,12 @@ public:
     void info(const std::string &line) override { lines.push_back(line); }
     void warning(const std::string &line) override { lines.push_back("warning: " + line); }
     void detail(const std::string &line) override { lines.push_back("detail: " + line); }
-    void hot(const HotFunction &f) override { lines.push_back("hot: " + f.name); }
+    void hot(const HotFunction &f) override
+    {
+        lines.push_back("hot: " + f.name);
+        hots.push_back(f);
+    }
+    std::vector<HotFunction> hots;
     void live(double, const ProcessRecord &p, uint64_t) override { lines.push_back("live: " + p.comm); }
 };
 
@@ -276,4 +285,52 @@ TEST_CASE("collector: timeline points and call marks, in bytes and seconds, by f
     CHECK(rec.marks_dropped == 4);
     REQUIRE(out.run.functions.totals.size() == 1);
     CHECK(out.run.functions.totals[0].max_peak_increment == 290 * 4096);
+}
+
+TEST_CASE("collector: -f probe costs are the trap plus the BPF programs' measured run time per hit")
+{
+    SignalInbox signals;
+    FakeKernel kernel;
+    kernel.stats_on = true;
+    kernel.entry_cost = {3'000'000, 1000}; // 3 µs a run
+    kernel.return_cost = {1'000'000, 1000}; // 1 µs
+    TraceConfig config;
+    config.mode = TraceMode::All;
+    config.duration_s = 0.05;
+    config.hot_limit = 1000;
+    CapturedProgress progress;
+    CollectPlan plan;
+    TracedFunction f{"hot", "hot", "/bin/app", 2.5, 23.5};
+    f.entry_trap_us = 1.5;
+    f.return_trap_us = 20;
+    plan.functions = {f};
+    Collector collector(kernel, config, plan, progress);
+    collector.seed();
+    mt_func_stats s{};
+    s.calls = 20000;
+    s.entry_hits = 20000;
+    s.return_hits = 20000;
+    kernel.func_stats = {{{kPid, 0}, s}};
+
+    const Stop stop = collector.run(signals);
+    Collected out = collector.finish(stop, std::nullopt);
+    // the hot check at the end: 20,000 calls in ~0.05 s, each 4.5 + 21 µs
+    REQUIRE(progress.hots.size() == 1);
+    CHECK(progress.hots[0].measured);
+    CHECK(progress.hots[0].cost_per_call_us == Approx(25.5));
+    CHECK(progress.hots[0].share == Approx(0.99)); // 400,000 calls/s x 25.5 µs: capped
+    REQUIRE(out.run.functions.functions.size() == 1);
+    const TracedFunction &measured = out.run.functions.functions[0];
+    CHECK(measured.cost_measured);
+    CHECK(measured.entry_cost_us == Approx(4.5));
+    CHECK(measured.return_cost_us == Approx(21));
+
+    kernel.stats_on = false; // statistics refused: the planner's estimates
+    Collector estimated(kernel, config, plan, progress);
+    estimated.seed();
+    Collected est = estimated.finish(estimated.run(signals), std::nullopt);
+    CHECK_FALSE(est.run.functions.functions[0].cost_measured);
+    CHECK(est.run.functions.functions[0].entry_cost_us == Approx(2.5));
+    CHECK(progress.hots.size() == 2);
+    CHECK_FALSE(progress.hots[1].measured);
 }

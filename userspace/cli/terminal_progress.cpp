@@ -31,11 +31,15 @@ void TerminalProgress::detail(const std::string &line)
 
 void TerminalProgress::hot(const HotFunction &f)
 {
-    char text[160];
+    char slower[32], text[200];
+    if (f.share >= 0.99)
+        std::snprintf(slower, sizeof(slower), "100x or more");
+    else
+        std::snprintf(slower, sizeof(slower), "~%.1fx", 1 / (1 - f.share));
     std::snprintf(text, sizeof(text),
-                  " times/s: its probes (~%.0f µs a call) take ~%.0f%% of the "
-                  "program's time (~%.1fx slower)",
-                  f.cost_per_call_us, f.share * 100, 1 / (1 - f.share));
+                  " times/s: its probes (%.1f µs a call, %s) take ~%.0f%% of the "
+                  "program's time: it runs %s slower than untraced",
+                  f.cost_per_call_us, f.measured ? "measured" : "estimated", f.share * 100, slower);
     warning("'" + f.name + "' is called " + format_count(static_cast<uint64_t>(f.calls_per_s)) +
             text + ". Trace a less frequent caller, or raise --hot-limit");
 }

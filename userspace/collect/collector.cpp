@@ -309,6 +309,8 @@ void Collector::handle(Record &record)
     } else if (auto *exit = std::get_if<ExitRecord>(&record)) {
         table_.apply_exit(figures_of(exit->proc, units_));
         peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
+        if (stacks_)
+            stacks_->process_ended(exit->proc.tgid);
     } else if (auto *mapped = std::get_if<ExecMapRecord>(&record)) {
         if (stacks_)
             stacks_->mappings_changed(mapped->pid);
@@ -384,22 +386,39 @@ void Collector::live_lines(uint64_t now)
     }
 }
 
-// Hot functions: probe hits per second, checked once a second.
+Collector::HitCost Collector::hit_cost(const TracedFunction &f) const
+{
+    if (!kernel_.run_time_stats())
+        return {f.entry_cost_us, f.return_cost_us, false};
+    const auto mean_us = [](const ProgramCost &c) {
+        return c.run_count ? static_cast<double>(c.run_time_ns) / static_cast<double>(c.run_count) / 1000 : 0.0;
+    };
+    return {f.entry_trap_us + mean_us(kernel_.probe_program_cost(true)),
+            f.return_trap_us + mean_us(kernel_.probe_program_cost(false)), true};
+}
+
+// Hot functions: probe hits per second, checked once a second. Its probes
+// take rate x cost of each second: the program runs 1/(1 - share) slower.
 void Collector::check_hot(uint64_t now)
 {
-    std::map<uint32_t, uint64_t> hits;
-    for (const auto &[key, s] : kernel_.read_func_stats())
-        hits[key.func] += s.entry_hits;
+    std::map<uint32_t, std::pair<uint64_t, uint64_t>> hits;
+    for (const auto &[key, s] : kernel_.read_func_stats()) {
+        hits[key.func].first += s.entry_hits;
+        hits[key.func].second += s.return_hits;
+    }
     const double seconds = static_cast<double>(now - last_hot_check_) / 1e9;
     for (const auto &[func, total] : hits) {
-        const double rate = static_cast<double>(total - hits_seen_[func]) / seconds;
+        const auto seen = hits_seen_[func];
+        const double entries = static_cast<double>(total.first - seen.first);
+        const double rate = entries / seconds;
         if (func < warned_hot_.size() && !warned_hot_[func] &&
             rate > static_cast<double>(config_.hot_limit)) {
             warned_hot_[func] = true;
-            const TracedFunction &f = plan_.functions[func];
-            const double per_call = f.entry_cost_us + f.return_cost_us;
-            // probes take rate x cost of each second: the program runs 1/(1 - share) slower
-            progress_.hot({function_name(func), rate, per_call, std::min(0.99, rate * per_call / 1e6)});
+            const HitCost cost = hit_cost(plan_.functions[func]);
+            const double returns = static_cast<double>(total.second - seen.second);
+            const double per_call = cost.entry_us + cost.return_us * (entries > 0 ? returns / entries : 1);
+            progress_.hot({function_name(func), rate, per_call, std::min(0.99, rate * per_call / 1e6),
+                           cost.measured});
         }
         hits_seen_[func] = total;
     }
@@ -470,6 +489,12 @@ void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt
         return;
     FunctionInputs &in = run.functions;
     in.functions = functions_by_id();
+    for (size_t id = 0; id < plan_.functions.size(); ++id) {
+        const HitCost cost = hit_cost(plan_.functions[id]);
+        in.functions[id].entry_cost_us = cost.entry_us;
+        in.functions[id].return_cost_us = cost.return_us;
+        in.functions[id].cost_measured = cost.measured;
+    }
     in.totals = function_totals(kernel_.read_func_stats(), units_);
     in.open_calls = open_calls(kernel_.read_thread_frames(), kernel_.read_call_slots(), final_procs, units_);
     in.end_s = since_start(monotonic_ns());
@@ -489,7 +514,8 @@ void Collector::fill_costs(CollectedRun &run)
     run.cost.cpu_system_s = static_cast<double>(own.ru_stime.tv_sec) +
                             static_cast<double>(own.ru_stime.tv_usec) / 1e6;
     run.cost.maxrss_bytes = static_cast<uint64_t>(own.ru_maxrss) * 1024;
-    run.cost.bpf_stats_enabled = procfs_flag("/proc/sys/kernel/bpf_stats_enabled");
+    run.cost.bpf_stats_enabled =
+        kernel_.run_time_stats() || procfs_flag("/proc/sys/kernel/bpf_stats_enabled");
     const ProgramCost prog = kernel_.program_cost();
     run.cost.bpf_run_time_ns = prog.run_time_ns;
     run.cost.bpf_run_count = prog.run_count;

@@ -75,6 +75,14 @@ private:
     void fill_cmdlines();
     void live_lines(uint64_t now);
     void check_hot(uint64_t now);
+    // -f: what one hit of a native function's entry and return probes costs:
+    // its trap plus the BPF programs' mean run time so far (measured), or the
+    // planner's estimate when run-time statistics are off.
+    struct HitCost {
+        double entry_us = 0, return_us = 0;
+        bool measured = false;
+    };
+    HitCost hit_cost(const TracedFunction &f) const;
     void announce() const;
     void begin_stream();
     void feed_stream();
@@ -108,7 +116,7 @@ private:
     uint64_t malformed_ = 0;
     std::map<uint32_t, uint64_t> previous_rss_; // -i: by pid
     std::map<uint32_t, uint64_t> peak_ns_;      // --stacks peak: each ended process's peak (ktime)
-    std::map<uint32_t, uint64_t> hits_seen_;    // hot check: entry hits by function
+    std::map<uint32_t, std::pair<uint64_t, uint64_t>> hits_seen_; // hot check: entry, return hits
     std::vector<bool> warned_hot_;
     uint64_t last_hot_check_ = 0;
 };

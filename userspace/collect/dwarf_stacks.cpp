@@ -32,7 +32,8 @@ void DwarfStacks::unwind_pending()
         ++unwound_;
 
         std::vector<RawUserFrame> frames;
-        std::string key = std::to_string(s.pid);
+        std::string key;
+        bool by_address = false; // a frame outside files: named through this process's mappings
         for (uint64_t pc : u.pcs) {
             RawUserFrame f;
             MappedAddress where = index_.find(pid, pc);
@@ -42,6 +43,7 @@ void DwarfStacks::unwind_pending()
                 f.value = where.file_offset;
             } else {
                 f.value = pc;
+                by_address = true;
             }
             key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' +
                    std::to_string(f.value);
@@ -61,13 +63,28 @@ void DwarfStacks::unwind_pending()
                 key += ";" + f.name + (f.value ? "!" : "");
                 frames.push_back(std::move(f));
             }
+        if (by_address)
+            key = std::to_string(s.pid) + "/" + key;
         auto [it, fresh] = ids_.emplace(key, kFirstId + static_cast<int32_t>(ids_.size()));
         if (fresh)
             frames_.emplace(it->second, std::move(frames));
-        samples_.push_back({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight, rec.ts_ns,
-                            rec.addr});
+        add_sample({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight, rec.ts_ns, rec.addr});
     }
     pending_.clear();
+}
+
+void DwarfStacks::add_sample(const RawStackSample &sample)
+{
+    if (keep_each_) {
+        samples_.push_back(sample);
+        return;
+    }
+    auto [it, fresh] = summed_.try_emplace({sample.tgid, sample.tid, sample.user_id, sample.kernel_id},
+                                           samples_.size());
+    if (fresh)
+        samples_.push_back(sample);
+    else
+        samples_[it->second].bytes += sample.bytes;
 }
 
 void DwarfStacks::merge_into(RawStacks &raw) const

@@ -27,6 +27,9 @@ public:
     DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
                 std::function<void(uint32_t)> refresh, std::function<void()> read_maps,
                 PythonTargets *python = nullptr);
+    // Samples of one (process, thread, stack) are summed into one, unless
+    // each is kept with its time and page (--stacks peak|end).
+    void keep_each_sample(bool keep) { keep_each_ = keep; }
 
     // Queued until unwind_pending(): the mappings records that came before
     // it (on another ring buffer) must be read first. A full batch is
@@ -45,6 +48,8 @@ public:
     static constexpr int32_t kFirstId = 1 << 24; // above every stack-map id
 
 private:
+    void add_sample(const RawStackSample &sample);
+
     const ModuleIndex &index_;
     DwarfUnwinder &unwinder_;
     std::function<void(uint32_t)> refresh_;
@@ -53,7 +58,15 @@ private:
     std::vector<StackRecord> pending_;
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;
-    std::map<std::string, int32_t> ids_; // identical stacks share an id
+    std::map<std::string, int32_t> ids_; // identical stacks share an id (across processes
+                                         // when every frame is in a file)
+    bool keep_each_ = false;
+    struct SampleKey {
+        uint32_t pid, tid;
+        int32_t user, kernel;
+        auto operator<=>(const SampleKey &) const = default;
+    };
+    std::map<SampleKey, size_t> summed_; // index in samples_
     uint64_t unwound_ = 0;
     std::map<std::string, uint64_t> cut_short_;
 };

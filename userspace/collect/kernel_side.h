@@ -94,6 +94,10 @@ public:
     virtual std::vector<uint64_t> read_kernel_stack(int32_t id) const = 0;     // leaf first
     virtual std::vector<std::pair<uint32_t, std::string>> read_thread_names() const = 0;
     virtual ProgramCost program_cost() const = 0;
+    // -f: the time spent in the programs of the function probes (entry; return
+    // sites), counted while run_time_stats() (memtrace turns them on for -f).
+    virtual ProgramCost probe_program_cost(bool entry) const = 0;
+    virtual bool run_time_stats() const = 0;
 };
 
 } // namespace memtrace

@@ -137,6 +137,7 @@ void PythonTargets::examine(uint32_t pid, const std::vector<ModuleIndex::Mapping
             py.str_ascii_data = l.str_ascii_data;
             py.str_compact_data = l.str_compact_data;
             kernel_.set_python(pid, py);
+            processes_ += registered_.count(pid) == 0;
             registered_[pid] = {runtime, l};
             return;
         }
@@ -185,6 +186,12 @@ std::vector<RawUserFrame> PythonTargets::frames(uint32_t pid, const std::vector<
         out.push_back(std::move(more));
     }
     return out;
+}
+
+void PythonTargets::forget(uint32_t pid)
+{
+    registered_.erase(pid);
+    codes_.erase(codes_.lower_bound({pid, 0, 0}), codes_.lower_bound({pid + 1, 0, 0}));
 }
 
 } // namespace memtrace

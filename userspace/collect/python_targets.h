@@ -35,7 +35,9 @@ public:
     // the chain went on past the frames read (a marker frame stands for the rest).
     std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
                                      bool truncated = false);
-    size_t processes() const { return registered_.size(); }
+    size_t processes() const { return processes_; }
+    // A process that ended: its code objects' names go.
+    void forget(uint32_t pid);
     bool met_unsupported() const { return !warned_.empty(); }
     // -f py: without --folded: say what an unsupported version costs that.
     void for_functions_only() { functions_only_ = true; }
@@ -56,6 +58,7 @@ private:
     std::map<uint32_t, std::pair<uint64_t, PythonLayout>> registered_; // pid -> runtime, layout
     std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::optional<PythonCode>> codes_; // pid, code, names
     std::set<std::string> warned_; // versions said to be unsupported
+    size_t processes_ = 0;         // registered, ever
     bool told_fp_ = false;         // --unwind fp: said once that Python frames need copies
     bool functions_only_ = false;  // -f py: without --folded
 };

@@ -35,6 +35,7 @@ StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config, 
     unwinder_.emplace(*modules_, config.debug_dirs);
     dwarf_.emplace(*modules_, *unwinder_, [this](uint32_t pid) { read_mappings(pid); },
                    [this] { read_queued(); }, &python_);
+    dwarf_->keep_each_sample(config.resident_stacks());
 }
 
 void StackCollection::add_program(const std::string &executable)
@@ -91,6 +92,26 @@ void StackCollection::after_drain()
     read_queued();
     if (dwarf_)
         dwarf_->unwind_pending();
+    release_ended();
+}
+
+void StackCollection::process_ended(uint32_t pid)
+{
+    if (config_.mode == TraceMode::All)
+        ended_.push_back(pid);
+}
+
+void StackCollection::release_ended()
+{
+    for (uint32_t pid : ended_before_) {
+        if (unwinder_)
+            unwinder_->forget(static_cast<pid_t>(pid));
+        modules_->forget(static_cast<pid_t>(pid));
+        python_.forget(pid);
+        to_read_.erase(pid);
+    }
+    ended_before_ = std::move(ended_);
+    ended_.clear();
 }
 
 std::map<std::string, uint64_t> StackCollection::cut_short() const

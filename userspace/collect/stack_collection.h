@@ -40,6 +40,10 @@ public:
     // left RSS or moved.
     void add_sample(const SampleRecord &sample);
     void add_range(const RangeRecord &range) { ranges_.add(range); }
+    // -a: a process ended. Once the drain after this one has unwound its last
+    // stack copies, its mappings, address space and Python names are let go:
+    // memory stays bounded however many processes come and go.
+    void process_ended(uint32_t pid);
     // After each drain of the ring buffers: read the mappings asked for, then
     // unwind the copies waiting for them.
     void after_drain();
@@ -59,6 +63,7 @@ public:
 
 private:
     void read_queued();
+    void release_ended();
     void add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id);
 
     KernelSide &kernel_;
@@ -69,6 +74,7 @@ private:
     UnwindHints hints_;
     PythonTargets python_;
     std::set<uint32_t> to_read_;
+    std::vector<uint32_t> ended_, ended_before_; // this drain, the one before
     std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
     ResidentRanges ranges_;
     uint64_t untracked_ = 0;

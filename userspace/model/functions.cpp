@@ -43,6 +43,9 @@ std::vector<FunctionRecord> build_function_records(const FunctionInputs &in)
         r->entry_hits = t.entry_hits;
         r->return_hits = t.return_hits;
         const TracedFunction &f = in.functions[t.func];
+        r->entry_hit_us = f.entry_cost_us;
+        r->return_hit_us = f.return_cost_us;
+        r->cost_measured = f.cost_measured;
         r->estimated_cost_s = (static_cast<double>(t.entry_hits) * f.entry_cost_us +
                                static_cast<double>(t.return_hits) * f.return_cost_us) /
                               1e6;

@@ -18,6 +18,11 @@ struct TracedFunction {
     std::string module;
     double entry_cost_us = 0;  // estimated cost of one entry probe hit
     double return_cost_us = 0; // of one return-site probe hit
+    // Of those, the trap (the breakpoint and the kernel's handling of the
+    // probed instruction), measured at start or taken from design.md; the
+    // rest, the BPF program's run time, is measured while tracing.
+    double entry_trap_us = 0, return_trap_us = 0;
+    bool cost_measured = false; // entry/return_cost_us: trap + measured BPF time
     bool python = false;       // -f py: a Python function (symbol: "qualname (file.py:LINE)",
                                // module: the file); its calls are those seen at an RSS change
 };
@@ -49,7 +54,10 @@ struct FunctionRecord {
 
     uint64_t entry_hits = 0;
     uint64_t return_hits = 0;
-    double estimated_cost_s = 0; // probe overhead paid by the traced program
+    double entry_hit_us = 0, return_hit_us = 0; // what one hit of each costs
+    bool cost_measured = false;  // those: measured (trap at start, BPF run time), else estimated
+    double estimated_cost_s = 0; // probe overhead paid by the traced program:
+                                 // entry_hits x entry_hit_us + return_hits x return_hit_us
 
     uint64_t probe_hits() const { return entry_hits + return_hits; }
 };

@@ -13,8 +13,9 @@ namespace memtrace {
 struct HotFunction {
     std::string name;
     double calls_per_s = 0;
-    double cost_per_call_us = 0; // its probes' estimated cost per call
+    double cost_per_call_us = 0; // its probes' cost per call
     double share = 0;            // of the program's time its probes take (0..0.99)
+    bool measured = false;       // cost: trap measured at start + BPF run time measured now
 };
 
 class Progress {

@@ -121,6 +121,19 @@ std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, 
     return out;
 }
 
+double TrapCosts::of(ProbeInsn kind) const
+{
+    switch (kind) {
+    case ProbeInsn::Nop5:
+        return nop5_us;
+    case ProbeInsn::Emulated:
+        return emulated_us;
+    case ProbeInsn::SingleStep:
+        return single_step_us;
+    }
+    return single_step_us;
+}
+
 double probe_cost_us(ProbeInsn kind)
 {
     switch (kind) {

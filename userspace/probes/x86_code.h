@@ -54,4 +54,17 @@ const char *probe_insn_name(ProbeInsn kind);
 // (bench/probes.py; design.md section 7). A ret is single-stepped; a jmp is emulated.
 double probe_cost_us(ProbeInsn kind);
 
+// What a probe hit costs the traced program before its BPF program runs (the
+// breakpoint trap and the kernel's handling of the instruction), in µs, by
+// kind: measured at start (session/probe_calibration.h), else design.md's
+// figures for these VMs (section 2: 1.3 µs on a nop5, ~6 on push, 21-26
+// single-stepped).
+struct TrapCosts {
+    double nop5_us = 1.3;
+    double emulated_us = 6;
+    double single_step_us = 23;
+    bool measured = false;
+    double of(ProbeInsn kind) const;
+};
+
 } // namespace memtrace

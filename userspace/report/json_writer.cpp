@@ -95,6 +95,12 @@ json function_json(const FunctionRecord &f)
                       {"start_s", rounded(f.max_start_s)},
                       {"end_s", rounded(f.max_end_s)}};
     fj["estimated_probe_cost_s"] = rounded(f.estimated_cost_s);
+    if (!f.python)
+        fj["probe_cost"] = {{"measured", f.cost_measured},
+                            {"entry_hits", f.entry_hits},
+                            {"return_hits", f.return_hits},
+                            {"entry_hit_us", rounded(f.entry_hit_us)},
+                            {"return_hit_us", rounded(f.return_hit_us)}};
     return fj;
 }
 

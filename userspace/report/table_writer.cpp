@@ -179,15 +179,21 @@ void write_functions(std::ostream &out, const RunReport &r)
                "  their thread ended or exec'd (a call left by an exception counts as returned).\n";
     if (std::all_of(r.functions.begin(), r.functions.end(), [](const auto &f) { return f.python; }))
         return; // no probes: Python calls are read from the frames at RSS changes
-    char line[200], spent[32];
+    const bool measured = std::all_of(r.functions.begin(), r.functions.end(),
+                                      [](const auto &f) { return f.python || f.cost_measured; });
+    char line[300], spent[32];
     double share = r.duration_s > 0 ? cost / r.duration_s * 100 : 0;
     if (cost < 1)
         std::snprintf(spent, sizeof(spent), "%.1f ms", cost * 1000);
     else
         std::snprintf(spent, sizeof(spent), "%s", format_seconds(cost).c_str());
     std::snprintf(line, sizeof(line),
-                  "Probe cost: %s probe hits, about %s of the traced program's time (%.1f%% of %s).\n",
-                  format_count(hits).c_str(), spent, share, format_seconds(r.duration_s).c_str());
+                  "Probe cost: %s probe hits, about %s of the traced program's time (%.1f%% of %s);\n"
+                  "  %.1f µs a hit, %s.\n",
+                  format_count(hits).c_str(), spent, share, format_seconds(r.duration_s).c_str(),
+                  hits ? cost * 1e6 / static_cast<double>(hits) : 0.0,
+                  measured ? "measured (the trap, timed at start, + the BPF programs' run time)"
+                           : "estimated from the probed instructions");
     out << line;
 }
 

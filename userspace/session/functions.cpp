@@ -101,12 +101,16 @@ std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes)
     return sites;
 }
 
-std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &probes)
+std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &probes, const TrapCosts &traps)
 {
     std::vector<TracedFunction> out;
-    for (const FunctionProbe &p : probes)
-        out.push_back({p.symbol, p.demangled, p.module, probe_cost_us(p.entry_insn),
-                       probe_cost_us(ProbeInsn::SingleStep)});
+    for (const FunctionProbe &p : probes) {
+        TracedFunction f{p.symbol, p.demangled, p.module, probe_cost_us(p.entry_insn),
+                         probe_cost_us(ProbeInsn::SingleStep)};
+        f.entry_trap_us = traps.of(p.entry_insn);
+        f.return_trap_us = traps.of(ProbeInsn::SingleStep); // a ret is single-stepped
+        out.push_back(std::move(f));
+    }
     return out;
 }
 

@@ -27,7 +27,9 @@ void check_python_pids(const std::string &pattern, const std::vector<pid_t> &pid
 // Every probe site of the plan: each function's entry, returns and tail calls.
 std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes);
 
-// What the model needs of each planned function, by id.
-std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &probes);
+// What the model needs of each planned function, by id, with the trap cost
+// of its probes.
+std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &probes,
+                                             const TrapCosts &traps = {});
 
 } // namespace memtrace

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -165,6 +166,7 @@ struct BpfLoader::State {
     size_t multi_probes = 0;              // the probes those links hold
     const RecordHandler *handler = nullptr; // valid only during consume()
     uint32_t nr_cpus = 1;                   // possible CPUs: copies of a per-CPU value
+    UniqueFd run_time_stats;                // BPF_ENABLE_STATS: counting while open
 
     // Each link's release waits for an RCU grace period (~50 ms here):
     // released one after another they made memtrace's exit take 0.3 s, and
@@ -327,9 +329,11 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     if (!copies && !resident) {
         bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
     } else {
-        // room for ~512 copies in flight, at least 8 MiB (~170,000 samples or ranges)
+        // At least 8 MiB (~170,000 samples or ranges; ~120 copies of 64 KiB in
+        // flight, the reader woken at a quarter): memtrace maps the ring twice,
+        // and every MiB of it is two of memtrace's RSS for the whole run.
         uint32_t bytes = 8u << 20;
-        while (copies && bytes < 512u * (config.stack_copy + sizeof(mt_rec_stack)))
+        while (copies && bytes < 96u * (config.stack_copy + sizeof(mt_rec_stack)))
             bytes <<= 1;
         bpf_map__set_max_entries(skel->maps.stack_events, bytes);
     }
@@ -572,6 +576,71 @@ ProgramCost BpfLoader::program_cost() const
         }
     }
     return cost;
+}
+
+namespace {
+
+ProgramCost cost_of(const bpf_program *prog)
+{
+    ProgramCost cost;
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_program__fd(prog) >= 0 && bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
+        cost.run_time_ns = info.run_time_ns;
+        cost.run_count = info.run_cnt;
+    }
+    return cost;
+}
+
+} // namespace
+
+ProgramCost BpfLoader::probe_program_cost(bool entry) const
+{
+    return cost_of(entry ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return);
+}
+
+bool BpfLoader::run_time_stats() const
+{
+    return static_cast<bool>(state_->run_time_stats);
+}
+
+bool BpfLoader::enable_run_time_stats()
+{
+    if (!state_->run_time_stats)
+        state_->run_time_stats = UniqueFd(bpf_enable_stats(BPF_STATS_RUN_TIME));
+    return run_time_stats();
+}
+
+std::optional<BpfLoader::ProbeTiming> BpfLoader::time_probe(const std::string &path, uint64_t offset,
+                                                            void (*hit)(), int calls)
+{
+    bpf_program *prog = state_->skel->progs.mt_func_entry;
+    UniqueFd multi;
+    LinkPtr link;
+    if (state_->uprobe_multi) {
+        multi = attach_uprobe_multi(bpf_program__fd(prog), path, {offset}, {0}, getpid());
+    } else {
+        LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false);
+        link.reset(bpf_program__attach_uprobe_opts(prog, getpid(), path.c_str(), offset, &opts));
+    }
+    if (!multi && !link)
+        return std::nullopt;
+    for (int i = 0; i < 20; ++i)
+        hit(); // the first hits: the kernel may rewrite the probe (a 5-byte nop's optimized path)
+    const ProgramCost before = cost_of(prog);
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < calls; ++i)
+        hit();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const ProgramCost after = cost_of(prog);
+    ProbeTiming out;
+    out.hit_ns = (static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 + static_cast<double>(t1.tv_nsec - t0.tv_nsec)) /
+                 calls;
+    if (after.run_count > before.run_count)
+        out.bpf_ns = static_cast<double>(after.run_time_ns - before.run_time_ns) /
+                     static_cast<double>(after.run_count - before.run_count);
+    return out;
 }
 
 std::vector<std::pair<mt_stack_key, uint64_t>> BpfLoader::read_stack_bytes() const

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <sys/types.h>
 #include <string>
@@ -74,6 +75,20 @@ public:
     std::vector<uint64_t> read_kernel_stack(int32_t id) const override;
     std::vector<std::pair<uint32_t, std::string>> read_thread_names() const override;
     ProgramCost program_cost() const override;
+    ProgramCost probe_program_cost(bool entry) const override;
+    bool run_time_stats() const override;
+    // Counts the time spent in BPF programs from now until memtrace exits
+    // (BPF_ENABLE_STATS: the kernel turns it off when the descriptor closes,
+    // whatever way memtrace ends). False if the kernel refuses.
+    bool enable_run_time_stats();
+    // Nanoseconds one hit of a uprobe at `path`:`offset` (in memtrace's own
+    // code) costs its caller, the entry program's run included, from `calls`
+    // calls of `hit`; nullopt if it cannot be attached.
+    struct ProbeTiming {
+        double hit_ns = 0; // the whole call, probed
+        double bpf_ns = 0; // of which in the BPF program
+    };
+    std::optional<ProbeTiming> time_probe(const std::string &path, uint64_t offset, void (*hit)(), int calls);
 
 private:
     void attach_probes_multi(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids);

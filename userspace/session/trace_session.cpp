@@ -15,6 +15,7 @@
 #include "collect/signal_inbox.h"
 #include "error.h"
 #include "session/functions.h"
+#include "session/probe_calibration.h"
 #include "session/loader.h"
 #include "session/preflight.h"
 
@@ -105,7 +106,6 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
     std::vector<FunctionProbe> probes;
     if (!config.functions.empty())
         probes = plan_functions(config.functions, config, plan_.executable, plan_.pids, procfs);
-    plan_.functions = traced_functions(probes);
 
     if (ensure_tracefs())
         progress.detail("mounted tracefs at /sys/kernel/tracing");
@@ -119,7 +119,18 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
     }
 
     loader_ = std::make_unique<BpfLoader>(
-        loader_config(config, !probes.empty(), static_cast<uint32_t>(plan_.functions.size())));
+        loader_config(config, !probes.empty(), static_cast<uint32_t>(probes.size())));
+    TrapCosts traps;
+    if (!probes.empty()) {
+        // the probes' cost, measured: BPF run time while tracing, traps now
+        if (!loader_->enable_run_time_stats())
+            progress.detail("BPF run-time statistics refused: probe costs are design.md's estimates");
+        traps = measure_trap_costs(*loader_);
+        progress.detail("uprobe trap costs (µs): nop5 " + std::to_string(traps.nop5_us) + ", emulated " +
+                        std::to_string(traps.emulated_us) + ", single-stepped " +
+                        std::to_string(traps.single_step_us) + (traps.measured ? "" : " (not all measured)"));
+    }
+    plan_.functions = traced_functions(probes, traps);
     if (command_)
         loader_->add_target(static_cast<uint32_t>(command_->pid()), /*held=*/true);
     for (pid_t pid : plan_.pids)

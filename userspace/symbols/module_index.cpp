@@ -73,6 +73,12 @@ bool ModuleIndex::snapshot(pid_t pid)
     return true;
 }
 
+void ModuleIndex::forget(pid_t pid)
+{
+    maps_.erase(pid);
+    generations_.erase(pid);
+}
+
 const std::vector<ModuleIndex::Mapping> *ModuleIndex::mappings(pid_t pid) const
 {
     auto it = maps_.find(pid);

@@ -58,6 +58,9 @@ public:
     const ModuleFile *by_build_id(const std::string &hex) const;
     MappedAddress find(pid_t pid, uint64_t address) const;
     bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
+    // A process that ended and whose stacks are unwound: its mappings go
+    // (frames are kept by file, which stays).
+    void forget(pid_t pid);
     size_t files() const { return files_.size(); }
 
 private:

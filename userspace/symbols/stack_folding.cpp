@@ -28,11 +28,13 @@ FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOpti
                                      : "thread";
             frames.push_back(folded_safe(thread + "-" + std::to_string(s.tid)));
         }
-        // A stack id names the same frames in every process only for build-id
-        // frames; address frames depend on the process: cache per (pid, id).
+        // A stack id names the same frames in every process but for address
+        // frames, which depend on the process: cache per (pid, id) then.
         auto user = raw.user.find(s.user_id);
         if (s.user_id >= 0 && user != raw.user.end()) {
-            auto key = std::make_pair(s.tgid, s.user_id);
+            const bool by_address = std::any_of(user->second.begin(), user->second.end(),
+                                                [](const auto &f) { return f.kind == RawUserFrame::Ip; });
+            auto key = std::make_pair(by_address ? s.tgid : 0u, s.user_id);
             auto cached = user_names.find(key);
             if (cached == user_names.end()) {
                 std::vector<std::string> names =

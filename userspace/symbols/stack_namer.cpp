@@ -39,6 +39,21 @@ const PerfMap &StackNamer::perf_map(pid_t pid)
 void StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup,
                               std::vector<std::string> &out)
 {
+    auto key = std::make_tuple(&file, offset, lookup);
+    auto named = named_.find(key);
+    if (named == named_.end()) {
+        std::vector<std::string> names;
+        name_uncached(file, offset, lookup, names);
+        if (named_.size() >= kNamedKept)
+            named_.clear();
+        named = named_.emplace(key, std::move(names)).first;
+    }
+    out.insert(out.end(), named->second.begin(), named->second.end());
+}
+
+void StackNamer::name_uncached(const ModuleFile &file, uint64_t offset, uint64_t lookup,
+                               std::vector<std::string> &out)
+{
     std::string name = symbols_.function_at(file.open_path, file.path, lookup);
     if (!name.empty()) {
         files_seen_.emplace(file.open_path, file.path);

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "symbols/module_index.h"
@@ -52,6 +53,8 @@ private:
     // there, "name [inlined]".
     void name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup_offset,
                       std::vector<std::string> &leaf_first);
+    void name_uncached(const ModuleFile &file, uint64_t offset, uint64_t lookup_offset,
+                       std::vector<std::string> &leaf_first);
     const PerfMap &perf_map(pid_t pid);
 
     const ModuleIndex &index_;
@@ -61,6 +64,11 @@ private:
     std::map<pid_t, PerfMap> perf_maps_;
     std::map<uint32_t, uid_t> uids_;
     std::map<std::string, std::string> files_seen_;
+    // Frames already named, by (file, offset, lookup offset): the same libc
+    // frames come in thousands of processes, and inlined frames cost a walk of
+    // the debug information each. Emptied when full.
+    std::map<std::tuple<const ModuleFile *, uint64_t, uint64_t>, std::vector<std::string>> named_;
+    static constexpr size_t kNamedKept = 1 << 18;
 };
 
 // The native frames (leaf first) with each _PyEval_EvalFrameDefault frame

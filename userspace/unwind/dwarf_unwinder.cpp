@@ -26,6 +26,19 @@ constexpr int kDwarfRsp = 7;
 constexpr uint64_t kStackReach = 8u << 20;
 constexpr size_t kMaxProcesses = 64; // address spaces kept ready
 
+// The userdata of a module whose debug file is not looked for.
+const std::vector<std::string> kNoDebugFile;
+
+int find_debuginfo_unless_eh_frame(Dwfl_Module *mod, void **userdata, const char *modname,
+                                   Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                                   GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    if (userdata && *userdata == &kNoDebugFile)
+        return -1;
+    return find_debuginfo_nonblocking(mod, userdata, modname, base, file_name, debuglink_file,
+                                      debuglink_crc, debuginfo_file_name);
+}
+
 // Entry stubs (_start, ld.so's _start/_dl_start_user) are the outermost code
 // of a thread; some have no CFI saying so.
 bool at_entry_point(Dwfl_Module *mod, Dwarf_Addr pc)
@@ -240,16 +253,24 @@ bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
     return false;
 }
 
-std::optional<uint64_t> DwarfUnwinder::load_bias(const ModuleIndex::Mapping &m)
+const DwarfUnwinder::FileLayout &DwarfUnwinder::layout(const ModuleFile *file)
 {
-    auto [it, fresh] = segments_.try_emplace(m.file);
+    auto [it, fresh] = layouts_.try_emplace(file);
     if (fresh) {
         // Unreadable or not ELF: no segments, never reported, whatever the reason.
-        if (ElfOpen elf = ElfFile::try_open(m.file->open_path); elf.file)
-            it->second = elf.file->segments();
+        if (ElfOpen elf = ElfFile::try_open(file->open_path); elf.file) {
+            it->second.segments = elf.file->segments();
+            it->second.eh_frame = elf.file->section(".eh_frame").has_value();
+        }
     }
+    return it->second;
+}
+
+std::optional<uint64_t> DwarfUnwinder::load_bias(const ModuleIndex::Mapping &m)
+{
+    const std::vector<LoadSegment> &segments = layout(m.file).segments;
     // where the mapped file offset sits against its segment's address
-    for (const LoadSegment &seg : it->second) {
+    for (const LoadSegment &seg : segments) {
         uint64_t page_offset = seg.offset & ~uint64_t{0xfff};
         if (m.offset >= page_offset && m.offset < seg.offset + seg.filesz)
             return m.start - (seg.vaddr - (seg.offset - m.offset));
@@ -277,7 +298,11 @@ void DwarfUnwinder::report(Process &p, const ModuleFile &file, uint64_t bias)
     if (!mod)
         return;
     fd.release();
-    set_debug_dirs(mod, p.owner->debug_dirs_);
+    // A file with .eh_frame unwinds by it: its debug file (libc's is 30 MiB
+    // here), which libdwfl would open for .debug_frame at a thread's outermost
+    // frame and for .symtab, stays closed: each process's Dwfl would map its own.
+    const bool eh_frame = p.owner->layout(&file).eh_frame;
+    set_debug_dirs(mod, eh_frame ? kNoDebugFile : p.owner->debug_dirs_);
 }
 
 DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
@@ -331,7 +356,7 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
     p->generation = generation;
     p->last_use = ++uses_;
     p->callbacks.find_elf = dwfl_build_id_find_elf;
-    p->callbacks.find_debuginfo = find_debuginfo_nonblocking;
+    p->callbacks.find_debuginfo = find_debuginfo_unless_eh_frame;
     p->callbacks.debuginfo_path = &debuginfo_ptr_;
     p->dwfl.reset(dwfl_begin(&p->callbacks));
     if (!p->dwfl)

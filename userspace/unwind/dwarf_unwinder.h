@@ -58,6 +58,8 @@ public:
     DwarfUnwinder &operator=(const DwarfUnwinder &) = delete;
 
     UnwoundStack unwind(const StackSnapshot &snapshot);
+    // A process that ended: its address space (Dwfl, open files) goes.
+    void forget(pid_t pid) { processes_.erase(pid); }
 
 private:
     struct Process;
@@ -77,7 +79,13 @@ private:
     std::map<pid_t, std::unique_ptr<Process>> processes_;
     uint64_t uses_ = 0;
     std::map<const ModuleFile *, UniqueFd> fds_; // files read for memory outside the stack
-    std::map<const ModuleFile *, std::vector<LoadSegment>> segments_; // each file's, read once
+    // Each file's load segments, and whether it has .eh_frame, read once.
+    struct FileLayout {
+        std::vector<LoadSegment> segments;
+        bool eh_frame = false;
+    };
+    const FileLayout &layout(const ModuleFile *file);
+    std::map<const ModuleFile *, FileLayout> layouts_;
     std::map<const ModuleFile *, bool> go_files_; // Go programs: walked by frame pointers
 };
 
