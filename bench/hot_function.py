@@ -6,7 +6,9 @@ bench/workloads/hot_calls calls hot_work() in a loop for a fixed time, each call
 doing SPINS iterations of work, and prints its own time per call. For each SPINS
 it runs alone, then under `memtrace -f hot_work --hot-limit 1000` (the warning
 comes after the first second); the measured slowdown is the ratio of the times
-per call, the predicted one is what the warning says (~N.Nx slower). Writes
+per call (CPU time, the kernel's handling of the probes included: wall time on
+a shared machine says more about the other programs), the predicted one is what
+the warning says (~N.Nx slower). Writes
 build/bench/hot_function.md (and prints it).
 """
 import argparse
@@ -23,7 +25,8 @@ HOT = os.path.join(BUILD, "bench/hot_calls")
 
 
 def ns_per_call(stdout):
-    m = re.search(r"ns_per_call ([0-9.]+)", stdout)
+    """CPU time per call: on a shared machine wall time depends on who else runs."""
+    m = re.search(r"cpu_ns_per_call ([0-9.]+)", stdout)
     if not m:
         sys.exit(f"bench: no time per call in {stdout!r}")
     return float(m.group(1))
@@ -75,7 +78,7 @@ def main():
                     f"| **{measured:.1f}x** | {'100x or more' if pred >= 100 else f'{pred:.1f}x'} "
                     f"| {'both ≥ 100x' if capped else f'{ratio:.2f}'} |")
     out = [f"`bench/hot_function.py --seconds {args.seconds:g} --rounds {args.rounds}` "
-           f"(medians): `hot_calls` calls `hot_work` (push ... ret) for {args.seconds:g} s, alone and under "
+           f"(medians; CPU time per call): `hot_calls` calls `hot_work` for {args.seconds:g} s, alone and under "
            "`memtrace -f hot_work`; the prediction is the warning's, made after the first second from the "
            "traced call rate and the measured cost of a call's probes.", "",
            "| work per call (spins) | call alone | call traced | probes' cost a call (memtrace) "

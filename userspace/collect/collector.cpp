@@ -397,30 +397,32 @@ Collector::HitCost Collector::hit_cost(const TracedFunction &f) const
             f.return_trap_us + mean_us(kernel_.probe_program_cost(false)), true};
 }
 
-// Hot functions: probe hits per second, checked once a second. Its probes
-// take rate x cost of each second: the program runs 1/(1 - share) slower.
+// Hot functions: probe hits per second, checked once a second in each
+// process. The probes take hits x cost of the process's CPU time in that
+// second (CPU, not wall time: on a busy machine it gets a part of a CPU), and
+// the rest is its own work: it runs 1/(1 - share) slower.
 void Collector::check_hot(uint64_t now)
 {
-    std::map<uint32_t, std::pair<uint64_t, uint64_t>> hits;
-    for (const auto &[key, s] : kernel_.read_func_stats()) {
-        hits[key.func].first += s.entry_hits;
-        hits[key.func].second += s.return_hits;
-    }
     const double seconds = static_cast<double>(now - last_hot_check_) / 1e9;
-    for (const auto &[func, total] : hits) {
-        const auto seen = hits_seen_[func];
-        const double entries = static_cast<double>(total.first - seen.first);
+    ProcFs procfs;
+    for (const auto &[key, s] : kernel_.read_func_stats()) {
+        HotSeen &seen = hits_seen_[{key.tgid, key.func}];
+        const std::optional<double> cpu_s = procfs.cpu_seconds(static_cast<pid_t>(key.tgid));
+        const double entries = static_cast<double>(s.entry_hits - seen.entries);
+        const double returns = static_cast<double>(s.return_hits - seen.returns);
+        // the first check: hits and CPU time since the process started
+        const double cpu_window = cpu_s ? *cpu_s - seen.cpu_s.value_or(0) : 0;
+        seen = {s.entry_hits, s.return_hits, cpu_s};
+        const uint32_t func = key.func;
         const double rate = entries / seconds;
-        if (func < warned_hot_.size() && !warned_hot_[func] &&
-            rate > static_cast<double>(config_.hot_limit)) {
-            warned_hot_[func] = true;
-            const HitCost cost = hit_cost(plan_.functions[func]);
-            const double returns = static_cast<double>(total.second - seen.second);
-            const double per_call = cost.entry_us + cost.return_us * (entries > 0 ? returns / entries : 1);
-            progress_.hot({function_name(func), rate, per_call, std::min(0.99, rate * per_call / 1e6),
-                           cost.measured});
-        }
-        hits_seen_[func] = total;
+        if (func >= warned_hot_.size() || warned_hot_[func] || rate <= static_cast<double>(config_.hot_limit))
+            continue;
+        warned_hot_[func] = true;
+        const HitCost cost = hit_cost(plan_.functions[func]);
+        const double per_call = cost.entry_us + cost.return_us * (entries > 0 ? returns / entries : 1);
+        const double probes_s = entries * per_call / 1e6;
+        const double share = cpu_window > 0 ? probes_s / cpu_window : rate * per_call / 1e6;
+        progress_.hot({function_name(func), rate, per_call, std::min(0.99, share), cost.measured});
     }
     last_hot_check_ = now;
 }

@@ -116,7 +116,12 @@ private:
     uint64_t malformed_ = 0;
     std::map<uint32_t, uint64_t> previous_rss_; // -i: by pid
     std::map<uint32_t, uint64_t> peak_ns_;      // --stacks peak: each ended process's peak (ktime)
-    std::map<uint32_t, std::pair<uint64_t, uint64_t>> hits_seen_; // hot check: entry, return hits
+    // hot check: by (pid, function), the hits and the process's CPU time at the last check
+    struct HotSeen {
+        uint64_t entries = 0, returns = 0;
+        std::optional<double> cpu_s;
+    };
+    std::map<std::pair<uint32_t, uint32_t>, HotSeen> hits_seen_;
     std::vector<bool> warned_hot_;
     uint64_t last_hot_check_ = 0;
 };

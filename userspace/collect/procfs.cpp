@@ -1,5 +1,7 @@
 #include "collect/procfs.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -140,6 +142,26 @@ std::optional<uint64_t> ProcFs::status_kib(pid_t pid, const std::string &field) 
         }
     }
     return std::nullopt;
+}
+
+std::optional<double> ProcFs::cpu_seconds(pid_t pid) const
+{
+    std::optional<std::string> stat = read(pid, "stat");
+    if (!stat)
+        return std::nullopt;
+    // after "(comm)", which may hold spaces and parentheses: state is field 3,
+    // utime and stime fields 14 and 15
+    const size_t close = stat->rfind(')');
+    if (close == std::string::npos)
+        return std::nullopt;
+    std::istringstream rest(stat->substr(close + 1));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int n = 3; n <= 13 && rest >> field; ++n) {
+    }
+    if (!(rest >> utime >> stime))
+        return std::nullopt;
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 } // namespace memtrace

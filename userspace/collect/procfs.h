@@ -27,6 +27,9 @@ public:
     std::optional<std::string> cmdline(pid_t pid) const; // argv joined by spaces
     std::optional<uint64_t> status_kib(pid_t pid, const std::string &field) const; // "VmHWM"
     std::optional<std::string> environ_value(pid_t pid, const std::string &name) const;
+    // CPU time the process has used, all threads, user + system (the kernel's
+    // handling of its probe hits included), in seconds; /proc/PID/stat.
+    std::optional<double> cpu_seconds(pid_t pid) const;
     // Processes below `ancestor` (children, theirs, ...) that have not ended.
     std::vector<pid_t> live_descendants(pid_t ancestor) const;
 

@@ -63,6 +63,7 @@ struct TrapCosts {
     double nop5_us = 1.3;
     double emulated_us = 6;
     double single_step_us = 23;
+    double ret_us = 23; // a ret: what every return-site probe lands on
     bool measured = false;
     double of(ProbeInsn kind) const;
 };

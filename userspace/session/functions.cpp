@@ -108,7 +108,7 @@ std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &p
         TracedFunction f{p.symbol, p.demangled, p.module, probe_cost_us(p.entry_insn),
                          probe_cost_us(ProbeInsn::SingleStep)};
         f.entry_trap_us = traps.of(p.entry_insn);
-        f.return_trap_us = traps.of(ProbeInsn::SingleStep); // a ret is single-stepped
+        f.return_trap_us = traps.ret_us;
         out.push_back(std::move(f));
     }
     return out;

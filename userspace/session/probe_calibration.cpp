@@ -28,6 +28,12 @@ memtrace_trap_push:
     ret
     .size memtrace_trap_push, .-memtrace_trap_push
 
+    .globl memtrace_trap_ret
+    .type memtrace_trap_ret, @function
+memtrace_trap_ret:
+    ret
+    .size memtrace_trap_ret, .-memtrace_trap_ret
+
     .globl memtrace_trap_lea
     .type memtrace_trap_lea, @function
 memtrace_trap_lea:
@@ -39,6 +45,7 @@ memtrace_trap_lea:
 extern "C" void memtrace_trap_nop5();
 extern "C" void memtrace_trap_push();
 extern "C" void memtrace_trap_lea();
+extern "C" void memtrace_trap_ret();
 
 namespace memtrace {
 namespace {
@@ -80,13 +87,16 @@ TrapCosts measure_trap_costs(BpfLoader &loader)
     auto nop5 = trap_us(loader, memtrace_trap_nop5, 300);
     auto push = trap_us(loader, memtrace_trap_push, 200);
     auto lea = trap_us(loader, memtrace_trap_lea, 100);
+    auto ret = trap_us(loader, memtrace_trap_ret, 100);
     if (nop5)
         costs.nop5_us = *nop5;
     if (push)
         costs.emulated_us = *push;
     if (lea)
         costs.single_step_us = *lea;
-    costs.measured = nop5 && push && lea && loader.run_time_stats();
+    if (ret)
+        costs.ret_us = *ret;
+    costs.measured = nop5 && push && lea && ret && loader.run_time_stats();
     return costs;
 }
 

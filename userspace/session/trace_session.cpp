@@ -128,7 +128,8 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
         traps = measure_trap_costs(*loader_);
         progress.detail("uprobe trap costs (µs): nop5 " + std::to_string(traps.nop5_us) + ", emulated " +
                         std::to_string(traps.emulated_us) + ", single-stepped " +
-                        std::to_string(traps.single_step_us) + (traps.measured ? "" : " (not all measured)"));
+                        std::to_string(traps.single_step_us) + ", ret " + std::to_string(traps.ret_us) +
+                        (traps.measured ? "" : " (not all measured)"));
     }
     plan_.functions = traced_functions(probes, traps);
     if (command_)

@@ -26,17 +26,58 @@ constexpr int kDwarfRsp = 7;
 constexpr uint64_t kStackReach = 8u << 20;
 constexpr size_t kMaxProcesses = 64; // address spaces kept ready
 
-// The userdata of a module whose debug file is not looked for.
-const std::vector<std::string> kNoDebugFile;
+// A module's userdata: the file's Elf, which every process's Dwfl shares
+// (one mapping of cc1plus, not one per process), and where its debug file
+// is searched (nullptr: not searched).
+struct ModuleData {
+    Elf *elf = nullptr;
+    const std::vector<std::string> *debug_dirs = nullptr;
+};
+
+ModuleData *module_data(void **userdata)
+{
+    return userdata ? static_cast<ModuleData *>(*userdata) : nullptr;
+}
+
+int find_shared_elf(Dwfl_Module *, void **userdata, const char *, Dwarf_Addr, char **, Elf **elfp)
+{
+    if (ModuleData *d = module_data(userdata); d && d->elf)
+        *elfp = elf_begin(-1, ELF_C_READ_MMAP, d->elf); // one more reference to it
+    return -1;
+}
 
 int find_debuginfo_unless_eh_frame(Dwfl_Module *mod, void **userdata, const char *modname,
                                    Dwarf_Addr base, const char *file_name, const char *debuglink_file,
                                    GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-    if (userdata && *userdata == &kNoDebugFile)
+    ModuleData *d = module_data(userdata);
+    if (!d || !d->debug_dirs)
         return -1;
-    return find_debuginfo_nonblocking(mod, userdata, modname, base, file_name, debuglink_file,
+    void *dirs = const_cast<std::vector<std::string> *>(d->debug_dirs);
+    return find_debuginfo_nonblocking(mod, &dirs, modname, base, file_name, debuglink_file,
                                       debuglink_crc, debuginfo_file_name);
+}
+
+// Where libdwfl expects a module whose file is loaded at `bias`: from its
+// first PT_LOAD (aligned down) to the end of its last.
+std::optional<std::pair<uint64_t, uint64_t>> module_range(Elf *elf, uint64_t bias)
+{
+    size_t phnum = 0;
+    if (elf_getphdrnum(elf, &phnum) != 0)
+        return std::nullopt;
+    std::optional<uint64_t> start;
+    uint64_t end = 0;
+    for (size_t i = 0; i < phnum; ++i) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, static_cast<int>(i), &ph) || ph.p_type != PT_LOAD)
+            continue;
+        if (!start)
+            start = ph.p_vaddr & -(ph.p_align ? ph.p_align : 1);
+        end = std::max<uint64_t>(end, ph.p_vaddr + ph.p_memsz);
+    }
+    if (!start)
+        return std::nullopt;
+    return std::make_pair(*start + bias, end + bias);
 }
 
 // Entry stubs (_start, ld.so's _start/_dl_start_user) are the outermost code
@@ -141,6 +182,7 @@ struct DwarfUnwinder::Process {
     uint64_t generation = 0;
     uint64_t last_use = 0;
     std::map<const ModuleFile *, uint64_t> modules; // reported to dwfl, at their load bias
+    std::map<const ModuleFile *, ModuleData> data;  // their userdata
     // the unwind in progress
     const StackSnapshot *snapshot = nullptr;
     std::vector<uint64_t> *pcs = nullptr;
@@ -232,7 +274,15 @@ DwarfUnwinder::DwarfUnwinder(const ModuleIndex &index, const std::vector<std::st
     debuginfo_ptr_ = debuginfo_path_.data();
 }
 
-DwarfUnwinder::~DwarfUnwinder() = default;
+DwarfUnwinder::~DwarfUnwinder()
+{
+    processes_.clear(); // their modules hold references to the shared Elfs
+}
+
+void DwarfUnwinder::forget(pid_t pid)
+{
+    processes_.erase(pid);
+}
 
 bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
 {
@@ -288,21 +338,36 @@ std::map<const ModuleFile *, uint64_t> DwarfUnwinder::modules_of(const std::vect
     return modules;
 }
 
+Elf *DwarfUnwinder::shared_elf(const ModuleFile &file)
+{
+    auto [it, fresh] = elves_.try_emplace(&file);
+    if (fresh) {
+        it->second.fd = open_regular_file(file.open_path).fd;
+        if (it->second.fd)
+            it->second.elf.reset(elf_begin(it->second.fd.get(), ELF_C_READ_MMAP, nullptr));
+    }
+    return it->second.elf.get();
+}
+
 void DwarfUnwinder::report(Process &p, const ModuleFile &file, uint64_t bias)
 {
-    UniqueFd fd = open_regular_file(file.open_path).fd;
-    if (!fd)
+    Elf *elf = p.owner->shared_elf(file);
+    auto range = elf ? module_range(elf, bias) : std::nullopt;
+    if (!range)
         return;
-    // Named by its real path: debug files are searched beside it. libdwfl keeps the fd.
-    Dwfl_Module *mod = dwfl_report_elf(p.dwfl.get(), file.path.c_str(), file.path.c_str(), fd.get(), bias, true);
-    if (!mod)
+    // Named by its real path: debug files are searched beside it.
+    Dwfl_Module *mod = dwfl_report_module(p.dwfl.get(), file.path.c_str(), range->first, range->second);
+    void **userdata = nullptr;
+    if (!mod || !dwfl_module_info(mod, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr) ||
+        !userdata)
         return;
-    fd.release();
     // A file with .eh_frame unwinds by it: its debug file (libc's is 30 MiB
     // here), which libdwfl would open for .debug_frame at a thread's outermost
-    // frame and for .symtab, stays closed: each process's Dwfl would map its own.
+    // frame and for .symtab, stays closed.
     const bool eh_frame = p.owner->layout(&file).eh_frame;
-    set_debug_dirs(mod, eh_frame ? kNoDebugFile : p.owner->debug_dirs_);
+    ModuleData &data = p.data[&file];
+    data = {elf, eh_frame ? nullptr : &p.owner->debug_dirs_};
+    *userdata = &data;
 }
 
 DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
@@ -355,7 +420,7 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
     p->pid = pid;
     p->generation = generation;
     p->last_use = ++uses_;
-    p->callbacks.find_elf = dwfl_build_id_find_elf;
+    p->callbacks.find_elf = find_shared_elf;
     p->callbacks.find_debuginfo = find_debuginfo_unless_eh_frame;
     p->callbacks.debuginfo_path = &debuginfo_ptr_;
     p->dwfl.reset(dwfl_begin(&p->callbacks));

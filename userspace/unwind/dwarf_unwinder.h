@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "symbols/elf_file.h"
+#include "symbols/elfutils.h"
 #include "symbols/module_index.h"
 #include "unique_fd.h"
 
@@ -59,7 +60,7 @@ public:
 
     UnwoundStack unwind(const StackSnapshot &snapshot);
     // A process that ended: its address space (Dwfl, open files) goes.
-    void forget(pid_t pid) { processes_.erase(pid); }
+    void forget(pid_t pid);
 
 private:
     struct Process;
@@ -86,6 +87,13 @@ private:
     };
     const FileLayout &layout(const ModuleFile *file);
     std::map<const ModuleFile *, FileLayout> layouts_;
+    // Each file's Elf, mapped once and shared by every process's Dwfl.
+    struct SharedElf {
+        UniqueFd fd;
+        ElfPtr elf;
+    };
+    Elf *shared_elf(const ModuleFile &file);
+    std::map<const ModuleFile *, SharedElf> elves_;
     std::map<const ModuleFile *, bool> go_files_; // Go programs: walked by frame pointers
 };
 
