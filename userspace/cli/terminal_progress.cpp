@@ -32,10 +32,12 @@ void TerminalProgress::detail(const std::string &line)
 void TerminalProgress::hot(const HotFunction &f)
 {
     char slower[32], text[200];
+    // Past ~95%, the function's own time is the small remainder, within the
+    // measurement's error: the factor is a lower bound.
     if (f.share >= 0.99)
         std::snprintf(slower, sizeof(slower), "100x or more");
     else
-        std::snprintf(slower, sizeof(slower), "~%.1fx", 1 / (1 - f.share));
+        std::snprintf(slower, sizeof(slower), "%s~%.1fx", f.share >= 0.95 ? "at least " : "", 1 / (1 - f.share));
     std::snprintf(text, sizeof(text),
                   " times/s: its probes (%.1f µs a call, %s) take ~%.0f%% of the "
                   "program's time: it runs %s slower than untraced",
