@@ -24,7 +24,9 @@ constexpr int kDwarfRbp = 6;
 constexpr int kDwarfRsp = 7;
 // Bytes above the copy still taken for the stack: reads there mean the copy was short.
 constexpr uint64_t kStackReach = 8u << 20;
-constexpr size_t kMaxProcesses = 64; // address spaces kept ready
+// Address spaces kept ready (LRU): each holds its modules' parsed CFI and
+// symbol tables (libLLVM's are megabytes), so -a on a busy machine keeps few.
+constexpr size_t kMaxProcesses = 16;
 
 // A module's userdata: the file's Elf, which every process's Dwfl shares
 // (one mapping of cc1plus, not one per process), and where its debug file
