@@ -222,6 +222,13 @@ static FunctionRecord function_from_json(const json &f)
     fr.total_net = f.value("total_net_bytes", int64_t{0});
     fr.entry_hits = f.value("probe_hits", uint64_t{0});
     fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
+    if (const auto cost = f.find("probe_cost"); cost != f.end() && cost->is_object()) {
+        fr.entry_hits = cost->value("entry_hits", fr.entry_hits);
+        fr.return_hits = cost->value("return_hits", uint64_t{0});
+        fr.entry_hit_us = cost->value("entry_hit_us", 0.0);
+        fr.return_hit_us = cost->value("return_hit_us", 0.0);
+        fr.cost_measured = cost->value("measured", false);
+    }
     return fr;
 }
 
