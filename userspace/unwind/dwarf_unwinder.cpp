@@ -33,6 +33,7 @@ constexpr size_t kMaxProcesses = 16;
 // is searched (nullptr: not searched).
 struct ModuleData {
     Elf *elf = nullptr;
+    const std::string *path = nullptr; // where debug files are searched by debuglink
     const std::vector<std::string> *debug_dirs = nullptr;
 };
 
@@ -41,10 +42,13 @@ ModuleData *module_data(void **userdata)
     return userdata ? static_cast<ModuleData *>(*userdata) : nullptr;
 }
 
-int find_shared_elf(Dwfl_Module *, void **userdata, const char *, Dwarf_Addr, char **, Elf **elfp)
+int find_shared_elf(Dwfl_Module *, void **userdata, const char *, Dwarf_Addr, char **file_name, Elf **elfp)
 {
-    if (ModuleData *d = module_data(userdata); d && d->elf)
+    if (ModuleData *d = module_data(userdata); d && d->elf) {
         *elfp = elf_begin(-1, ELF_C_READ_MMAP, d->elf); // one more reference to it
+        if (*elfp && file_name && d->path)
+            *file_name = strdup(d->path->c_str()); // libdwfl frees it
+    }
     return -1;
 }
 
@@ -368,7 +372,7 @@ void DwarfUnwinder::report(Process &p, const ModuleFile &file, uint64_t bias)
     // frame and for .symtab, stays closed.
     const bool eh_frame = p.owner->layout(&file).eh_frame;
     ModuleData &data = p.data[&file];
-    data = {elf, eh_frame ? nullptr : &p.owner->debug_dirs_};
+    data = {elf, &file.path, eh_frame ? nullptr : &p.owner->debug_dirs_};
     *userdata = &data;
 }
 
