@@ -71,6 +71,8 @@ inline RunReport sample_function_report()
     spike.total_net = 128 * 1024;
     spike.entry_hits = 3;
     spike.return_hits = 3;
+    spike.entry_hit_us = 6; // a push, emulated
+    spike.return_hit_us = 21;
     spike.estimated_cost_s = 3 * 27e-6;
     FunctionRecord build = spike;
     build.symbol = "_ZN5Index5buildEm";
