@@ -15,6 +15,7 @@
 
 #define MT_COMM_LEN 16
 #define MT_ARGS_LEN 256 /* command-line bytes copied at exec */
+#define MT_PATH_LEN 256 /* bytes of the exec'd file's name copied at exec */
 
 /* Indices of the kernel's mm rss counters (enum MM_*PAGES, stable since 2.6.34). */
 #define MT_RSS_FILE 0
@@ -29,6 +30,7 @@
 #define MT_PROC_EXECED (1u << 2)   /* figures cover the program since its exec */
 #define MT_PROC_EXITED (1u << 3)   /* exit seen; exit_code is valid */
 #define MT_PROC_HELD (1u << 4)     /* memtrace's child before it execs the command: no stacks */
+#define MT_PROC_REPLACED (1u << 5) /* this program ended by an exec (MT_REC_EXIT of an earlier program) */
 
 /* Values in the targets map */
 #define MT_TARGET 1
@@ -71,6 +73,10 @@ struct mt_proc {
 	 * mapped (pages): stack samples taken then are kept, so totals count them */
 	__u64 touched_before_exec;
 	__u64 mapped_before_exec;
+	/* the kernel's own high-water mark of this program's address space when it
+	 * ended (exit or exec): max(mm->hiwater_rss, get_mm_rss()), what VmHWM
+	 * shows; 0 before the end */
+	__u64 kernel_hwm;
 };
 
 /*
@@ -247,6 +253,7 @@ struct mt_rec_exec {
 	__u32 args_len;         /* bytes valid in args: NUL-separated argv */
 	char comm[MT_COMM_LEN];
 	char args[MT_ARGS_LEN];
+	char filename[MT_PATH_LEN]; /* the program exec'd, as execve was given it (bprm->filename) */
 };
 
 struct mt_rec_exit {

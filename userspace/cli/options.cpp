@@ -46,7 +46,10 @@ constexpr const char *kFooter =
     "  START/FINAL RSS  when tracing of the program began (attach, fork, exec) and ended.\n"
     "  FAULTS     user page faults; TOUCHED: memory brought into RSS in all (pages mapped in).\n"
     "  MAPPED     virtual memory mapped (mmap, brk, mremap); UNMAPPED: released.\n"
-    "  A process that execs is reported for the program it runs now, like VmHWM.\n"
+    "  A process that execs is shown once per program it ran (EXIT 'exec' for the earlier ones).\n"
+    "  --children and -a group the table by program: PROCS processes ran it, MAX PEAK RSS is\n"
+    "             the largest peak of one of them, FAULTS/TOUCHED/MAPPED are summed (-f rows\n"
+    "             too: calls summed, the largest peak increment); --per-process: a row each.\n"
     "  For a traced function (-f), per call: base = RSS at entry; peak = highest RSS of the\n"
     "             process while the call is open (any thread); PEAK INCREMENT = peak - base;\n"
     "             NET = RSS at return - base. Recursive calls fold into the outermost call.\n"
@@ -379,6 +382,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                         ->type_name("N")
                         ->check(whole_number_in(1, 1000000))
                         ->group("Output");
+    app.add_flag("--per-process", opt.trace.per_process,
+                 "With --children or -a: a table row per process (each program of an exec chain "
+                 "its own), instead of one per program")
+        ->group("Output");
     app.add_flag("-q,--quiet", opt.trace.quiet, "No progress messages on stderr")->group("Output");
     app.add_flag("-v,--verbose", opt.trace.verbose, "Show libbpf and verifier messages")->group("Output");
     app.add_option("--max-procs", opt.trace.max_procs, "Processes traced at once (default 16384)")
@@ -508,6 +515,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     opt.trace.mode = all ? TraceMode::All : !opt.trace.pids.empty() ? TraceMode::Pids : TraceMode::Command;
     if (opt.trace.as_root && opt.trace.mode != TraceMode::Command)
         throw Error("--as-root applies to a command run with '--', not to -p or -a");
+    if (opt.trace.per_process && !opt.trace.children && opt.trace.mode != TraceMode::All)
+        throw Error("--per-process applies to --children and -a, whose tables are grouped by "
+                    "program; without them every process has its row already");
     if (duration_opt->count())
         opt.trace.duration_s = seconds_limit(duration);
     if (interval_opt->count())

@@ -303,12 +303,16 @@ void Collector::drain()
 void Collector::handle(Record &record)
 {
     if (auto *exec = std::get_if<ExecRecord>(&record)) {
-        table_.apply_exec({exec->pid, exec->ppid, exec->comm, exec->cmdline});
+        table_.apply_exec({exec->pid, exec->ppid, exec->comm, exec->cmdline, exec->exe});
         if (stacks_)
             stacks_->mappings_changed(exec->pid);
     } else if (auto *exit = std::get_if<ExitRecord>(&record)) {
-        table_.apply_exit(figures_of(exit->proc, units_));
-        peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
+        if (exit->proc.flags & MT_PROC_REPLACED) { // an earlier program of an exec chain
+            table_.apply_replaced(figures_of(exit->proc, units_));
+        } else {
+            table_.apply_exit(figures_of(exit->proc, units_));
+            peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
+        }
     } else if (auto *mapped = std::get_if<ExecMapRecord>(&record)) {
         if (stacks_)
             stacks_->mappings_changed(mapped->pid);
@@ -363,9 +367,12 @@ void Collector::attach_return_probes()
 void Collector::fill_cmdlines()
 {
     ProcFs procfs;
-    for (uint32_t pid : table_.live_pids_without_cmdline())
+    for (uint32_t pid : table_.live_pids_without_cmdline()) {
         if (auto line = procfs.cmdline(static_cast<pid_t>(pid)))
             table_.set_cmdline(pid, *line);
+        if (auto exe = procfs.exe(static_cast<pid_t>(pid)))
+            table_.set_exe(pid, *exe);
+    }
 }
 
 void Collector::live_lines(uint64_t now)

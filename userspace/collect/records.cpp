@@ -69,7 +69,8 @@ Record decode_record(std::span<const std::byte> bytes)
         std::memcpy(&rec, bytes.data(), sizeof(rec));
         size_t len = rec.args_len < MT_ARGS_LEN ? rec.args_len : MT_ARGS_LEN;
         return ExecRecord{hdr.tgid, rec.ppid, hdr.ts_ns, comm_string(rec.comm),
-                          join_cmdline(std::string_view(rec.args, len))};
+                          join_cmdline(std::string_view(rec.args, len)),
+                          std::string(rec.filename, strnlen(rec.filename, MT_PATH_LEN))};
     }
     case MT_REC_EXIT: {
         mt_rec_exit rec{};

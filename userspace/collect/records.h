@@ -13,9 +13,9 @@
 
 namespace memtrace {
 
-static_assert(sizeof(mt_proc) == 248, "mt_proc layout changed: update BPF and userspace together");
+static_assert(sizeof(mt_proc) == 256, "mt_proc layout changed: update BPF and userspace together");
 static_assert(sizeof(mt_rec_hdr) == 16);
-static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
+static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN + MT_PATH_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
 static_assert(sizeof(mt_stats) == 28 * 8);
 static_assert(sizeof(mt_config) == 3 * 8 + 14 * 4);
@@ -41,6 +41,7 @@ struct ExecRecord {
     uint64_t ts_ns = 0;
     std::string comm;
     std::string cmdline; // argv joined by spaces
+    std::string exe;     // the file exec'd, as execve was given it
 };
 
 struct ExitRecord {

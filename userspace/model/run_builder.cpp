@@ -114,6 +114,8 @@ RunResult build_run(CollectedRun run, std::optional<NamedStacks> stacks, const T
     report.pids = run.pids;
     report.duration_s = run.duration_s;
     report.top = config.top;
+    report.children = config.children;
+    report.per_process = config.per_process;
     report.end_reason = end_reason(run, config);
     if (!run.functions.functions.empty()) {
         report.functions = build_function_records(run.functions);

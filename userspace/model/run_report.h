@@ -110,6 +110,10 @@ struct RunReport {
     TraceStats stats;
     SelfCost cost;
     std::optional<unsigned> top;        // rows per table (-a, --top)
+    bool children = false;              // --children
+    bool per_process = false;           // --per-process: no grouping by program
+    // --children and -a: the tables have a row per program, not per process
+    bool by_program() const { return !per_process && (children || mode == TraceMode::All); }
 };
 
 } // namespace memtrace

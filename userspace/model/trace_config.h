@@ -50,6 +50,7 @@ struct TraceConfig {
     std::optional<unsigned> top;      // --top: rows per table and live lines
     bool quiet = false;
     bool verbose = false;
+    bool per_process = false;         // --per-process: a table row per process, not per program
 
     // traced functions (-f)
     std::vector<std::string> functions;   // patterns, one per entry

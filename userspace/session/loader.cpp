@@ -278,6 +278,10 @@ void choose_programs(memtrace_bpf *skel, const LoaderConfig &config)
     // mt_py_calls must see each rss_stat event before mt_rss_stat counts it:
     // programs on a tracepoint run in the order they were attached.
     bpf_program__set_autoattach(skel->progs.mt_rss_stat, !python);
+    // Earlier programs of an exec chain need sched_prepare_exec (Linux 6.10+):
+    // without it each process is reported for its last program only.
+    bpf_program__set_autoload(skel->progs.mt_prepare_exec,
+                              libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0);
     if (!python)
         for (bpf_map *map : {skel->maps.py_threads, skel->maps.py_targets, skel->maps.py_funcs})
             bpf_map__set_max_entries(map, 1);
