@@ -267,6 +267,15 @@ TEST_CASE("-f with --children: one row per process", "[functions][children]")
             peaks.push_back(mib_of(f["max_peak_increment_bytes"]) / MiB);
     std::sort(peaks.begin(), peaks.end());
     CHECK(peaks == std::vector<uint64_t>{30, 50});
+    // grouped by program and function: calls summed, the largest peak increment
+    const nlohmann::json *grouped = nullptr;
+    for (const auto &f : r.report["functions_by_program"])
+        if (f["symbol"] == "transient_spike" && f["processes"] == 2)
+            grouped = &f;
+    REQUIRE(grouped);
+    CHECK((*grouped)["calls"] == 6);
+    CHECK(mib_of((*grouped)["max_peak_increment_bytes"]) / MiB == 50);
+    CHECK(r.result.out.find("Traced functions, per program") != std::string::npos);
 }
 
 TEST_CASE("-f: a hot function is reported while tracing, its cost at the end", "[functions]")
