@@ -17,6 +17,11 @@ std::string shorten_left(const std::string &text, size_t width)
     return text.size() <= width ? text : "..." + text.substr(text.size() - (width - 3));
 }
 
+std::string counted(size_t n, const char *one, const char *many)
+{
+    return format_count(n) + " " + (n == 1 ? one : many);
+}
+
 } // namespace
 
 void write_program_groups(std::ostream &out, const std::vector<ProgramGroup> &groups)
@@ -47,7 +52,7 @@ void write_program_legend(std::ostream &out)
 
 void write_running_total(std::ostream &out, const RunningTotal &total)
 {
-    out << "Running at the end: " << format_count(total.processes) << " traced processes holding "
+    out << "Running at the end: " << counted(total.processes, "traced process", "traced processes") << " holding "
         << format_bytes(total.rss)
         << " of RSS in all (the sum of their RSS: pages shared between processes count in each).\n";
 }
@@ -65,8 +70,8 @@ void write_command_line(std::ostream &out, const RunReport &r)
         << format_bytes(highest_peak(*cmd));
     if (cmd->kernel_hwm)
         out << " (kernel's VmHWM at its end: " << format_bytes(*cmd->kernel_hwm) << ")";
-    out << "; " << format_count(r.processes.size()) << " processes traced, "
-        << format_count(programs) << " programs run.\n";
+    out << "; " << counted(r.processes.size(), "process", "processes") << " traced, "
+        << counted(programs, "program", "programs") << " run.\n";
 }
 
 void write_function_groups(std::ostream &out, const std::vector<FunctionGroup> &groups)
