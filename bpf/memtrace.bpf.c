@@ -33,7 +33,9 @@
 #include <bpf/bpf_core_read.h>
 #include "memtrace/abi.h"
 #include "config.bpf.h"
+#include "exec_hold.bpf.h"
 #include "functions.bpf.h"
+#include "mappings.bpf.h"
 #include "procs.bpf.h"
 #include "python.bpf.h"
 #include "python_calls.bpf.h"
@@ -223,7 +225,7 @@ int mt_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		/* userspace reads the mappings again: names stacks, finds Python */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (bpf_map_lookup_elem(&procs, &tgid))
-			note_exec_mapping(tgid);
+			note_exec_mapping(tgid, ctx->ret);
 	}
 	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
 		range_exit(ctx->ret);
@@ -338,6 +340,9 @@ static __always_inline void send_exec(struct mt_proc *p, struct task_struct *tas
 	rec->args_len = 0;
 	if (len && !bpf_probe_read_user(rec->args, len, (void *)arg_start))
 		rec->args_len = len;
+	/* stopped only with its record on the way: memtrace resumes what it reads */
+	rec->held = hold_exec(task) ? 1 : 0;
+	rec->pad = 0;
 	bpf_ringbuf_submit(rec, 0);
 }
 
@@ -370,6 +375,8 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (mt_cfg.stacks && mt_cfg.per_thread)
 		rename_sampled_thread(task->pid);
 	send_exec(p, task);
+	if (mt_cfg.map_records)
+		send_exec_mappings(task, tgid);
 	return 0;
 }
 

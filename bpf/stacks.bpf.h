@@ -18,6 +18,7 @@
 #include "maps.bpf.h"
 #include "procs.bpf.h"
 #include "records.bpf.h"
+#include "mappings.bpf.h"
 #include "python.bpf.h"
 #include "stats.bpf.h"
 
@@ -133,7 +134,7 @@ struct {
 /* Userspace names stack frames from the process's mappings: tell it when
  * executable code was mapped (ld.so loading libraries, dlopen), while the
  * process is surely alive to be read. */
-static __always_inline void note_exec_mapping(__u32 tgid)
+static __always_inline void note_exec_mapping(__u32 tgid, long addr)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 *prot = bpf_map_lookup_elem(&mmap_prot, &tid);
@@ -145,6 +146,10 @@ static __always_inline void note_exec_mapping(__u32 tgid)
 	if (!exec)
 		return;
 	new_code_gen(tgid);
+	/* --folded: the mapping itself, read now (it serves as the notice too) */
+	if (mt_cfg.map_records && addr > 0 &&
+	    send_mapping(bpf_get_current_task_btf(), tgid, (__u64)addr))
+		return;
 	struct mt_rec_hdr *rec = record_reserve(sizeof(*rec), MT_REC_EXEC_MAP, tgid, bpf_ktime_get_ns());
 	if (rec)
 		bpf_ringbuf_submit(rec, 0);

@@ -1,6 +1,7 @@
 #include "collect/collector.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -230,7 +231,7 @@ Stop Collector::run(SignalInbox &signals)
     std::optional<uint64_t> deadline = ns_after(start_ns_, config_.duration_s);
     std::optional<uint64_t> next_tick = ns_after(start_ns_, config_.interval_s);
     std::optional<uint64_t> next_hot_check, next_drain;
-    if (!plan_.functions.empty())
+    if (!plan_.functions.empty() || plan_.exec_functions)
         next_hot_check = start_ns_ + 1000000000ull;
     // Stack copies, timeline points and call marks do not wake memtrace until
     // their ring is a quarter full (lazy_wakeup in bpf/records.bpf.h): read
@@ -305,10 +306,15 @@ void Collector::handle(Record &record)
     if (auto *exec = std::get_if<ExecRecord>(&record)) {
         table_.apply_exec({exec->pid, exec->ppid, exec->comm, exec->cmdline});
         if (stacks_)
-            stacks_->mappings_changed(exec->pid);
+            stacks_->program_changed(exec->pid);
+        if (exec->held)
+            held_exec(exec->pid);
     } else if (auto *exit = std::get_if<ExitRecord>(&record)) {
         table_.apply_exit(figures_of(exit->proc, units_));
         peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
+    } else if (auto *mapping = std::get_if<MappingRecord>(&record)) {
+        if (stacks_)
+            stacks_->add_mapping(*mapping);
     } else if (auto *mapped = std::get_if<ExecMapRecord>(&record)) {
         if (stacks_)
             stacks_->mappings_changed(mapped->pid);
@@ -336,6 +342,18 @@ void Collector::handle(Record &record)
     } else {
         ++malformed_;
     }
+}
+
+// Held at exec for the -f patterns waiting for a program: probed, then resumed.
+void Collector::held_exec(uint32_t pid)
+{
+    if (!plan_.exec_functions) {
+        kill(static_cast<pid_t>(pid), SIGCONT); // cannot be: nothing holds then
+        return;
+    }
+    for (TracedFunction &f : plan_.exec_functions->held_exec(pid, static_cast<uint32_t>(plan_.functions.size())))
+        plan_.functions.push_back(std::move(f));
+    warned_hot_.resize(plan_.functions.size(), false);
 }
 
 // Calls that leave by tail call return through the tail callee: a probe at
@@ -408,6 +426,8 @@ void Collector::check_hot(uint64_t now)
 
 Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
 {
+    if (plan_.exec_functions)
+        plan_.exec_functions->stop_holding(); // the drain resumes those held meanwhile
     drain(); // exit records are written before a process becomes waitable
     if (!plan_.functions.empty())
         check_hot(monotonic_ns()); // a run shorter than the check's second is judged too
@@ -447,6 +467,9 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
     }
     finish_recording(run, final_procs);
     check_python_patterns();
+    if (plan_.exec_functions)
+        for (const std::string &line : plan_.exec_functions->never_matched())
+            progress_.warning(line);
     return out;
 }
 

@@ -12,7 +12,7 @@ DwarfStacks::DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
 
 void DwarfStacks::add(StackRecord record)
 {
-    pending_.push_back(std::move(record));
+    pending_.emplace_back(std::move(record), 0);
     if (pending_.size() >= kBatch) {
         if (read_maps_)
             read_maps_();
@@ -20,54 +20,66 @@ void DwarfStacks::add(StackRecord record)
     }
 }
 
-void DwarfStacks::unwind_pending()
+void DwarfStacks::unwind_pending(bool last_chance)
 {
-    for (const StackRecord &rec : pending_) {
+    std::vector<std::pair<StackRecord, uint32_t>> waiting;
+    for (auto &[rec, drains] : pending_) {
         const StackSnapshot &s = rec.snapshot;
-        const pid_t pid = static_cast<pid_t>(s.pid);
-        MappedAddress leaf = index_.find(pid, s.ip);
-        if (!leaf.file && leaf.region.empty() && refresh_)
+        MappedAddress leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
+        if (!leaf.file && leaf.region.empty() && refresh_) {
             refresh_(s.pid); // no snapshot yet, or code mapped since the last one
-        UnwoundStack u = unwinder_.unwind(s);
-        ++unwound_;
-
-        std::vector<RawUserFrame> frames;
-        std::string key = std::to_string(s.pid);
-        for (uint64_t pc : u.pcs) {
-            RawUserFrame f;
-            MappedAddress where = index_.find(pid, pc);
-            if (where.file) {
-                f.kind = RawUserFrame::File;
-                f.file = where.file;
-                f.value = where.file_offset;
-            } else {
-                f.value = pc;
-            }
-            key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' +
-                   std::to_string(f.value);
-            frames.push_back(f);
+            leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
         }
-        if (u.end != UnwindEnd::Complete) {
-            std::string why = unwind_end_name(u.end);
-            ++cut_short_[why];
-            RawUserFrame marker;
-            marker.kind = RawUserFrame::Marker;
-            marker.name = "[cut short: " + why + "]";
-            key += ";" + marker.name;
-            frames.push_back(marker); // the root side: leaf first
-        }
-        if (python_ && !rec.python.empty())
-            for (RawUserFrame &f : python_->frames(s.pid, rec.python, rec.python_status & kPythonTruncated)) {
-                key += ";" + f.name + (f.value ? "!" : "");
-                frames.push_back(std::move(f));
-            }
-        auto [it, fresh] = ids_.emplace(key, kFirstId + static_cast<int32_t>(ids_.size()));
-        if (fresh)
-            frames_.emplace(it->second, std::move(frames));
-        samples_.push_back({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight, rec.ts_ns,
-                            rec.addr});
+        if (!leaf.file && leaf.region.empty() && !last_chance && drains < kDeferrals)
+            waiting.emplace_back(std::move(rec), drains + 1);
+        else
+            unwind(rec);
     }
-    pending_.clear();
+    pending_ = std::move(waiting);
+}
+
+void DwarfStacks::unwind(const StackRecord &rec)
+{
+    const StackSnapshot &s = rec.snapshot;
+    const pid_t pid = static_cast<pid_t>(s.pid);
+    UnwoundStack u = unwinder_.unwind(s);
+    ++unwound_;
+
+    std::vector<RawUserFrame> frames;
+    std::string key = std::to_string(s.pid);
+    for (uint64_t pc : u.pcs) {
+        RawUserFrame f;
+        MappedAddress where = index_.find(pid, pc);
+        if (where.file) {
+            f.kind = RawUserFrame::File;
+            f.file = where.file;
+            f.value = where.file_offset;
+        } else {
+            f.value = pc;
+        }
+        key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' +
+               std::to_string(f.value);
+        frames.push_back(f);
+    }
+    if (u.end != UnwindEnd::Complete) {
+        std::string why = unwind_end_name(u.end);
+        ++cut_short_[why];
+        RawUserFrame marker;
+        marker.kind = RawUserFrame::Marker;
+        marker.name = "[cut short: " + why + "]";
+        key += ";" + marker.name;
+        frames.push_back(marker); // the root side: leaf first
+    }
+    if (python_ && !rec.python.empty())
+        for (RawUserFrame &f : python_->frames(s.pid, rec.python, rec.python_status & kPythonTruncated)) {
+            key += ";" + f.name + (f.value ? "!" : "");
+            frames.push_back(std::move(f));
+        }
+    auto [it, fresh] = ids_.emplace(key, kFirstId + static_cast<int32_t>(ids_.size()));
+    if (fresh)
+        frames_.emplace(it->second, std::move(frames));
+    samples_.push_back({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight, rec.ts_ns,
+                        rec.addr});
 }
 
 void DwarfStacks::merge_into(RawStacks &raw) const

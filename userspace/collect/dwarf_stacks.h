@@ -34,7 +34,11 @@ public:
     // bound, nor wait until the processes (and their mappings) are gone.
     void add(StackRecord record);
     static constexpr size_t kBatch = 256;
-    void unwind_pending();
+    // A copy whose instruction lies in no known mapping waits up to
+    // kDeferrals calls (drains): its mapping's record, on the other ring,
+    // may not have been read yet. `last_chance`: unwind every copy now.
+    static constexpr uint32_t kDeferrals = 2;
+    void unwind_pending(bool last_chance = false);
 
     // Adds the unwound samples to `raw`, with ids of their own.
     void merge_into(RawStacks &raw) const;
@@ -50,7 +54,9 @@ private:
     std::function<void(uint32_t)> refresh_;
     std::function<void()> read_maps_;
     PythonTargets *python_;
-    std::vector<StackRecord> pending_;
+    void unwind(const StackRecord &rec);
+
+    std::vector<std::pair<StackRecord, uint32_t>> pending_; // with the drains it waited
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;
     std::map<std::string, int32_t> ids_; // identical stacks share an id

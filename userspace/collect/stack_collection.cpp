@@ -75,6 +75,20 @@ void StackCollection::read_queued()
     to_read_.clear();
 }
 
+void StackCollection::add_mapping(const MappingRecord &m)
+{
+    modules_->add_mapping(static_cast<pid_t>(m.pid), {m.start, m.end, m.offset, m.path, m.dev, m.ino});
+    to_read_.insert(m.pid); // what else depends on mappings (hints, Python), while it lives
+}
+
+void StackCollection::program_changed(uint32_t pid)
+{
+    if (dwarf_)
+        dwarf_->unwind_pending(/*last_chance=*/true);
+    modules_->forget(static_cast<pid_t>(pid));
+    to_read_.insert(pid);
+}
+
 void StackCollection::add_copy(StackRecord copy)
 {
     if (dwarf_)
@@ -142,8 +156,10 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
     raw.samples.insert(raw.samples.end(), samples_.begin(), samples_.end());
     for (const RawStackSample &sample : raw.samples)
         add_user_frames(raw, sample.user_id, unknown_build_id);
-    if (dwarf_)
+    if (dwarf_) {
+        dwarf_->unwind_pending(/*last_chance=*/true);
         dwarf_->merge_into(raw);
+    }
     if (config_.resident_stacks())
         untracked_ = ranges_.keep_resident(raw.samples, cut_ns);
     for (const RawStackSample &sample : raw.samples) // kernel stacks of both kinds of sample

@@ -33,8 +33,14 @@ public:
     void add_program(const std::string &executable);
     // Reads a process's mappings now (attach).
     void read_mappings(uint32_t pid);
-    // Reads them after the current drain (exec, new code mapped).
+    // Reads them after the current drain (new code mapped).
     void mappings_changed(uint32_t pid) { to_read_.insert(pid); }
+    // A mapping the kernel side read when it was made (--folded): kept
+    // whether or not the process is still there to be read.
+    void add_mapping(const MappingRecord &mapping);
+    // The process exec'd: its old mappings go (copies of the old program
+    // waiting are unwound first), the new ones are read.
+    void program_changed(uint32_t pid);
     void add_copy(StackRecord copy);
     // --stacks peak|end: a frame-pointer sample with its page; a range that
     // left RSS or moved.

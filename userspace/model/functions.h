@@ -20,6 +20,7 @@ struct TracedFunction {
     double return_cost_us = 0; // of one return-site probe hit
     bool python = false;       // -f py: a Python function (symbol: "qualname (file.py:LINE)",
                                // module: the file); its calls are those seen at an RSS change
+    bool from_exec = false;    // found in a program a traced process exec'd: rows where it ran
 };
 
 struct FunctionRecord {

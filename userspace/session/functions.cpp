@@ -30,7 +30,8 @@ bool runs_python(const std::vector<Module> &modules)
 
 std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patterns,
                                           const TraceConfig &config, const std::string &executable,
-                                          const std::vector<pid_t> &pids, const ProcFs &procfs)
+                                          const std::vector<pid_t> &pids, const ProcFs &procfs,
+                                          std::vector<WaitingPattern> *pending)
 {
     PlanRequest req;
     for (const auto &text : patterns)
@@ -58,7 +59,7 @@ std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patter
     }
     req.search = LibrarySearch::from_environment(ld_library_path);
     try {
-        return plan_function_probes(req);
+        return plan_function_probes(req, pending);
     } catch (const Error &e) {
         const std::string what = e.what();
         if (what.rfind("no function matches", 0) != 0 || !runs_python(req.modules))
