@@ -49,7 +49,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 
 # Userspace: everything but the loader and main is the core library, linked by
 # the unit tests: they cannot reach libbpf, so they cannot need root.
-APP_SRCS := userspace/main.cpp userspace/session/loader.cpp userspace/session/trace_session.cpp
+APP_SRCS := userspace/main.cpp userspace/session/loader.cpp userspace/session/trace_session.cpp \
+            userspace/session/exec_probes.cpp
 CORE_SRCS := $(filter-out $(APP_SRCS),$(shell find userspace -name '*.cpp' | sort))
 CORE_OBJS := $(CORE_SRCS:%.cpp=$(BUILD)/%.o)
 APP_OBJS := $(APP_SRCS:%.cpp=$(BUILD)/%.o)
