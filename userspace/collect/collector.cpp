@@ -306,7 +306,7 @@ void Collector::handle(Record &record)
     if (auto *exec = std::get_if<ExecRecord>(&record)) {
         table_.apply_exec({exec->pid, exec->ppid, exec->comm, exec->cmdline});
         if (stacks_)
-            stacks_->program_changed(exec->pid);
+            stacks_->program_changed(exec->pid, exec->ts_ns);
         if (exec->held)
             held_exec(exec->pid);
     } else if (auto *exit = std::get_if<ExitRecord>(&record)) {

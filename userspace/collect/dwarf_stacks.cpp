@@ -4,9 +4,9 @@ namespace memtrace {
 
 DwarfStacks::DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
                          std::function<void(uint32_t)> refresh, std::function<void()> read_maps,
-                         PythonTargets *python)
+                         PythonTargets *python, std::function<void(uint64_t)> mappings_until)
     : index_(index), unwinder_(unwinder), refresh_(std::move(refresh)), read_maps_(std::move(read_maps)),
-      python_(python)
+      python_(python), mappings_until_(std::move(mappings_until))
 {
 }
 
@@ -14,16 +14,20 @@ void DwarfStacks::add(StackRecord record)
 {
     pending_.emplace_back(std::move(record), 0);
     if (pending_.size() >= kBatch) {
+        unwind_pending();
         if (read_maps_)
             read_maps_();
-        unwind_pending();
     }
 }
 
 void DwarfStacks::unwind_pending(bool last_chance)
 {
     std::vector<std::pair<StackRecord, uint32_t>> waiting;
+    std::stable_sort(pending_.begin(), pending_.end(),
+                     [](const auto &a, const auto &b) { return a.first.ts_ns < b.first.ts_ns; });
     for (auto &[rec, drains] : pending_) {
+        if (mappings_until_)
+            mappings_until_(rec.ts_ns);
         const StackSnapshot &s = rec.snapshot;
         MappedAddress leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
         if (!leaf.file && leaf.region.empty() && refresh_) {

@@ -24,9 +24,11 @@ public:
     // `read_maps()` reads the mappings of processes that mapped code since
     // (their records came on the other ring buffer).
     // `python` names the Python frames samples carry (nullptr: none do).
+    // `mappings_until(ts)` brings the mappings up to that moment (ktime):
+    // copies are unwound in time order, each against the mappings of its time.
     DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
                 std::function<void(uint32_t)> refresh, std::function<void()> read_maps,
-                PythonTargets *python = nullptr);
+                PythonTargets *python = nullptr, std::function<void(uint64_t)> mappings_until = {});
 
     // Queued until unwind_pending(): the mappings records that came before
     // it (on another ring buffer) must be read first. A full batch is
@@ -54,6 +56,7 @@ private:
     std::function<void(uint32_t)> refresh_;
     std::function<void()> read_maps_;
     PythonTargets *python_;
+    std::function<void(uint64_t)> mappings_until_;
     void unwind(const StackRecord &rec);
 
     std::vector<std::pair<StackRecord, uint32_t>> pending_; // with the drains it waited

@@ -40,7 +40,7 @@ public:
     void add_mapping(const MappingRecord &mapping);
     // The process exec'd: its old mappings go (copies of the old program
     // waiting are unwound first), the new ones are read.
-    void program_changed(uint32_t pid);
+    void program_changed(uint32_t pid, uint64_t ts_ns);
     void add_copy(StackRecord copy);
     // --stacks peak|end: a frame-pointer sample with its page; a range that
     // left RSS or moved.
@@ -65,6 +65,7 @@ public:
 
 private:
     void read_queued();
+    void mappings_until(uint64_t ts_ns);
     void add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id);
 
     KernelSide &kernel_;
@@ -75,6 +76,14 @@ private:
     UnwindHints hints_;
     PythonTargets python_;
     std::set<uint32_t> to_read_;
+    // Mappings the kernel side reported, and execs (no mapping: the process's
+    // are gone), applied in time order with the stack copies.
+    struct MappingChange {
+        uint64_t ts_ns = 0;
+        uint32_t pid = 0;
+        std::optional<ModuleIndex::KernelMapping> mapping;
+    };
+    std::vector<MappingChange> mapping_changes_;
     std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
     ResidentRanges ranges_;
     uint64_t untracked_ = 0;

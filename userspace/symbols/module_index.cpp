@@ -91,7 +91,12 @@ void ModuleIndex::merge(pid_t pid, std::vector<Mapping> fresh)
 {
     std::vector<Mapping> &have = maps_[pid];
     for (Mapping &m : fresh) {
-        std::erase_if(have, [&](const Mapping &old) { return old.start < m.end && m.start < old.end; });
+        // what it overlaps is gone, and so is the same part of the same file
+        // elsewhere (unmapped, then mapped again: dlclose, dlopen)
+        std::erase_if(have, [&](const Mapping &old) {
+            return (old.start < m.end && m.start < old.end) ||
+                   (m.file && old.file == m.file && old.offset == m.offset);
+        });
         have.push_back(std::move(m));
     }
     std::sort(have.begin(), have.end(), [](const Mapping &a, const Mapping &b) { return a.start < b.start; });
