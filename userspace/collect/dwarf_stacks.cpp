@@ -13,14 +13,14 @@ DwarfStacks::DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
 void DwarfStacks::add(StackRecord record)
 {
     pending_.emplace_back(std::move(record), 0);
-    if (pending_.size() >= kBatch) {
-        unwind_pending();
+    if (pending_.size() >= waiting_ + kBatch) {
+        unwind_queued(Pass::Batch);
         if (read_maps_)
             read_maps_();
     }
 }
 
-void DwarfStacks::unwind_pending(bool last_chance)
+void DwarfStacks::unwind_queued(Pass pass)
 {
     std::vector<std::pair<StackRecord, uint32_t>> waiting;
     std::stable_sort(pending_.begin(), pending_.end(),
@@ -34,12 +34,13 @@ void DwarfStacks::unwind_pending(bool last_chance)
             refresh_(s.pid); // no snapshot yet, or code mapped since the last one
             leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
         }
-        if (!leaf.file && leaf.region.empty() && !last_chance && drains < kDeferrals)
-            waiting.emplace_back(std::move(rec), drains + 1);
+        if (!leaf.file && leaf.region.empty() && pass != Pass::Last && drains < kDeferrals)
+            waiting.emplace_back(std::move(rec), drains + (pass == Pass::Drain ? 1 : 0));
         else
             unwind(rec);
     }
     pending_ = std::move(waiting);
+    waiting_ = pending_.size();
 }
 
 void DwarfStacks::unwind(const StackRecord &rec)

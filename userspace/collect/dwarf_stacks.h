@@ -37,10 +37,11 @@ public:
     void add(StackRecord record);
     static constexpr size_t kBatch = 256;
     // A copy whose instruction lies in no known mapping waits up to
-    // kDeferrals calls (drains): its mapping's record, on the other ring,
-    // may not have been read yet. `last_chance`: unwind every copy now.
+    // kDeferrals drains: its mapping's record, on the other ring, may not
+    // have been read yet (a full batch unwound in the middle of a drain does
+    // not count). `last_chance`: unwind every copy now.
     static constexpr uint32_t kDeferrals = 2;
-    void unwind_pending(bool last_chance = false);
+    void unwind_pending(bool last_chance = false) { unwind_queued(last_chance ? Pass::Last : Pass::Drain); }
 
     // Adds the unwound samples to `raw`, with ids of their own.
     void merge_into(RawStacks &raw) const;
@@ -51,15 +52,18 @@ public:
     static constexpr int32_t kFirstId = 1 << 24; // above every stack-map id
 
 private:
+    enum class Pass { Batch, Drain, Last };
+    void unwind_queued(Pass pass);
+    void unwind(const StackRecord &rec);
+
     const ModuleIndex &index_;
     DwarfUnwinder &unwinder_;
     std::function<void(uint32_t)> refresh_;
     std::function<void()> read_maps_;
     PythonTargets *python_;
     std::function<void(uint64_t)> mappings_until_;
-    void unwind(const StackRecord &rec);
-
     std::vector<std::pair<StackRecord, uint32_t>> pending_; // with the drains it waited
+    size_t waiting_ = 0; // of them, deferred by the last pass
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;
     std::map<std::string, int32_t> ids_; // identical stacks share an id
