@@ -291,6 +291,10 @@ TEST_CASE("short-lived children: named from the mappings the kernel side read, n
         if (stack.rfind("stackwork;", 0) != 0)
             continue;
         stackwork_bytes += bytes;
+        // The unwinder's step above _start (ld.so's first faults in the program)
+        // finds no caller: the same for processes that live long (not this issue).
+        if (stack.size() > 7 && stack.compare(stack.size() - 7, 7, ";_start") == 0)
+            continue;
         if (stack.find("[unknown]") != std::string::npos || stack.find("no mapped file") != std::string::npos)
             unknown += bytes;
     }

@@ -235,9 +235,11 @@ TEST_CASE("mappings the kernel side reported: the file by path and identity, aft
     CHECK(index.find(4244, 0x600000).file->path == real);
 
     // a later mapping replaces what it overlaps, not the rest; exec forgets all
-    index.add_mapping(4242, {0x480000, 0x490000, 0, "/nowhere/other", dev, st.st_ino + 7});
+    index.add_mapping(4242, {0x500000, 0x510000, 0, "/nowhere/other", dev, st.st_ino + 7});
     CHECK(index.find(4242, 0x400010).file);
-    CHECK_FALSE(index.find(4242, 0x480010).file);
+    index.add_mapping(4242, {0x480000, 0x490000, 0, "/nowhere/other", dev, st.st_ino + 7});
+    CHECK_FALSE(index.find(4242, 0x400010).file);
+    CHECK(index.find(4242, 0x480010).region == "/nowhere/other");
     index.forget(4242);
     CHECK_FALSE(index.find(4242, 0x400010).file);
 }
