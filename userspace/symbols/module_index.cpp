@@ -28,13 +28,16 @@ std::pair<uint64_t, uint64_t> kernel_id(const struct stat &st)
 
 } // namespace
 
-const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path)
+const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path,
+                                        const std::pair<uint64_t, uint64_t> *expected)
 {
     // An open descriptor reads the file after it is deleted or replaced, and
     // after the process (and its map_files/) is gone.
     UniqueFd fd = open_regular_file(open_path).fd; // a FIFO is no module, and must not block
     struct stat st {};
     if (fd ? fstat(fd.get(), &st) != 0 : stat(open_path.c_str(), &st) != 0)
+        return nullptr;
+    if (expected && (!fd || kernel_id(st) != *expected))
         return nullptr;
     // Same path, same file: one entry (a replaced file at the same path is another).
     std::string identity = path + "@" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
@@ -111,12 +114,10 @@ void ModuleIndex::add_mapping(pid_t pid, const KernelMapping &k)
     std::snprintf(range, sizeof(range), "/%" PRIx64 "-%" PRIx64, k.start, k.end);
     const std::string dir = proc_root_ + "/" + std::to_string(pid);
     const ModuleFile *file = nullptr;
-    for (const std::string &candidate : {dir + "/map_files" + range, dir + "/root" + k.path, k.path}) {
-        struct stat st {};
-        if (stat(candidate.c_str(), &st) == 0 && kernel_id(st) == std::make_pair(k.dev, k.ino) &&
-            (file = remember(k.path, candidate)))
+    const std::pair<uint64_t, uint64_t> id{k.dev, k.ino};
+    for (const std::string &candidate : {dir + "/map_files" + range, dir + "/root" + k.path, k.path})
+        if (!k.path.empty() && (file = remember(k.path, candidate, &id)))
             break;
-    }
     if (!file)
         if (auto known = by_kernel_id_.find({k.dev, k.ino}); known != by_kernel_id_.end())
             file = known->second;

@@ -75,7 +75,10 @@ public:
     size_t files() const { return files_.size(); }
 
 private:
-    const ModuleFile *remember(const std::string &path, const std::string &open_path);
+    // `expected`: the file must be this one (kernel dev, inode), checked on
+    // the descriptor opened (not on a name that could be swapped meanwhile).
+    const ModuleFile *remember(const std::string &path, const std::string &open_path,
+                               const std::pair<uint64_t, uint64_t> *expected = nullptr);
     void merge(pid_t pid, std::vector<Mapping> fresh);
 
     std::string proc_root_;
