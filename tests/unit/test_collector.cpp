@@ -97,7 +97,11 @@ public:
     void warning(const std::string &line) override { lines.push_back("warning: " + line); }
     void detail(const std::string &line) override { lines.push_back("detail: " + line); }
     void hot(const HotFunction &f) override { lines.push_back("hot: " + f.name); }
-    void live(double, const ProcessRecord &p, uint64_t) override { lines.push_back("live: " + p.comm); }
+    void live(double, const std::vector<LiveProcess> &processes, size_t rows) override
+    {
+        for (size_t i = 0; i < processes.size() && i < rows; ++i)
+            lines.push_back("live: " + processes[i].now.comm);
+    }
 };
 
 mt_proc running(uint32_t pid, uint64_t rss_pages, uint64_t peak_pages, uint32_t flags)

@@ -161,3 +161,33 @@ TEST_CASE("--stacks peak and end: resident stacks")
           std::string::npos);
     CHECK(error_of({"--stacks", "peak", "--", "ls"}).find("--folded FILE") != std::string::npos);
 }
+
+TEST_CASE("--pprof FILE takes stacks with or without --folded, with the same sampling options", "[pprof]")
+{
+    Options alone = parse({"--pprof", "m.pb.gz", "--stacks", "peak", "--sample-bytes", "64K", "--", "ls"});
+    CHECK(alone.pprof_path == "m.pb.gz");
+    CHECK(alone.folded_path.empty());
+    CHECK(alone.trace.stacks == StackWeight::Peak);
+    CHECK(alone.trace.sample_bytes == 64 * 1024);
+    Options both = parse({"--folded", "m.folded", "--pprof", "m.pb.gz", "--", "ls"});
+    CHECK(both.trace.stacks == StackWeight::Touch);
+    CHECK(parse({"--", "ls"}).trace.stacks == StackWeight::None);
+    CHECK(error_of({"--pprof", "-", "--", "ls"}).find("binary file") != std::string::npos);
+    CHECK(error_of({"--stacks", "map", "--", "ls"}).find("--pprof FILE") != std::string::npos);
+}
+
+TEST_CASE("--help-man and --bash-completion print what make installs", "[man]")
+{
+    auto man = parse_options({"--help-man"});
+    REQUIRE(std::holds_alternative<EarlyExit>(man));
+    const std::string page = std::get<EarlyExit>(man).text;
+    CHECK(page.find(".TH MEMTRACE 1") != std::string::npos);
+    CHECK(page.find("\\fB\\-\\-pprof\\fR \\fIFILE\\fR") != std::string::npos);
+    CHECK(page.find(".SS \"memtrace plot\"") != std::string::npos);
+    auto bash = parse_options({"--bash-completion"});
+    REQUIRE(std::holds_alternative<EarlyExit>(bash));
+    CHECK(std::get<EarlyExit>(bash).text.find("compgen -W 'fp dwarf auto'") != std::string::npos);
+    auto help = parse_options({"--help"}); // hidden from --help
+    REQUIRE(std::holds_alternative<EarlyExit>(help));
+    CHECK(std::get<EarlyExit>(help).text.find("--help-man") == std::string::npos);
+}

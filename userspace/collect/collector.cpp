@@ -377,11 +377,14 @@ void Collector::live_lines(uint64_t now)
                      [](const auto &a, const auto &b) { return a.final_rss > b.final_rss; });
     const size_t rows = config_.top.value_or(config_.mode == TraceMode::All ? 10 : live.size());
     const double elapsed = static_cast<double>(now - start_ns_) / 1e9;
-    for (size_t i = 0; i < live.size() && i < rows; ++i) {
-        auto [prev, fresh] = previous_rss_.try_emplace(live[i].pid, live[i].start_rss);
-        progress_.live(elapsed, live[i], prev->second);
-        previous_rss_[live[i].pid] = live[i].final_rss;
+    std::vector<LiveProcess> processes;
+    for (ProcessRecord &p : live) {
+        auto [prev, fresh] = previous_rss_.try_emplace(p.pid, p.start_rss);
+        const uint64_t previous = prev->second;
+        prev->second = p.final_rss;
+        processes.push_back({std::move(p), previous});
     }
+    progress_.live(elapsed, processes, rows);
 }
 
 // Hot functions: probe hits per second, checked once a second.

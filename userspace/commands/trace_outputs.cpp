@@ -5,22 +5,38 @@
 
 #include "report/folded_writer.h"
 #include "report/json_writer.h"
+#include "report/pprof_writer.h"
 #include "report/recording.h"
 #include "report/table_writer.h"
 
 namespace memtrace {
+namespace {
+
+// Where the stacks go, as the table names them.
+std::string stacks_paths(const Options &options)
+{
+    std::string folded = options.folded_path == "-" ? "stdout" : options.folded_path;
+    if (options.pprof_path.empty())
+        return folded;
+    return folded.empty() ? options.pprof_path : folded + ", " + options.pprof_path;
+}
+
+} // namespace
 
 TraceOutputs::TraceOutputs(const Options &options) : options_(options)
 {
     refuse_shared_files({{"-o", options.table_path},
                          {"--json", options.json_path},
                          {"--folded", options.folded_path},
+                         {"--pprof", options.pprof_path},
                          {"--timeline", options.timeline_path},
                          {"--format mprof", options.mprof_format ? mprof_path(options.timeline_path) : ""}});
     if (!options.json_path.empty())
         json_.emplace(options.json_path);
     if (!options.folded_path.empty())
         folded_.emplace(options.folded_path);
+    if (!options.pprof_path.empty())
+        pprof_.emplace(options.pprof_path);
     if (!options.timeline_path.empty()) {
         timeline_.emplace(options.timeline_path);
         if (timeline_->replaces_file())
@@ -36,7 +52,7 @@ bool TraceOutputs::write(RunResult &run)
 {
     RunReport &report = run.report;
     if (report.stacks)
-        report.stacks->path = options_.folded_path == "-" ? "stdout" : options_.folded_path;
+        report.stacks->path = stacks_paths(options_);
     bool written = true;
     if (table_) {
         std::ostringstream text;
@@ -65,6 +81,11 @@ bool TraceOutputs::write(RunResult &run)
         std::ostringstream text;
         write_folded(text, report.folded);
         written &= folded_->write(text.str());
+    }
+    if (pprof_ && report.stacks) {
+        const PprofHeader header{report.stacks->kind, report.stacks->sample_bytes, 0,
+                                 static_cast<int64_t>(report.duration_s * 1e9)};
+        written &= pprof_->write(pprof_file(report.folded, header));
     }
     if (json_) {
         std::ostringstream text;
