@@ -58,7 +58,7 @@ std::string complete(const std::string &words)
                        "source '" + build_file("memtrace.bash") + "' || exit 9\n"
                        "COMP_WORDS=(memtrace " + words + "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
                        "[[ $'" + words + "' == *' ' ]] && { COMP_WORDS+=(''); COMP_CWORD=$((COMP_CWORD + 1)); }\n"
-                       "_memtrace 2>/dev/null; printf '%s\\n' \"${COMPREPLY[@]}\""});
+                       "_memtrace 2>/dev/null; ((${#COMPREPLY[@]} == 0)) || printf '%s\\n' \"${COMPREPLY[@]}\""});
     REQUIRE(r.exit_code == 0);
     return r.out;
 }
@@ -104,13 +104,14 @@ TEST_CASE("make install puts memtrace, its manual page and completion under DEST
 
 TEST_CASE("bash completion: options, their values, files, pids, commands", "[completion]")
 {
-    CHECK(complete("--sta") == "--stacks\n");
+    CHECK(complete("--sta") == "--stacks\n--stack-bytes\n"); // bash then completes --stac
+    CHECK(complete("--stacks") == "--stacks\n");
     CHECK(complete("--stacks ") == "touch\nmap\npeak\nend\n");
     CHECK(complete("--unwind d") == "dwarf\n");
     CHECK(complete("--folded out.folded --pp") == "--pprof\n");
     CHECK(complete("plot --no") == "--no-functions\n");
     CHECK(complete("report --j") == "--json\n");
-    CHECK(complete("record --sta") == "--stacks\n");
+    CHECK(complete("record --sta") == "--stacks\n--stack-bytes\n");
     const std::string dir = report_dir();
     std::ofstream(dir + "/trace-me.folded") << "a 1\n";
     CHECK(complete("--pprof " + dir + "/trace-") == dir + "/trace-me.folded\n");
@@ -211,14 +212,22 @@ TEST_CASE("--pprof: go tool pprof reads the stacks of --folded, byte for byte", 
     REQUIRE(run({"go", "version"}).exit_code == 0); // scripts/install-deps.sh installs golang-go
     const std::string dir = report_dir();
     RunResult r = run_memtrace({"--folded", dir + "/out.folded", "--pprof", dir + "/out.pb.gz", "--",
-                                workload("stackwork"), "64", "32"});
+                                workload("stackwork"), "--lib", "16", "64", "32"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("Stacks (" + dir + "/out.folded, " + dir + "/out.pb.gz)") != std::string::npos);
     check_pprof_agrees(dir + "/out.folded", dir + "/out.pb.gz");
     RunResult raw = run({"go", "tool", "pprof", "-raw", dir + "/out.pb.gz"});
-    CHECK(raw.out.find("stackwork") != std::string::npos);  // a mapping: the program's path,
-    CHECK(raw.out.find("libstacklib.so") != std::string::npos); // the library's
+    INFO(raw.out);
+    // mappings: the program first (pprof's "File:"), the library, each with its build-id
+    RunResult ids = run({"sh", "-c", "readelf -n '" + workload("stackwork") + "' '" + workload("libstacklib.so") +
+                                         "' | sed -n 's/.*Build ID: //p'"});
+    const std::vector<std::string> build_ids = lines_of(ids.out);
+    REQUIRE(build_ids.size() == 2);
+    CHECK(raw.out.find(" " + workload("stackwork") + " " + build_ids[0] + " [FN]") != std::string::npos);
+    CHECK(raw.out.find(" " + workload("libstacklib.so") + " " + build_ids[1] + " [FN]") != std::string::npos);
+    RunResult top = run({"go", "tool", "pprof", "-top", "-symbolize=none", dir + "/out.pb.gz"});
+    CHECK(top.out.rfind("File: stackwork\n", 0) == 0);
     CHECK(raw.out.find("PeriodType: space bytes") != std::string::npos);
     CHECK(raw.out.find("Period: 524288") != std::string::npos);
 }
@@ -245,4 +254,33 @@ TEST_CASE("--pprof alone, --stacks map and Debian's python3: pprof agrees with t
     // Python frames carry their file and line: "<module> (<string>:1)" at <string>:1
     RunResult lines = run({"go", "tool", "pprof", "-traces", "-lines", "-symbolize=none", dir + "/py.pb.gz"});
     CHECK(lines.out.find("<module> (<string>:1) <string>:1") != std::string::npos);
+}
+
+TEST_CASE("-i: plain lines when stderr is not a terminal, a table redrawn in place when it is", "[live][interval]")
+{
+    require_root();
+    const std::vector<std::string> args{"-i", "0.2", "--", workload("memwork"), "--hold", "900", "keep", "32"};
+    RunResult piped = run_memtrace(args);
+    REQUIRE(piped.exit_code == 0);
+    INFO(piped.err);
+    CHECK(piped.err.find('\x1b') == std::string::npos);
+    CHECK(piped.err.find(" memwork  rss ") != std::string::npos);
+    CHECK(piped.err.find("PEAK RSS") == std::string::npos);
+
+    // script(1) gives memtrace a terminal for stdout and stderr.
+    const std::string dir = report_dir();
+    std::string command = "'" + memtrace_bin() + "' --json '" + dir + "/live.json'";
+    for (const std::string &a : args)
+        command += " '" + a + "'";
+    RunResult tty = run({"script", "-qec", command, "/dev/null"}, with_env({"TERM=xterm"}));
+    INFO(tty.out);
+    REQUIRE(tty.exit_code == 0);
+    CHECK(tty.out.find("COMM") != std::string::npos);
+    CHECK(tty.out.find("PEAK RSS") != std::string::npos);
+    CHECK(tty.out.find(" memwork ") != std::string::npos);
+    CHECK(tty.out.find("\x1b[3A") != std::string::npos); // up over the last table: redrawn
+    CHECK(tty.out.find("\x1b[J") != std::string::npos);
+    CHECK(tty.out.find(" memwork  rss ") == std::string::npos); // no plain lines
+    std::ifstream json(dir + "/live.json");
+    CHECK(nlohmann::json::parse(json)["processes"][0]["peak_rss_bytes"].get<uint64_t>() > 32 * MiB);
 }

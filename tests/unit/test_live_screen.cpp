@@ -37,10 +37,10 @@ TEST_CASE("live screen: processes by peak RSS, change since the last refresh and
 {
     const std::string expected =
         "memtrace: 12.5 s, 3 processes traced; Ctrl-C stops and writes the results\n"
-        "PID  COMM           RSS    CHANGE    GROWTH   PEAK RSS       VM  FAULTS\n"
-        " 20  big      200.0 MiB  +20.0 MiB  +150.0 MiB  300.0 MiB  4.0 MiB  76,812\n"
+        "PID  COMM               RSS     CHANGE      GROWTH   PEAK RSS       VM  FAULTS\n"
+        " 20  big          200.0 MiB  +20.0 MiB  +150.0 MiB  300.0 MiB  4.0 MiB  76,812\n"
         " 30  e\\x1b[2Jvil   20.0 MiB   -4.0 MiB   +20.0 MiB   20.0 MiB  4.0 MiB   5,132\n"
-        " 10  small       1.5 MiB        0 B    +1.5 MiB    4.0 MiB  4.0 MiB   1,036\n";
+        " 10  small          1.5 MiB        0 B    +1.5 MiB    4.0 MiB  4.0 MiB   1,036\n";
     CHECK(joined(live_screen(12.5, three_processes(), 10, 200)) == expected);
 }
 

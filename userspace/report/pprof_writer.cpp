@@ -1,5 +1,6 @@
 #include "report/pprof_writer.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 #include <vector>
@@ -63,7 +64,13 @@ public:
 
     void write(ProtobufEncoder &profile)
     {
-        for (const auto &[key, id] : mappings_) {
+        // pprof takes the first mapping for the program ("File:"): programs before libraries.
+        std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> order(mappings_.begin(),
+                                                                                   mappings_.end());
+        std::stable_partition(order.begin(), order.end(), [](const auto &m) {
+            return m.first.first.find(".so") == std::string::npos;
+        });
+        for (const auto &[key, id] : order) {
             ProtobufEncoder m;
             m.varint_field(1, id);
             m.varint_field(2, 0);                            // memory_start: addresses are offsets
