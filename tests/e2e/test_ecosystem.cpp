@@ -237,9 +237,11 @@ TEST_CASE("--pprof alone, --stacks map and Debian's python3: pprof agrees with t
 {
     require_root();
     const std::string dir = report_dir();
-    RunResult alone = run_memtrace({"--pprof", dir + "/alone.pb.gz", "--", workload("stackwork"), "16", "16"});
-    REQUIRE(alone.exit_code == 0);
-    CHECK(alone.out.find("Stacks (" + dir + "/alone.pb.gz)") != std::string::npos);
+    JsonRun alone = run_memtrace_json({"--pprof", dir + "/alone.pb.gz", "--", workload("stackwork"), "16", "16"});
+    REQUIRE(alone.result.exit_code == 0);
+    CHECK(alone.result.out.find("Stacks (" + dir + "/alone.pb.gz)") != std::string::npos);
+    CHECK(alone.report["stacks"]["pprof_file"] == dir + "/alone.pb.gz");
+    CHECK(alone.report["stacks"]["file"] == "");
     CHECK(pprof_traces(dir + "/alone.pb.gz").size() >= 2);
 
     RunResult map = run_memtrace({"--stacks", "map", "--folded", dir + "/map.folded", "--pprof", dir + "/map.pb.gz",

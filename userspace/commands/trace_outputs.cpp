@@ -10,18 +10,6 @@
 #include "report/table_writer.h"
 
 namespace memtrace {
-namespace {
-
-// Where the stacks go, as the table names them.
-std::string stacks_paths(const Options &options)
-{
-    std::string folded = options.folded_path == "-" ? "stdout" : options.folded_path;
-    if (options.pprof_path.empty())
-        return folded;
-    return folded.empty() ? options.pprof_path : folded + ", " + options.pprof_path;
-}
-
-} // namespace
 
 TraceOutputs::TraceOutputs(const Options &options) : options_(options)
 {
@@ -51,8 +39,10 @@ TraceOutputs::TraceOutputs(const Options &options) : options_(options)
 bool TraceOutputs::write(RunResult &run)
 {
     RunReport &report = run.report;
-    if (report.stacks)
-        report.stacks->path = stacks_paths(options_);
+    if (report.stacks) {
+        report.stacks->path = options_.folded_path == "-" ? "stdout" : options_.folded_path;
+        report.stacks->pprof_path = options_.pprof_path;
+    }
     bool written = true;
     if (table_) {
         std::ostringstream text;

@@ -102,6 +102,7 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
 {
     return {{"kind", st.kind},
            {"file", st.path},
+            {"pprof_file", st.pprof_path},
             {"sample_bytes", st.sample_bytes},
             {"samples", st.samples},
             {"distinct_stacks", r.folded.size()},

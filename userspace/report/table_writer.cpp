@@ -216,7 +216,10 @@ void write_stacks(std::ostream &out, const RunReport &r)
         return;
     const StacksSummary &st = *r.stacks;
     const bool resident = st.kind == "peak" || st.kind == "end";
-    out << "\nStacks (" << st.path << "): " << format_count(st.samples) << " samples, one per "
+    const std::string files = st.pprof_path.empty() ? st.path
+                              : st.path.empty()     ? st.pprof_path
+                                                    : st.path + ", " + st.pprof_path;
+    out << "\nStacks (" << files << "): " << format_count(st.samples) << " samples, one per "
         << format_bytes(st.sample_bytes) << (st.kind == "map" ? " mapped" : " brought in")
         << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; ";
     if (resident)
