@@ -150,12 +150,14 @@ std::map<std::string, uint64_t> pprof_traces(const std::string &profile)
         }
         if (!in_traces || line.size() < 13)
             continue;
-        const std::string head = line.substr(0, 10), name = line.substr(13);
-        if (head.find_first_not_of(' ') != std::string::npos) { // "   65536B   leaf"
-            REQUIRE(head.back() == 'B');
-            value = std::stoull(head.substr(head.find_first_not_of(' ')));
+        if (line.compare(0, 13, std::string(13, ' ')) == 0) { // "             caller"
+            frames.push_back(line.substr(13));
+            continue;
         }
-        frames.push_back(name);
+        const size_t unit = line.find("B   "); // "   65536B   leaf" (wider when the value is)
+        REQUIRE(unit != std::string::npos);
+        value = std::stoull(line.substr(0, unit));
+        frames.push_back(line.substr(unit + 4));
     }
     flush();
     return stacks;
