@@ -177,7 +177,7 @@ static __always_inline bool want_dwarf(__u32 tgid, __u64 ip)
  * unwinds it with DWARF CFI. Read page by page: one read across the stack's
  * top end would fail whole. */
 static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 tid, __u64 weight,
-				       __s32 kernel_stack)
+				       __u64 rss, __s32 kernel_stack)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	if (cpu >= mt_cfg.copy_cpus)
@@ -221,6 +221,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.tid = tid;
 	buf->rec.kernel_stack = kernel_stack;
 	buf->rec.weight = weight;
+	buf->rec.rss = rss;
 	buf->rec.ip = PT_REGS_IP_CORE(regs);
 	buf->rec.sp = sp;
 	buf->rec.bp = PT_REGS_FP_CORE(regs);
@@ -234,8 +235,9 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 }
 
 /* `bytes` of growth by the current thread of `tgid`: take its stack once
- * enough has accumulated. `ctx` is the program's context, for the stack. */
-static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes)
+ * enough has accumulated. `ctx` is the program's context, for the stack;
+ * `rss` the process's RSS now (pages), which copies carry (--lines). */
+static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __u64 rss)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mt_sample_state *st = bpf_map_lookup_elem(&sample_state, &tid);
@@ -273,9 +275,10 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes)
 	MT_COUNT(stack_samples);
 	if (mt_cfg.unwind != MT_UNWIND_FP) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-		/* Python processes: copied, so their Python frames go along */
-		if (want_dwarf(tgid, PT_REGS_IP_CORE(regs)) || py_registered(tgid)) {
-			copy_stack(regs, tgid, key.tid, weight, key.kernel_stack);
+		/* Python processes: copied, so their Python frames go along;
+		 * --lines: every sample, for its RSS and its frames' lines */
+		if (mt_cfg.lines || want_dwarf(tgid, PT_REGS_IP_CORE(regs)) || py_registered(tgid)) {
+			copy_stack(regs, tgid, key.tid, weight, rss, key.kernel_stack);
 			return;
 		}
 	}

@@ -209,6 +209,8 @@ struct mt_config {
 	__u32 unwind;           /* MT_UNWIND_*: how user stacks are walked */
 	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
+	__u32 lines;            /* --lines: every sample is copied (with the RSS), for its lines */
+	__u32 pad;
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
@@ -352,6 +354,7 @@ struct mt_rec_stack {
 	__u32 tid;
 	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
 	__u64 weight;           /* bytes this sample stands for */
+	__u64 rss;              /* the process's RSS when the sample was taken (pages) */
 	__u64 ip, sp, bp;       /* user registers */
 	__u32 size;             /* bytes of stack copied */
 	__u32 flags;            /* MT_COPY_* */

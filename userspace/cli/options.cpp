@@ -220,6 +220,23 @@ std::string version_string()
     return std::string("memtrace ") + kVersion;
 }
 
+namespace {
+
+// --lines: the lines of -f functions, from touch samples copied with the RSS.
+void check_lines_options(const Options &opt, const std::string &stacks_kind, const std::string &unwind)
+{
+    if (opt.trace.functions.empty() && opt.trace.python_functions.empty())
+        throw Error("--lines shows the lines of traced functions: give -f FUNCTION too "
+                    "(e.g. -f build_index --lines, or -f py:load --lines)");
+    if (stacks_kind == "map")
+        throw Error("--lines counts memory brought in (--stacks touch), not mapped: drop --stacks map");
+    if (unwind == "fp")
+        throw Error("--lines needs stack copies (each sample's RSS and frames): use --unwind auto "
+                    "(the default) or dwarf, not fp");
+}
+
+} // namespace
+
 std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &args)
 {
     // Everything after the first "--" is the command, untouched by option parsing.
@@ -288,6 +305,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                    "Warn when a traced function is called more than N times/s (default 10000)")
         ->type_name("N")
         ->check(whole_number_in(1, 4000000000u))
+        ->group("Functions");
+    app.add_flag("--lines", opt.trace.lines,
+                 "Per line of each traced function (-f): RSS at the line's high point and memory "
+                 "it brought in, from stack samples (--sample-bytes, 64K by default with --lines; "
+                 "4096 is exact per page)")
         ->group("Functions");
     std::vector<std::string> debug_dirs;
     app.add_option("--debuginfo-dir", debug_dirs,
@@ -423,7 +445,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     }
     if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
         throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
-    if (opt.folded_path.empty() &&
+    if (opt.trace.lines)
+        check_lines_options(opt, stacks_kind, unwind);
+    if (opt.folded_path.empty() && !opt.trace.lines &&
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
          opt.trace.per_thread || !unwind.empty() || !stack_bytes.empty()))
         throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid "
@@ -446,8 +470,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             throw Error("--stack-bytes sizes the stack copies of --unwind dwarf|auto, not fp");
         opt.trace.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
     }
-    if (!opt.folded_path.empty()) {
+    if (!opt.folded_path.empty() || opt.trace.lines) {
         opt.trace.stacks = stacks_kind == "map" ? StackWeight::Map : StackWeight::Touch;
+        if (opt.trace.lines)
+            opt.trace.sample_bytes = TraceConfig::kLinesSampleBytes;
         if (!sample_bytes.empty())
             opt.trace.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
         if (opt.trace.sample_bytes < 4096)

@@ -47,6 +47,8 @@ void DwarfStacks::unwind_pending()
                    std::to_string(f.value);
             frames.push_back(f);
         }
+        if (lines_)
+            lines_->add({s.pid, &frames, &rec.python, rec.weight, rec.rss_pages}, python_);
         if (u.end != UnwindEnd::Complete) {
             std::string why = unwind_end_name(u.end);
             ++cut_short_[why];

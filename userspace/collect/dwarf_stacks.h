@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/line_samples.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
 #include "symbols/stack_folding.h"
@@ -36,6 +37,9 @@ public:
     static constexpr size_t kBatch = 256;
     void unwind_pending();
 
+    // --lines: each unwound sample goes to `lines` too.
+    void set_line_sampler(LineSampler *lines) { lines_ = lines; }
+
     // Adds the unwound samples to `raw`, with ids of their own.
     void merge_into(RawStacks &raw) const;
 
@@ -50,6 +54,7 @@ private:
     std::function<void(uint32_t)> refresh_;
     std::function<void()> read_maps_;
     PythonTargets *python_;
+    LineSampler *lines_ = nullptr;
     std::vector<StackRecord> pending_;
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;

@@ -86,6 +86,7 @@ Record decode_record(std::span<const std::byte> bytes)
         out.snapshot.stack.assign(data, data + rec.size);
         out.snapshot.ended_early = rec.flags & MT_COPY_ENDED_EARLY;
         out.weight = rec.weight;
+        out.rss_pages = rec.rss;
         out.kernel_stack = rec.kernel_stack;
         out.label_tid = rec.tid;
         for (uint32_t i = 0; i < rec.py_count && i < MT_PY_FRAMES; ++i)

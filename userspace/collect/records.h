@@ -18,8 +18,8 @@ static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
 static_assert(sizeof(mt_stats) == 23 * 8);
-static_assert(sizeof(mt_config) == 3 * 8 + 10 * 4);
-static_assert(sizeof(mt_rec_stack) == 16 + 48 + 8 + MT_PY_FRAMES * 24);
+static_assert(sizeof(mt_config) == 3 * 8 + 12 * 4);
+static_assert(sizeof(mt_rec_stack) == 16 + 56 + 8 + MT_PY_FRAMES * 24);
 static_assert(sizeof(mt_py_proc) == 8 + 20 * 2);
 static_assert(sizeof(mt_py_frame) == 24);
 static_assert(sizeof(mt_py_code) == MT_PY_NAME + MT_PY_FILE + 24 + MT_PY_LINETABLE);
@@ -86,6 +86,7 @@ struct StackRecord {
     std::vector<PyFrameRef> python; // innermost first
     uint32_t python_status = 0;     // MT_PY_*
     uint64_t weight = 0;       // bytes the sample stands for
+    uint64_t rss_pages = 0;    // the process's RSS when it was taken
     int32_t kernel_stack = -1; // id in the kernel stack map, or < 0
     uint32_t label_tid = 0;    // 0 unless per-thread stacks
 };

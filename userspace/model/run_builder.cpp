@@ -119,6 +119,9 @@ RunResult build_run(CollectedRun run, std::optional<NamedStacks> stacks, const T
     if (stacks) {
         report.stacks = stacks_summary(run, *stacks, config);
         report.folded = std::move(stacks->folded);
+        report.lines = std::move(stacks->lines);
+        if (config.lines)
+            report.lines_sample_bytes = config.sample_bytes;
     }
     result.exit_code = exit_code(run);
     report.processes = std::move(run.processes);

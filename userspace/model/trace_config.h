@@ -65,6 +65,10 @@ struct TraceConfig {
     UnwindMode unwind = UnwindMode::Auto;
     uint32_t stack_bytes = kDefaultStackCopy; // stack copied per DWARF sample
 
+    // --lines: each traced function's lines, from stack samples (stacks on, Touch)
+    bool lines = false;
+    static constexpr uint64_t kLinesSampleBytes = 64 * 1024; // --sample-bytes default with --lines
+
     // timeline (--timeline, memtrace record)
     bool timeline = false;
     double resolution_ms = 10;            // --resolution

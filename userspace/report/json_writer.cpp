@@ -118,6 +118,49 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
 }
 
 // What memtrace lost or counted, and what it cost.
+json tally_json(json j, const LineTally &t)
+{
+    j["bytes"] = t.bytes;
+    j["samples"] = t.samples;
+    j["peak_rss_bytes"] = t.samples ? json(t.peak_rss) : json(nullptr);
+    return j;
+}
+
+// --lines: one table per traced function, each with its "lines"
+json line_tables_json(const RunReport &r)
+{
+    json tables = json::array();
+    for (const FunctionLines &f : r.lines) {
+        json t;
+        t["pid"] = f.pid ? json(f.pid) : json(nullptr);
+        t["function"] = f.function;
+        t["language"] = f.python ? "python" : "native";
+        if (!f.module.empty())
+            t["module"] = f.module;
+        t["source_file"] = f.source_file.empty() ? json(nullptr) : json(f.source_file);
+        if (!f.source_note.empty())
+            t["source_note"] = f.source_note;
+        t["first_line"] = f.first_line;
+        t["last_line"] = f.last_line;
+        t["sample_bytes"] = r.lines_sample_bytes;
+        t["total"] = tally_json(json::object(), f.total);
+        t["unplaced_bytes"] = f.unplaced_bytes;
+        json other = json::array();
+        for (const auto &[where, tally] : f.other_files)
+            other.push_back(tally_json({{"where", where}}, tally));
+        t["other_files"] = std::move(other);
+        json lines = json::array();
+        for (const LineRow &row : f.rows) {
+            json l = tally_json({{"line", row.line}}, row.tally);
+            l["text"] = row.text ? json(*row.text) : json(nullptr);
+            lines.push_back(std::move(l));
+        }
+        t["lines"] = std::move(lines);
+        tables.push_back(std::move(t));
+    }
+    return tables;
+}
+
 void add_stats_json(json &j, const RunReport &r)
 {
     const TraceStats &s = r.stats;
@@ -186,6 +229,8 @@ json report_json(const RunReport &r)
     if (!r.functions.empty() || r.probes_attached)
         j["functions"] = std::move(functions);
 
+    if (!r.lines.empty())
+        j["line_tables"] = line_tables_json(r);
     if (r.stacks)
         j["stacks"] = stacks_json(*r.stacks, r);
     add_stats_json(j, r);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "report/line_table_writer.h"
 #include "report/text_table.h"
 #include "report/units.h"
 
@@ -188,7 +189,7 @@ void write_stacks(std::ostream &out, const RunReport &r)
     if (!r.stacks)
         return;
     const StacksSummary &st = *r.stacks;
-    out << "\nStacks (" << st.path << "): " << format_count(st.samples) << " samples, one per "
+    out << "\nStacks (" << (st.path.empty() ? "sampled for --lines" : st.path) << "): " << format_count(st.samples) << " samples, one per "
         << format_bytes(st.sample_bytes) << (st.kind == "touch" ? " brought in" : " mapped")
         << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; "
         << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
@@ -314,6 +315,7 @@ void write_table(std::ostream &out, const RunReport &r)
         write_legend(out, false);
     }
     write_functions(out, r);
+    write_line_tables(out, r.lines, r.lines_sample_bytes);
     write_stacks(out, r);
     write_warnings(out, r.stats);
 }

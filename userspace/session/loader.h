@@ -32,6 +32,7 @@ struct LoaderConfig {
     uint64_t timeline_ns = 0;     // --timeline: interval length, 0 = off
     UnwindMode unwind = UnwindMode::FramePointers; // --unwind
     uint32_t stack_copy = MT_STACK_COPY_DEFAULT; // --stack-bytes
+    bool lines = false;           // --lines: every stack sample copied, with the RSS
 };
 
 // memtrace's BPF programs, loaded and attached: the kernel side the collector

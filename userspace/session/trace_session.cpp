@@ -31,6 +31,7 @@ LoaderConfig loader_config(const TraceConfig &config, bool functions)
     lc.per_thread = config.per_thread;
     lc.unwind = config.unwind;
     lc.stack_copy = config.stack_bytes;
+    lc.lines = config.lines;
     if (config.timeline)
         lc.timeline_ns = static_cast<uint64_t>(config.resolution_ms * 1e6);
     return lc;
@@ -58,13 +59,18 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
     }
     // Functions: found in the target's files now, so a bad pattern fails
     // before anything is loaded.
-    if (!config.python_functions.empty())
+    // --lines reads Python functions from stack samples: no per-call tracing needed
+    if (!config.python_functions.empty() && !config.lines)
         throw Error("-f py:" + config.python_functions.front() +
                     ": Python function tracing is being built; --folded names Python functions today");
     std::vector<FunctionProbe> probes;
     if (!config.functions.empty())
         probes = plan_functions(config.functions, config, plan_.executable, plan_.pids, procfs);
     plan_.functions = traced_functions(probes);
+    if (config.lines)
+        if (std::optional<RunAs> who = sudo_invoker())
+            plan_.source_reader = SourceReader{who->uid, who->groups.empty() ? std::vector<gid_t>{who->gid}
+                                                                             : who->groups};
 
     if (ensure_tracefs())
         progress.detail("mounted tracefs at /sys/kernel/tracing");
