@@ -447,6 +447,7 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
     if (opt.trace.lines)
         check_lines_options(opt, stacks_kind, unwind);
+    opt.trace.fold_stacks = !opt.folded_path.empty();
     if (opt.folded_path.empty() && !opt.trace.lines &&
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
          opt.trace.per_thread || !unwind.empty() || !stack_bytes.empty()))

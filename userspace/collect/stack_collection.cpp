@@ -76,7 +76,7 @@ void StackCollection::sample_lines(std::vector<TracedFunction> functions, uint64
     if (!dwarf_)
         return; // --lines asks for copies: never without them
     lines_.emplace(std::move(functions), config_.python_functions, page_size);
-    dwarf_->set_line_sampler(&*lines_);
+    dwarf_->set_line_sampler(&*lines_, config_.python_frames_only());
 }
 
 void StackCollection::after_drain()

@@ -30,7 +30,7 @@ LoaderConfig loader_config(const TraceConfig &config, bool functions)
     lc.kernel_stacks = config.kernel_stacks;
     lc.per_thread = config.per_thread;
     lc.unwind = config.unwind;
-    lc.stack_copy = config.stack_bytes;
+    lc.stack_copy = config.python_frames_only() ? 0 : config.stack_bytes;
     lc.lines = config.lines;
     if (config.timeline)
         lc.timeline_ns = static_cast<uint64_t>(config.resolution_ms * 1e6);
