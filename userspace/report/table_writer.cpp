@@ -189,13 +189,16 @@ void write_stacks(std::ostream &out, const RunReport &r)
     if (!r.stacks)
         return;
     const StacksSummary &st = *r.stacks;
-    out << "\nStacks (" << (st.path.empty() ? "sampled for --lines" : st.path) << "): " << format_count(st.samples) << " samples, one per "
+    out << "\nStacks (" << (st.path.empty() ? "sampled for --lines" : st.path)
+        << "): " << format_count(st.samples) << " samples, one per "
         << format_bytes(st.sample_bytes) << (st.kind == "touch" ? " brought in" : " mapped")
         << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; "
         << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
         << (st.kind == "touch" ? " touched" : " mapped")
         << " (the rest: each thread's last partial sample).\n";
-    if (st.unwind == "dwarf" || st.unwind == "auto") {
+    if (st.stack_bytes == 0 && st.unwind != "fp")
+        out << "  Python frames only: --lines on py: functions copies no native stack (--folded would).\n";
+    if (st.stack_bytes != 0 && (st.unwind == "dwarf" || st.unwind == "auto")) {
         out << "  Unwound (--unwind " << st.unwind << "): " << format_count(st.by_frame_pointers)
             << " by frame pointers, " << format_count(st.by_dwarf) << " with DWARF CFI from "
             << format_bytes(st.stack_bytes) << " stack copies";
