@@ -109,7 +109,7 @@ TEST_CASE("source files: read for the invoking user only if that user could read
     CHECK(readable_by(st, {5, {9}}));
     CHECK(readable_by(st, {6, {9, 7}}));
     CHECK_FALSE(readable_by(st, {6, {9}}));
-    st.st_mode = S_IFREG | 0604; // the owner is refused even though others may read
+    st.st_mode = S_IFREG | 0044; // the owner is refused even though others may read
     CHECK_FALSE(readable_by(st, {5, {9}}));
 }
 
