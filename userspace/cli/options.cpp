@@ -33,6 +33,8 @@ constexpr const char *kFooter =
     "  sudo memtrace --json out.json -- ./app      the same figures as JSON\n"
     "  sudo memtrace -f 'build_*' -- ./indexer     per call of build_*: memory at entry, true peak, kept\n"
     "  sudo memtrace -f libc:malloc -p 1234        a library function in a running process\n"
+    "  sudo memtrace -f build_index --lines -- ./a per line of build_index: RSS high point, memory brought in\n"
+    "  sudo memtrace -f py:load --lines -- python3 app.py   the same for a Python function\n"
     "  memtrace --list-funcs 'Index::*' ./indexer  what a pattern would trace\n"
     "  sudo memtrace record -f build_index -- ./a  memory over time, to memtrace-DATE-TIME.mtrace\n"
     "  memtrace plot a.mtrace b.mtrace -o cmp.svg  both runs in one plot (memtrace plot --help)\n"
@@ -49,6 +51,14 @@ constexpr const char *kFooter =
     "             process while the call is open (any thread); PEAK INCREMENT = peak - base;\n"
     "             NET = RSS at return - base. Recursive calls fold into the outermost call.\n"
     "             UNRETURNED: calls left by an exception, longjmp, thread exit or exec.\n"
+    "  --lines    per line of a traced function (memory_profiler's table), from stack samples\n"
+    "             taken every --sample-bytes brought in (64K by default; 4096 = every page, exact,\n"
+    "             at the cost of a stack copy per page fault): PEAK RSS = the process's highest RSS\n"
+    "             at a sample on the line; BROUGHT IN = memory first touched while the line (or\n"
+    "             what it called) ran; SAMPLES = samples there, not how often the line ran. Code\n"
+    "             inlined into the function counts on the line of the inlined call. Native lines\n"
+    "             need DWARF (-g or a debug file); Python lines (-f py:NAME, CPython 3.11-3.13)\n"
+    "             come from the code objects. Source text is shown when the file is readable.\n"
     "\n"
     "Needs root, or CAP_BPF + CAP_PERFMON, and a kernel >= 5.8 with BTF. Under sudo, CMD runs\n"
     "as the invoking user (SUDO_UID/SUDO_GID) unless --as-root. memtrace exits with CMD's status\n"
@@ -289,7 +299,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     std::vector<std::string> func_args;
     app.add_option("-f,--func", func_args,
                    "Trace calls of functions: [MODULE:]SYMBOL, a name, glob or C++ name; "
-                   "repeat or use commas (e.g. -f 'build_*' -f libc:malloc)")
+                   "repeat or use commas (e.g. -f 'build_*' -f libc:malloc); py:NAME, a Python function, "
+                   "with --lines")
         ->type_name("PATTERN")
         ->group("Functions");
     app.add_option("--list-funcs", opt.list_funcs,
@@ -329,7 +340,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string sample_bytes;
     app.add_option("--sample-bytes", sample_bytes,
-                   "Take a stack every N bytes of growth per thread (default 512K; 4096 = every page)")
+                   "Take a stack every N bytes of growth per thread (default 512K, 64K with --lines; "
+                   "4096 = every page)")
         ->type_name("N")
         ->group("Stacks");
     std::string unwind;
@@ -452,7 +464,7 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
          opt.trace.per_thread || !unwind.empty() || !stack_bytes.empty()))
         throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid "
-                    "and --per-thread shape the stacks of --folded FILE: give it too");
+                    "and --per-thread shape the stacks of --folded FILE (or --lines): give it too");
     if (!unwind.empty()) {
         if (unwind == "fp")
             opt.trace.unwind = UnwindMode::FramePointers;
