@@ -264,3 +264,17 @@ TEST_CASE("line tables in JSON: a lines array per function, nulls where nothing 
     CHECK(none["language"] == "python");
     CHECK(none["source_file"].is_null());
 }
+
+TEST_CASE("line tables come back from a report's JSON (memtrace report)")
+{
+    std::ostringstream first;
+    write_json(first, lines_report());
+    const RunReport back = report_from_json(nlohmann::ordered_json::parse(first.str()));
+    REQUIRE(back.lines.size() == 2);
+    CHECK(back.lines_sample_bytes == 65536);
+    CHECK(back.lines[0].rows.size() == 3);
+    CHECK(back.lines[1].python);
+    std::ostringstream again;
+    write_json(again, back);
+    CHECK(again.str() == first.str());
+}

@@ -237,6 +237,77 @@ json report_json(const RunReport &r)
     return j;
 }
 
+namespace {
+
+LineTally tally_from_json(const json &t)
+{
+    LineTally tally;
+    tally.bytes = t.value("bytes", uint64_t{0});
+    tally.samples = t.value("samples", uint64_t{0});
+    if (t.contains("peak_rss_bytes") && t["peak_rss_bytes"].is_number_unsigned())
+        tally.peak_rss = t["peak_rss_bytes"].get<uint64_t>();
+    return tally;
+}
+
+std::string string_or_empty(const json &j, const char *key)
+{
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// --lines tables, as line_tables_json wrote them (for memtrace report).
+void line_tables_from_json(const json &tables, RunReport &r)
+{
+    for (const auto &t : tables) {
+        FunctionLines f;
+        f.pid = t.contains("pid") && t["pid"].is_number_unsigned() ? t["pid"].get<uint32_t>() : 0;
+        f.function = string_or_empty(t, "function");
+        f.module = string_or_empty(t, "module");
+        f.python = string_or_empty(t, "language") == "python";
+        f.source_file = string_or_empty(t, "source_file");
+        f.source_note = string_or_empty(t, "source_note");
+        f.first_line = t.value("first_line", 0);
+        f.last_line = t.value("last_line", 0);
+        f.unplaced_bytes = t.value("unplaced_bytes", uint64_t{0});
+        r.lines_sample_bytes = t.value("sample_bytes", uint64_t{0});
+        if (t.contains("total"))
+            f.total = tally_from_json(t["total"]);
+        for (const auto &o : t.value("other_files", json::array()))
+            f.other_files[string_or_empty(o, "where")] += tally_from_json(o);
+        for (const auto &l : t.value("lines", json::array())) {
+            LineRow row{l.value("line", 0), tally_from_json(l), std::nullopt};
+            if (l.contains("text") && l["text"].is_string())
+                row.text = l["text"].get<std::string>();
+            f.rows.push_back(std::move(row));
+        }
+        r.lines.push_back(std::move(f));
+    }
+}
+
+void functions_from_json(const json &functions, RunReport &r)
+{
+    for (const auto &f : functions) {
+        FunctionRecord fr;
+        fr.symbol = f.value("symbol", "");
+        fr.demangled = f.value("demangled", "");
+        fr.module = f.value("module", "");
+        fr.pid = f.value("pid", 0u);
+        fr.calls = f.value("calls", uint64_t{0});
+        fr.returned = f.value("returned", uint64_t{0});
+        fr.unreturned = f.value("unreturned", uint64_t{0});
+        fr.active = f.value("active", uint64_t{0});
+        fr.folded = f.value("recursive_calls_folded", uint64_t{0});
+        fr.dropped = f.value("calls_not_tracked", uint64_t{0});
+        fr.max_peak_increment = f.value("max_peak_increment_bytes", uint64_t{0});
+        fr.max_peak_rss = f.value("max_peak_rss_bytes", uint64_t{0});
+        fr.total_net = f.value("total_net_bytes", int64_t{0});
+        fr.entry_hits = f.value("probe_hits", uint64_t{0});
+        fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
+        r.functions.push_back(std::move(fr));
+    }
+}
+
+} // namespace
+
 RunReport report_from_json(const json &j)
 {
     if (!j.is_object() || j.value("version", 0) != 1 || !j.contains("processes"))
@@ -288,27 +359,10 @@ RunReport report_from_json(const json &j)
             rec.kernel_maxrss = p["kernel_maxrss_bytes"].get<uint64_t>();
         r.processes.push_back(std::move(rec));
     }
-    if (j.contains("functions")) {
-        for (const auto &f : j["functions"]) {
-            FunctionRecord fr;
-            fr.symbol = f.value("symbol", "");
-            fr.demangled = f.value("demangled", "");
-            fr.module = f.value("module", "");
-            fr.pid = f.value("pid", 0u);
-            fr.calls = f.value("calls", uint64_t{0});
-            fr.returned = f.value("returned", uint64_t{0});
-            fr.unreturned = f.value("unreturned", uint64_t{0});
-            fr.active = f.value("active", uint64_t{0});
-            fr.folded = f.value("recursive_calls_folded", uint64_t{0});
-            fr.dropped = f.value("calls_not_tracked", uint64_t{0});
-            fr.max_peak_increment = f.value("max_peak_increment_bytes", uint64_t{0});
-            fr.max_peak_rss = f.value("max_peak_rss_bytes", uint64_t{0});
-            fr.total_net = f.value("total_net_bytes", int64_t{0});
-            fr.entry_hits = f.value("probe_hits", uint64_t{0});
-            fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
-            r.functions.push_back(std::move(fr));
-        }
-    }
+    if (j.contains("functions"))
+        functions_from_json(j["functions"], r);
+    if (j.contains("line_tables") && j["line_tables"].is_array())
+        line_tables_from_json(j["line_tables"], r);
     if (j.contains("stats")) {
         const auto &s = j["stats"];
         r.stats.ringbuf_drops = s.value("ringbuf_drops", uint64_t{0});
