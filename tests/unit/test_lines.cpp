@@ -278,3 +278,14 @@ TEST_CASE("line tables come back from a report's JSON (memtrace report)")
     write_json(again, back);
     CHECK(again.str() == first.str());
 }
+
+TEST_CASE("line tables say when samples were lost")
+{
+    std::ostringstream out;
+    const RunReport r = lines_report();
+    write_line_tables(out, r.lines, r.lines_sample_bytes, 12);
+    CHECK(out.str().find("warning: 12 samples lost") != std::string::npos);
+    std::ostringstream none;
+    write_line_tables(none, r.lines, r.lines_sample_bytes, 0);
+    CHECK(none.str().find("samples lost") == std::string::npos);
+}

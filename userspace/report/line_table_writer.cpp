@@ -66,7 +66,8 @@ void write_elsewhere(std::ostream &out, const FunctionLines &f)
 
 } // namespace
 
-void write_line_tables(std::ostream &out, const std::vector<FunctionLines> &tables, uint64_t sample_bytes)
+void write_line_tables(std::ostream &out, const std::vector<FunctionLines> &tables, uint64_t sample_bytes,
+                       uint64_t samples_lost)
 {
     if (tables.empty())
         return;
@@ -83,6 +84,10 @@ void write_line_tables(std::ostream &out, const std::vector<FunctionLines> &tabl
            "  line ran, in whole samples. SAMPLES: stack samples taken there, not how often the line\n"
            "  ran: a line that brought nothing in has none. A line counts what its callees brought\n"
            "  in; code inlined into the function counts on the line of the inlined call.\n";
+    if (samples_lost)
+        out << "warning: " << format_count(samples_lost)
+            << " samples lost (memtrace fell behind: stack ring buffer full): their bytes are in no line; "
+               "a larger --sample-bytes takes fewer\n";
 }
 
 } // namespace memtrace

@@ -11,6 +11,9 @@
 
 namespace memtrace {
 
-void write_line_tables(std::ostream &out, const std::vector<FunctionLines> &tables, uint64_t sample_bytes);
+// `samples_lost`: stack copies the reader could not keep up with (their
+// bytes are in no line).
+void write_line_tables(std::ostream &out, const std::vector<FunctionLines> &tables, uint64_t sample_bytes,
+                       uint64_t samples_lost = 0);
 
 } // namespace memtrace

@@ -318,7 +318,7 @@ void write_table(std::ostream &out, const RunReport &r)
         write_legend(out, false);
     }
     write_functions(out, r);
-    write_line_tables(out, r.lines, r.lines_sample_bytes);
+    write_line_tables(out, r.lines, r.lines_sample_bytes, r.stacks ? r.stacks->copies_lost : 0);
     write_stacks(out, r);
     write_warnings(out, r.stats);
 }
