@@ -4,6 +4,8 @@
 // The lines come from the files' "MT:" markers, so editing them breaks nothing
 // silently.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+
 #include <fstream>
 #include <string>
 #include <vector>
@@ -205,4 +207,42 @@ TEST_CASE("--lines: bad combinations are refused with what to do", "[lines][bad-
     r = run_memtrace({"-f", "three_lines", "--lines", "--stacks", "map", "--", workload("linework")});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--stacks map") != std::string::npos);
+}
+
+TEST_CASE("--lines under sudo: a source the invoking user cannot read is not shown", "[lines][python]")
+{
+    require_root();
+    // a root process running a script only root may read, traced for user nobody
+    const std::string dir = report_dir();
+    const std::string script = dir + "/secret.py";
+    {
+        std::ofstream out(script);
+        out << "import sys\n"
+               "def grow():\n"
+               "    a = bytearray(8 << 20)  # secret text\n"
+               "    return len(a)\n"
+               "sys.stdin.readline()\n"
+               "grow()\n";
+    }
+    REQUIRE(chmod(script.c_str(), 0600) == 0);
+    Background py({"/usr/bin/python3", script});
+    const std::string json = dir + "/r.json";
+    Background tracer({memtrace_bin(), "-p", std::to_string(py.pid()), "-f", "py:grow", "--lines",
+                       "--json", json},
+                      with_env({"SUDO_UID=65534", "SUDO_GID=65534"}));
+    REQUIRE(tracer.wait_for_stderr("tracing pid"));
+    py.send_stdin("go\n");
+    CHECK(py.wait().exit_code == 0);
+    RunResult r = tracer.wait(30);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("secret text") == std::string::npos);
+    CHECK(r.out.find("is not readable by the invoking user") != std::string::npos);
+    std::ifstream in(json);
+    REQUIRE(in.good());
+    nlohmann::json report = nlohmann::json::parse(in);
+    REQUIRE(report["line_tables"].size() == 1);
+    const auto &t = report["line_tables"][0];
+    CHECK(t["total"]["bytes"].get<uint64_t>() >= 7 * MiB); // the figures are still there
+    for (const auto &l : t["lines"])
+        CHECK(l["text"].is_null());
 }
