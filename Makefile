@@ -67,7 +67,8 @@ FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp 
 	userspace/symbols/modules.cpp userspace/probes/function_pattern.cpp \
 	userspace/symbols/demangle.cpp userspace/symbols/symbolizer.cpp \
 	userspace/symbols/regular_file.cpp userspace/symbols/debug_file.cpp \
-	userspace/collect/records.cpp userspace/probes/x86_code.cpp
+	userspace/collect/records.cpp userspace/probes/x86_code.cpp \
+	userspace/symbols/go_functions.cpp
 FUZZ_SECONDS ?= 10
 
 .PHONY: all clean demo test check unit e2e asan install bench deps tests fuzz fuzz-smoke

@@ -2,7 +2,8 @@
 # memtrace's benchmarks. Usage: bench/run.sh [--quick]
 # Installs the peers (scripts/install-bench-deps.sh), builds memtrace and the benchmark
 # workloads, runs bench/peers.py (memtrace against heaptrack, memleak, massif and mprof),
-# bench/overhead.py (process tracing and stacks) and bench/probes.py (-f), and writes
+# bench/overhead.py (process tracing and stacks), bench/probes.py (-f) and bench/python.py
+# (Python frames against none, and mprof run) and bench/startup.py (fixed costs), and writes
 # docs/benchmarks.md.
 # Run as root on an otherwise idle machine: the full run takes about 35 minutes on a
 # 2-CPU VM; --quick (small workloads, one round: a check that everything runs) under 5.
@@ -31,6 +32,8 @@ else
     /usr/bin/python3 bench/overhead.py --rounds 5
 fi
 /usr/bin/python3 bench/probes.py $quick
+/usr/bin/python3 bench/python.py $quick
+/usr/bin/python3 bench/startup.py $quick
 minutes=$(( ($(date +%s) - start + 59) / 60 ))
 # before docs/benchmarks.md is rewritten (which would mark the tree dirty)
 version=$(git describe --always --dirty 2>/dev/null || echo '?')
@@ -52,5 +55,9 @@ machine=$(/usr/bin/python3 -c 'import os,platform; cpu=[l.split(":",1)[1].strip(
     cat build/bench/overhead.md
     echo
     cat build/bench/probes.md
+    echo
+    cat build/bench/python.md
+    echo
+    cat build/bench/startup.md
 } > docs/benchmarks.md
 echo "written to docs/benchmarks.md ($minutes min)" >&2

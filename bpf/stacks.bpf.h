@@ -173,6 +173,32 @@ static __always_inline bool want_dwarf(__u32 tgid, __u64 ip)
 	return false;
 }
 
+struct stack_vma {
+	__u64 end;
+};
+
+static long stack_vma_end(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	((struct stack_vma *)ctx)->end = vma->vm_end;
+	return 0;
+}
+
+/* Where the stack holding `sp` ends: copies stop there, so shallow stacks cost
+ * little whatever --stack-bytes allows. The main thread's frames end where the
+ * program began (mm->start_stack: argc; above are argv and the environment);
+ * another thread's at the end of its stack's mapping. 0 if unknown. */
+static __always_inline __u64 stack_top(__u64 sp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 main_top = BPF_CORE_READ(task, mm, start_stack) + 16;
+	if (sp < main_top && main_top - sp <= (8u << 20))
+		return main_top;
+	struct stack_vma found = {};
+	if (bpf_find_vma(task, sp, stack_vma_end, &found, 0))
+		return 0; /* the mm is locked for writing: copy what is allowed */
+	return found.end;
+}
+
 /* Sends the user registers and the top of the user stack to userspace, which
  * unwinds it with DWARF CFI. Read page by page: one read across the stack's
  * top end would fail whole. */
@@ -191,9 +217,8 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	/* On the main thread's stack, frames end where the program began
 	 * (mm->start_stack: argc); above are argv and the environment. */
 	__u32 want = mt_cfg.stack_copy;
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 top = BPF_CORE_READ(task, mm, start_stack) + 16;
-	if (sp < top && top - sp < want) {
+	__u64 top = want ? stack_top(sp) : 0; /* none wanted: Python frames only (--lines) */
+	if (top > sp && top - sp <= want) {
 		want = (__u32)(top - sp);
 		flags |= MT_COPY_ENDED_EARLY; /* the whole stack: nothing is cut */
 	}

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "symbols/elf_file.h"
+#include "symbols/go_functions.h"
 #include "unwind/frame_pointers.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,6 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (const auto &seg : elf.segments())
             elf.vaddr_of(seg.offset);
         memtrace::detect_frame_pointers(elf);
+        if (auto go = memtrace::GoFunctions::read(elf))
+            for (const auto &seg : elf.segments())
+                go->name_at(seg.vaddr + seg.filesz / 2);
     } catch (const memtrace::Error &) {
         // a refused file is fine; a crash is not
     }

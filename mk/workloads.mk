@@ -122,3 +122,17 @@ $(DEMO): demo/feature_extract.c
 
 # Python workloads (tests/workloads/*.py) need no build: tests/e2e/test_python.cpp
 # runs them from the source tree (MT_SOURCE_DIR) with /usr/bin/python3 and pyenv's.
+
+# A Go program (Debian's golang-go): with symbols, and stripped of them.
+GOWORK := $(BUILD)/workloads/gowork $(BUILD)/workloads/gowork-stripped
+WORKLOADS += $(GOWORK)
+GO_ENV := GOCACHE=$(abspath $(BUILD))/go-cache GOPATH=$(abspath $(BUILD))/go GO111MODULE=off
+$(BUILD)/workloads/gowork: tests/workloads/gowork.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) go build -o $@ $<
+
+$(BUILD)/workloads/gowork-stripped: tests/workloads/gowork.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(GO_ENV) go build -ldflags='-s -w' -o $@ $<

@@ -512,3 +512,33 @@ TEST_CASE("python: --unwind fp says once that Python frames need stack copies", 
     CHECK(r.result.err.find(expected, at + 1) == std::string::npos);
     CHECK(r.report["stacks"]["python"]["samples"] == 0);
 }
+
+TEST_CASE("python: --no-python-frames keeps the interpreter's C frames and reads no Python state",
+          "[python]")
+{
+    require_root();
+    std::string folded = report_dir() + "/nopy.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--no-python-frames", "--", kDebianPython, "-c",
+                                   "def grow():\n    return bytearray(16 << 20)\nb = grow()"});
+    REQUIRE(r.result.exit_code == 0);
+    INFO(r.result.err);
+    CHECK(r.report["stacks"]["python"]["samples"] == 0);
+    CHECK(r.result.err.find("Python frames") == std::string::npos);
+    auto lines = read_folded(folded);
+    uint64_t eval = 0, python = 0;
+    for (const auto &[stack, bytes] : lines) {
+        if (stack.find("_PyEval_EvalFrameDefault") != std::string::npos)
+            eval += bytes;
+        if (stack.find(".py:") != std::string::npos || stack.find("(<string>:") != std::string::npos)
+            python += bytes;
+    }
+    CHECK(python == 0);
+    CHECK(eval >= 15 * MiB); // the 16 MiB bytearray, made under the interpreter's frames
+
+    SECTION("without --folded it is refused: it shapes stacks")
+    {
+        RunResult bad = run_memtrace({"--no-python-frames", "--", "/bin/true"});
+        CHECK(bad.exit_code == 2);
+        CHECK(bad.err.find("--no-python-frames") != std::string::npos);
+    }
+}

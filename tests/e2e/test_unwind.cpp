@@ -148,8 +148,9 @@ TEST_CASE("--unwind: a stack deeper than the copy is cut short, reported, not wr
 {
     require_root();
     std::string folded = report_dir() + "/out.folded";
-    // 40 frames of 1 KiB: deeper than the default 16 KiB copy
-    JsonRun r = run_memtrace_json({"--folded", folded, "--", workload("unwindwork"), "--deep", "40", "8", "8"});
+    // 40 frames of 1 KiB: deeper than a 16 KiB copy
+    JsonRun r = run_memtrace_json({"--folded", folded, "--stack-bytes", "16K", "--", workload("unwindwork"),
+                                   "--deep", "40", "8", "8"});
     REQUIRE(r.result.exit_code == 0);
     auto lines = read_folded(folded);
     INFO(dump_folded(lines) << r.result.out);
@@ -158,8 +159,9 @@ TEST_CASE("--unwind: a stack deeper than the copy is cut short, reported, not wr
     CHECK(r.report["stacks"]["unwind"]["cut_short"]["stack copy too short"].get<uint64_t>() >= 10);
     CHECK(r.result.out.find("raise --stack-bytes") != std::string::npos);
 
-    // a copy large enough: the whole chain, 41 descend frames under main
-    r = run_memtrace_json({"--folded", folded, "--stack-bytes", "64K", "--", workload("unwindwork"), "--deep", "40", "8", "8"});
+    // the default copies up to 64 KiB, stopping at the stack's top: the whole
+    // chain, 41 descend frames under main
+    r = run_memtrace_json({"--folded", folded, "--", workload("unwindwork"), "--deep", "40", "8", "8"});
     REQUIRE(r.result.exit_code == 0);
     lines = read_folded(folded);
     INFO(dump_folded(lines));

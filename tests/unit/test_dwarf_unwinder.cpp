@@ -17,6 +17,12 @@
 
 using namespace memtrace;
 
+// A function without CFI (no .cfi_startproc: no FDE in .eh_frame), as crti.o's
+// _init in every library.
+asm(".text\n.globl mt_test_no_cfi\n.type mt_test_no_cfi,@function\nmt_test_no_cfi:\n"
+    "\tnop\n\tret\n.size mt_test_no_cfi, .-mt_test_no_cfi\n");
+extern "C" void mt_test_no_cfi();
+
 namespace {
 
 // The top of this thread's stack mapping, from /proc/self/maps.
@@ -173,4 +179,38 @@ TEST_CASE("A process whose mappings were never read is code in no mapped file")
     CHECK(u.end == UnwindEnd::UnknownCode);
     REQUIRE(u.pcs.size() == 1);
     CHECK(u.pcs[0] == 0x1234);
+}
+
+TEST_CASE("A sample at the first instruction of code without CFI: the caller is at [sp]")
+{
+    unwind_level1(65536);
+    // As if take_snapshot had called mt_test_no_cfi and the sample came at its
+    // first instruction (its page being faulted in): return address pushed.
+    StackSnapshot s = g_snapshot;
+    uint64_t ret = s.ip;
+    s.ip = reinterpret_cast<uint64_t>(&mt_test_no_cfi);
+    s.sp -= sizeof(ret);
+    s.stack.insert(s.stack.begin(), reinterpret_cast<const uint8_t *>(&ret),
+                   reinterpret_cast<const uint8_t *>(&ret) + sizeof(ret));
+    ModuleIndex index;
+    REQUIRE(index.snapshot(getpid()));
+    DwarfUnwinder unwinder(index, {});
+    UnwoundStack u = unwinder.unwind(s);
+    std::vector<std::string> names = names_of(index, u);
+    INFO(joined(names) << " (" << unwind_end_name(u.end) << ")");
+    CHECK(u.end == UnwindEnd::Complete);
+    REQUIRE(!names.empty());
+    CHECK(names.back().find("mt_test_no_cfi") != std::string::npos);
+    CHECK(consecutive(names, {"unwind_level1", "unwind_level2", "unwind_level3", "take_snapshot",
+                              "mt_test_no_cfi"}));
+
+    SECTION("one instruction in, the return address is no longer known to be at [sp]")
+    {
+        s.ip += 1;
+        UnwoundStack later = unwinder.unwind(s);
+        std::vector<std::string> cut = names_of(index, later);
+        INFO(joined(cut));
+        CHECK(later.end != UnwindEnd::Complete);
+        CHECK_FALSE(consecutive(cut, {"take_snapshot", "mt_test_no_cfi"}));
+    }
 }

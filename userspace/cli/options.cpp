@@ -353,12 +353,17 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string stack_bytes;
     app.add_option("--stack-bytes", stack_bytes,
-                   "Stack copied per DWARF sample (default 16K, at most 64K); deeper stacks are cut "
-                   "short and counted")
+                   "Most stack copied per DWARF sample (default and most 64K); a copy stops at the "
+                   "stack's top, so shallow stacks copy less; deeper ones are cut short and counted")
         ->type_name("N")
         ->group("Stacks");
     app.add_flag("--kernel-stacks", opt.trace.kernel_stacks,
                  "Add kernel frames, below a '-' frame")
+        ->group("Stacks");
+    bool no_python_frames = false;
+    app.add_flag("--no-python-frames", no_python_frames,
+                 "Python programs: keep the interpreter's C frames (_PyEval_EvalFrameDefault) "
+                 "instead of the Python functions they run; reads nothing of the interpreter")
         ->group("Stacks");
     app.add_flag("--per-pid", opt.trace.per_pid, "Root frame comm-PID instead of comm")->group("Stacks");
     app.add_flag("--per-thread", opt.trace.per_thread, "Also a frame per thread (name-TID)")
@@ -462,9 +467,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     opt.trace.fold_stacks = !opt.folded_path.empty();
     if (opt.folded_path.empty() && !opt.trace.lines &&
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
-         opt.trace.per_thread || !unwind.empty() || !stack_bytes.empty()))
-        throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid "
-                    "and --per-thread shape the stacks of --folded FILE (or --lines): give it too");
+         opt.trace.per_thread || no_python_frames || !unwind.empty() || !stack_bytes.empty()))
+        throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid, "
+                    "--per-thread and --no-python-frames shape the stacks of --folded FILE (or --lines): "
+                    "give it too");
     if (!unwind.empty()) {
         if (unwind == "fp")
             opt.trace.unwind = UnwindMode::FramePointers;
@@ -483,6 +489,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             throw Error("--stack-bytes sizes the stack copies of --unwind dwarf|auto, not fp");
         opt.trace.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
     }
+    opt.trace.python_frames = !no_python_frames;
+    if (opt.trace.lines && no_python_frames && !opt.trace.python_functions.empty())
+        throw Error("--lines on py: functions reads the samples' Python frames: drop --no-python-frames");
     if (!opt.folded_path.empty() || opt.trace.lines) {
         opt.trace.stacks = stacks_kind == "map" ? StackWeight::Map : StackWeight::Touch;
         if (opt.trace.lines)

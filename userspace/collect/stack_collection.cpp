@@ -53,7 +53,8 @@ void StackCollection::read_mappings(uint32_t pid)
     if (!maps)
         return;
     // Python frames come with stack copies only (--unwind dwarf|auto)
-    python_.examine(pid, *maps, dwarf_.has_value());
+    if (config_.python_frames)
+        python_.examine(pid, *maps, dwarf_.has_value());
     if (auto_mode)
         kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));
 }

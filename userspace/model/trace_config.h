@@ -30,7 +30,7 @@ enum class UnwindMode {
 const char *unwind_name(UnwindMode mode);    // "fp", "dwarf", "auto"
 const char *weight_name(StackWeight weight); // "none", "touch", "map"
 
-inline constexpr uint32_t kDefaultStackCopy = 16384; // --stack-bytes
+inline constexpr uint32_t kDefaultStackCopy = 65536; // --stack-bytes: copies stop at the stack's top
 inline constexpr uint32_t kMaxStackCopy = 65536;
 
 struct TraceConfig {
@@ -64,6 +64,7 @@ struct TraceConfig {
     bool per_thread = false;
     UnwindMode unwind = UnwindMode::Auto;
     uint32_t stack_bytes = kDefaultStackCopy; // stack copied per DWARF sample
+    bool python_frames = true;            // read CPython's frames (--no-python-frames: off)
 
     // --lines: each traced function's lines, from stack samples (stacks on, Touch)
     bool lines = false;

@@ -21,6 +21,10 @@ struct ModuleSymbols {
     std::vector<ElfSymbol> functions;
     std::vector<std::string> demangled; // parallel to functions
     std::string source;                 // where the symbols came from
+    std::map<std::string, size_t> cold_parts; // "f" -> index of "f.cold..."
+    // Direct calls in the whole module, by target: return addresses as file
+    // offsets. Decoded once, the first time a tail-calling function needs them.
+    mutable std::optional<std::map<uint64_t, std::vector<uint64_t>>> calls_by_target;
 };
 
 ModuleSymbols load_symbols(const Module &module, ElfFile binary,
@@ -47,6 +51,10 @@ ModuleSymbols load_symbols(const Module &module, ElfFile binary,
     }
     for (const auto &f : ms.functions)
         ms.demangled.push_back(demangle(f.name));
+    for (size_t i = 0; i < ms.functions.size(); ++i)
+        if (size_t cold = ms.functions[i].name.find(".cold");
+            cold != std::string::npos && cold > 0 && ms.functions[i].size > 0)
+            ms.cold_parts[ms.functions[i].name.substr(0, cold)] = i;
     return ms;
 }
 
@@ -109,11 +117,11 @@ bool better_name(const ElfSymbol &a, const ElfSymbol &b)
     return a.name.size() < b.name.size();
 }
 
-// Direct calls to `target` anywhere in the module's functions: each function
-// is decoded from its own start, so no probe can land inside an instruction.
-std::vector<uint64_t> return_addresses_of_calls(const ModuleSymbols &ms, uint64_t target)
+// Direct calls anywhere in the module, by target: each function is decoded
+// from its own start, so no probe can land inside an instruction. Once per module.
+std::map<uint64_t, std::vector<uint64_t>> index_calls(const ModuleSymbols &ms)
 {
-    std::vector<uint64_t> offsets;
+    std::map<uint64_t, std::vector<uint64_t>> by_target;
     uint64_t decoded = 0;
     for (const ElfSymbol &f : ms.functions) {
         if (f.ifunc || f.size == 0 || f.size > (1u << 20))
@@ -123,13 +131,23 @@ std::vector<uint64_t> return_addresses_of_calls(const ModuleSymbols &ms, uint64_
         auto code = ms.binary->read(f.value, f.size);
         if (!code)
             continue;
-        for (uint64_t ret : calls_to(*code, f.value, target))
-            if (auto off = ms.binary->file_offset(ret))
-                offsets.push_back(*off);
+        for (const DirectCall &call : direct_calls(*code, f.value))
+            if (auto off = ms.binary->file_offset(call.return_address))
+                by_target[call.target].push_back(*off);
     }
-    std::sort(offsets.begin(), offsets.end());
-    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
-    return offsets;
+    for (auto &[target, offsets] : by_target) {
+        std::sort(offsets.begin(), offsets.end());
+        offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+    }
+    return by_target;
+}
+
+std::vector<uint64_t> return_addresses_of_calls(const ModuleSymbols &ms, uint64_t target)
+{
+    if (!ms.calls_by_target)
+        ms.calls_by_target = index_calls(ms);
+    auto found = ms.calls_by_target->find(target);
+    return found == ms.calls_by_target->end() ? std::vector<uint64_t>{} : found->second;
 }
 
 } // namespace
@@ -207,10 +225,8 @@ std::map<uint64_t, size_t> matches_in(const ModuleSymbols &ms, const FunctionPat
 // for the function, so its rets are the function's too).
 FunctionCode decode_function(const ModuleSymbols &ms, const ElfSymbol &f)
 {
-    const ElfSymbol *cold = nullptr;
-    for (const ElfSymbol &c : ms.functions)
-        if (c.size > 0 && c.name.rfind(f.name + ".cold", 0) == 0)
-            cold = &c;
+    auto cold_part = ms.cold_parts.find(f.name);
+    const ElfSymbol *cold = cold_part == ms.cold_parts.end() ? nullptr : &ms.functions[cold_part->second];
     std::vector<AddressRange> home = {{f.value, f.value + f.size}};
     if (cold)
         home.push_back({cold->value, cold->value + cold->size});

@@ -100,16 +100,24 @@ const char *probe_insn_name(ProbeInsn kind)
     return "?";
 }
 
-std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, uint64_t target)
+std::vector<DirectCall> direct_calls(std::span<const uint8_t> code, uint64_t address)
 {
-    std::vector<uint64_t> out;
+    std::vector<DirectCall> out;
     X86Decoder decoder(code, address);
     while (const cs_insn *i = decoder.next()) {
         if (i->id == X86_INS_CALL && i->detail->x86.op_count == 1 &&
-            i->detail->x86.operands[0].type == X86_OP_IMM &&
-            static_cast<uint64_t>(i->detail->x86.operands[0].imm) == target)
-            out.push_back(i->address + i->size);
+            i->detail->x86.operands[0].type == X86_OP_IMM)
+            out.push_back({static_cast<uint64_t>(i->detail->x86.operands[0].imm), i->address + i->size});
     }
+    return out;
+}
+
+std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, uint64_t target)
+{
+    std::vector<uint64_t> out;
+    for (const DirectCall &call : direct_calls(code, address))
+        if (call.target == target)
+            out.push_back(call.return_address);
     return out;
 }
 

@@ -41,6 +41,12 @@ FunctionCode scan_function(std::span<const uint8_t> code, uint64_t address,
 // (`code` from `address`): the instruction after each `call target`.
 std::vector<uint64_t> calls_to(std::span<const uint8_t> code, uint64_t address, uint64_t target);
 
+// Every direct call in a function's code: (target, return address) pairs.
+struct DirectCall {
+    uint64_t target = 0, return_address = 0;
+};
+std::vector<DirectCall> direct_calls(std::span<const uint8_t> code, uint64_t address);
+
 const char *probe_insn_name(ProbeInsn kind);
 
 // Microseconds one probe hit costs the traced program, by how the kernel

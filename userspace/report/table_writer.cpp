@@ -200,8 +200,8 @@ void write_stacks(std::ostream &out, const RunReport &r)
         out << "  Python frames only: --lines on py: functions copies no native stack (--folded would).\n";
     if (st.stack_bytes != 0 && (st.unwind == "dwarf" || st.unwind == "auto")) {
         out << "  Unwound (--unwind " << st.unwind << "): " << format_count(st.by_frame_pointers)
-            << " by frame pointers, " << format_count(st.by_dwarf) << " with DWARF CFI from "
-            << format_bytes(st.stack_bytes) << " stack copies";
+            << " by frame pointers, " << format_count(st.by_dwarf)
+            << " with DWARF CFI from stack copies of up to " << format_bytes(st.stack_bytes);
         uint64_t cut = 0;
         std::string why;
         for (const auto &[reason, n] : st.cut_short) {

@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -9,12 +11,15 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <system_error>
 #include <thread>
 #include <utility>
 
 #include "error.h"
 #include "memtrace.skel.h"
+#include "session/uprobe_multi.h"
 #include "session/verifier_log.h"
 #include "unique_fd.h"
 
@@ -149,6 +154,9 @@ struct BpfLoader::State {
     SkeletonPtr skel;
     RingPtr ring;
     std::vector<LinkPtr> probe_links;
+    bool uprobe_multi = false;            // probes attached as uprobe_multi links
+    std::vector<UniqueFd> multi_links;    // one per (program, file, process)
+    size_t multi_probes = 0;              // the probes those links hold
     const RecordHandler *handler = nullptr; // valid only during consume()
     uint32_t nr_cpus = 1;                   // possible CPUs: copies of a per-CPU value
 
@@ -157,26 +165,68 @@ struct BpfLoader::State {
     // seconds with many probes. Released concurrently, the waits overlap.
     ~State()
     {
-        std::vector<bpf_link *> links;
+        // The links' last references go to a child process, which takes the
+        // kernel's waits (~45 ms per tracepoint link here, one after another
+        // whatever the threads): memtrace's results are out and it exits now.
+        const int handover = hand_release_to_child();
+        release_links();
+        if (handover >= 0)
+            close(handover); // the child's cue: our references are gone
+    }
+
+    // Forks a child that holds every descriptor until the write end returned
+    // here is closed, then closes them all. -1 if there is no child.
+    static int hand_release_to_child()
+    {
+        int cue[2];
+        if (pipe2(cue, O_CLOEXEC) != 0)
+            return -1;
+        const pid_t child = fork();
+        if (child < 0) {
+            close(cue[0]);
+            close(cue[1]);
+            return -1;
+        }
+        if (child == 0) {
+            // Only async-signal-safe calls here. No stdio: who reads memtrace's
+            // output must not wait for this child.
+            for (int fd = 0; fd <= 2; ++fd)
+                close(fd);
+            close(cue[1]);
+            char byte;
+            while (read(cue[0], &byte, 1) < 0 && errno == EINTR) {
+            }
+            syscall(SYS_close_range, 3u, ~0u, 0u);
+            _exit(0);
+        }
+        close(cue[0]);
+        return cue[1];
+    }
+
+    void release_links()
+    {
+        std::vector<std::function<void()>> releases;
         for (LinkPtr &link : probe_links)
-            links.push_back(link.release());
+            releases.emplace_back([link = link.release()] { bpf_link__destroy(link); });
+        for (UniqueFd &fd : multi_links)
+            releases.emplace_back([fd = fd.release()] { close(fd); });
         if (skel)
             for (int i = 0; i < skel->skeleton->prog_cnt; ++i)
                 if (bpf_link **link = skel->skeleton->progs[i].link; link && *link)
-                    links.push_back(std::exchange(*link, nullptr));
-        destroy_concurrently(links);
+                    releases.emplace_back([link = std::exchange(*link, nullptr)] { bpf_link__destroy(link); });
+        release_concurrently(releases);
     }
 
-    static void destroy_concurrently(const std::vector<bpf_link *> &links)
+    static void release_concurrently(const std::vector<std::function<void()>> &releases)
     {
         constexpr size_t kThreads = 64;
-        for (size_t first = 0; first < links.size(); first += kThreads) {
+        for (size_t first = 0; first < releases.size(); first += kThreads) {
             std::vector<std::thread> threads;
-            for (size_t i = first; i < links.size() && i < first + kThreads; ++i)
+            for (size_t i = first; i < releases.size() && i < first + kThreads; ++i)
                 try {
-                    threads.emplace_back([link = links[i]] { bpf_link__destroy(link); });
+                    threads.emplace_back(releases[i]);
                 } catch (const std::system_error &) {
-                    bpf_link__destroy(links[i]); // no thread to spare: in this one
+                    releases[i](); // no thread to spare: in this one
                 }
             for (std::thread &t : threads)
                 t.join();
@@ -247,6 +297,12 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     bpf_program__set_autoload(skel->progs.mt_func_entry, config.functions);
     bpf_program__set_autoload(skel->progs.mt_func_return, config.functions);
     bpf_program__set_autoload(skel->progs.mt_enter_mmap, config.stacks != StackWeight::None);
+    // Function probes as uprobe_multi links where the kernel has them: their
+    // removal then waits once per link, not once per probe.
+    state_->uprobe_multi = config.functions && kernel_has_uprobe_multi();
+    if (state_->uprobe_multi)
+        for (bpf_program *prog : {skel->progs.mt_func_entry, skel->progs.mt_func_return})
+            bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kUprobeMultiAttachType));
 
     if (int err = memtrace_bpf__load(skel))
         fail_load(err);
@@ -327,33 +383,77 @@ void BpfLoader::seed_running()
     }
 }
 
+namespace {
+
+[[noreturn]] void fail_probe(const ProbeSite &site, int err)
+{
+    char where[64];
+    std::snprintf(where, sizeof(where), "0x%llx", static_cast<unsigned long long>(site.offset));
+    throw Error("cannot attach a probe to " + site.label + " (" + site.path + " at " + where +
+                "): " + errno_text(err));
+}
+
+bool is_entry(const ProbeSite &site)
+{
+    return site.kind == ProbeKind::Entry || site.kind == ProbeKind::EntryTailcall;
+}
+
+} // namespace
+
 void BpfLoader::attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids)
 {
     std::vector<pid_t> targets = pids.empty() ? std::vector<pid_t>{-1} : pids;
+    if (state_->uprobe_multi) {
+        attach_probes_multi(sites, targets);
+        return;
+    }
     for (const ProbeSite &site : sites) {
         for (pid_t pid : targets) {
             LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = probe_cookie(site), .retprobe = false);
-            const bool entry = site.kind == ProbeKind::Entry || site.kind == ProbeKind::EntryTailcall;
             bpf_program *prog =
-                entry ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return;
+                is_entry(site) ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return;
             LinkPtr link(bpf_program__attach_uprobe_opts(prog, pid, site.path.c_str(), site.offset,
                                                          &opts));
-            if (!link) {
-                int err = errno;
-                char where[64];
-                std::snprintf(where, sizeof(where), "0x%llx",
-                              static_cast<unsigned long long>(site.offset));
-                throw Error("cannot attach a probe to " + site.label + " (" + site.path + " at " +
-                            where + "): " + errno_text(err));
-            }
+            if (!link)
+                fail_probe(site, errno);
             state_->probe_links.push_back(std::move(link));
+        }
+    }
+}
+
+// One link per program, file and process. The kernel refuses a link whole: the
+// probe at fault is then found by attaching the link's probes one by one.
+void BpfLoader::attach_probes_multi(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids)
+{
+    std::map<std::pair<bool, std::string>, std::vector<const ProbeSite *>> groups;
+    for (const ProbeSite &site : sites)
+        groups[{is_entry(site), site.path}].push_back(&site);
+    for (const auto &[key, group] : groups) {
+        bpf_program *prog = key.first ? state_->skel->progs.mt_func_entry : state_->skel->progs.mt_func_return;
+        std::vector<uint64_t> offsets, cookies;
+        for (const ProbeSite *site : group) {
+            offsets.push_back(site->offset);
+            cookies.push_back(probe_cookie(*site));
+        }
+        for (pid_t pid : pids) {
+            UniqueFd link = attach_uprobe_multi(bpf_program__fd(prog), key.second, offsets, cookies, pid);
+            if (!link) {
+                const int err = errno;
+                for (const ProbeSite *site : group)
+                    if (!attach_uprobe_multi(bpf_program__fd(prog), site->path, {site->offset},
+                                             {probe_cookie(*site)}, pid))
+                        fail_probe(*site, errno);
+                fail_probe(*group.front(), err);
+            }
+            state_->multi_links.push_back(std::move(link));
+            state_->multi_probes += group.size();
         }
     }
 }
 
 size_t BpfLoader::probes_attached() const
 {
-    return state_->probe_links.size();
+    return state_->probe_links.size() + state_->multi_probes;
 }
 
 int BpfLoader::ring_fd() const

@@ -72,6 +72,7 @@ public:
     ProgramCost program_cost() const override;
 
 private:
+    void attach_probes_multi(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids);
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -253,6 +253,17 @@ bool ElfFile::has_symtab() const
     return found;
 }
 
+std::optional<ElfFile::Section> ElfFile::section(const std::string &name) const
+{
+    std::optional<Section> found;
+    for_each_section(handle_->elf.get(), [&](Elf_Scn *, const GElf_Shdr &shdr) {
+        if (!found && (shdr.sh_flags & SHF_ALLOC) && shdr.sh_type != SHT_NOBITS &&
+            section_name(handle_->elf.get(), shdr) == name)
+            found = Section{shdr.sh_addr, shdr.sh_size};
+    });
+    return found;
+}
+
 std::vector<ElfSymbol> ElfFile::functions() const
 {
     std::vector<ElfSymbol> out;

@@ -53,6 +53,10 @@ public:
     std::vector<std::string> needed() const;   // DT_NEEDED
     std::vector<std::string> search_path() const; // DT_RUNPATH, else DT_RPATH, split on ':'
     bool has_symtab() const;                   // not stripped of .symtab
+    struct Section {
+        uint64_t vaddr = 0, size = 0;
+    };
+    std::optional<Section> section(const std::string &name) const; // a loaded (SHF_ALLOC) section
     std::vector<ElfSymbol> functions() const;  // defined functions from .symtab and .dynsym
     // A defined data object (STT_OBJECT) by name, from .dynsym, then .symtab.
     std::optional<ElfSymbol> data_symbol(const std::string &name) const;

@@ -15,6 +15,7 @@
 #include "symbols/demangle.h"
 #include "symbols/elf_file.h"
 #include "symbols/elfutils.h"
+#include "symbols/go_functions.h"
 #include "symbols/regular_file.h"
 #include "unique_fd.h"
 
@@ -26,6 +27,65 @@ struct Symbolizer::Module {
     Dwfl_Module *mod = nullptr;
     GElf_Addr bias = 0;
     std::optional<ElfFile> elf; // file offsets to virtual addresses
+    std::optional<std::optional<GoFunctions>> go; // read the first time a name is missing
+
+    // libdwfl's symbols (symtab, dynsym, debug files, MiniDebugInfo), sorted
+    // by address once: dwfl_module_addrinfo scans them all at every lookup
+    // (31 s after a cc1plus trace ended), this is a binary search.
+    struct Symbol {
+        uint64_t start = 0, size = 0; // biased addresses
+        int rank = 0;                 // among aliases: global 2, weak 1, local 0
+        std::string name;
+    };
+    std::optional<std::vector<Symbol>> symbols;
+    std::map<uint64_t, std::string> names; // looked up already, by address
+
+    void sort_symbols()
+    {
+        symbols.emplace();
+        const int n = dwfl_module_getsymtab(mod);
+        for (int i = 1; i < n; ++i) {
+            GElf_Sym sym;
+            GElf_Addr value = 0;
+            const char *name = dwfl_module_getsym_info(mod, i, &sym, &value, nullptr, nullptr, nullptr);
+            const int type = GELF_ST_TYPE(sym.st_info);
+            if (!name || !*name || sym.st_shndx == SHN_UNDEF ||
+                (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
+                continue;
+            const int bind = GELF_ST_BIND(sym.st_info);
+            symbols->push_back({value, sym.st_size, bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0, name});
+        }
+        std::sort(symbols->begin(), symbols->end(), [](const Symbol &a, const Symbol &b) {
+            return a.start != b.start ? a.start < b.start : a.rank > b.rank;
+        });
+    }
+
+    // The symbol whose code holds `address` (biased): the last one starting at
+    // or before it (the best-bound of aliases), if its size reaches it.
+    std::string symbol_at(uint64_t address)
+    {
+        if (!symbols)
+            sort_symbols();
+        auto after = std::upper_bound(symbols->begin(), symbols->end(), address,
+                                      [](uint64_t a, const Symbol &s) { return a < s.start; });
+        if (after == symbols->begin())
+            return "";
+        const uint64_t start = (after - 1)->start;
+        auto first = std::lower_bound(symbols->begin(), after, start,
+                                      [](const Symbol &s, uint64_t a) { return s.start < a; });
+        for (auto it = first; it != after; ++it) // aliases: best bound first, a sized one if any
+            if (it->size != 0)
+                return address - start < it->size ? it->name : "";
+        return first->name;
+    }
+
+    // A stripped Go program's names: its .gopclntab.
+    std::string go_name_at(uint64_t vaddr)
+    {
+        if (!go)
+            go = is_go_program(*elf) ? GoFunctions::read(*elf) : std::nullopt;
+        return *go ? (*go)->name_at(vaddr) : "";
+    }
 };
 
 Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)
@@ -81,16 +141,12 @@ std::string Symbolizer::function_at(const std::string &open_path, const std::str
     auto vaddr = m->elf->vaddr_of(file_offset);
     if (!vaddr)
         return "";
-    GElf_Off offset = 0;
-    GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(m->mod, *vaddr + m->bias, &offset, &sym, nullptr,
-                                            nullptr, nullptr);
-    if (!name || !*name)
-        return "";
-    // A symbol with a size that ends before the address is the wrong one.
-    if (sym.st_size != 0 && offset >= sym.st_size)
-        return "";
-    return demangle(name);
+    auto [cached, fresh] = m->names.try_emplace(*vaddr);
+    if (!fresh)
+        return cached->second;
+    std::string name = m->symbol_at(*vaddr + m->bias);
+    cached->second = name.empty() ? m->go_name_at(*vaddr) : demangle(name);
+    return cached->second;
 }
 
 std::vector<std::string> Symbolizer::inlined_at(const std::string &open_path,

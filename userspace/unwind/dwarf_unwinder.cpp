@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "symbols/debug_file.h"
 #include "symbols/elf_file.h"
 #include "symbols/elfutils.h"
+#include "symbols/go_functions.h"
 #include "symbols/regular_file.h"
 
 namespace memtrace {
@@ -37,6 +39,62 @@ bool at_entry_point(Dwfl_Module *mod, Dwarf_Addr pc)
     return pc >= entry && pc < entry + 256;
 }
 
+// Is pc the first instruction of a function (a symbol's start, or the
+// DT_INIT/DT_FINI code that crti.o brings without CFI)? There nothing is
+// pushed yet: the return address is at [sp], whatever the function's CFI.
+bool at_function_start(Dwfl_Module *mod, Dwarf_Addr pc)
+{
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    if (dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr) && offset == 0)
+        return true;
+    Dwarf_Addr bias = 0;
+    Elf *elf = dwfl_module_getelf(mod, &bias);
+    Elf_Scn *scn = nullptr;
+    while (elf && (scn = elf_nextscn(elf, scn))) {
+        GElf_Shdr shdr;
+        if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNAMIC)
+            continue;
+        Elf_Data *data = elf_getdata(scn, nullptr);
+        for (size_t i = 0; data && shdr.sh_entsize && i < shdr.sh_size / shdr.sh_entsize; ++i) {
+            GElf_Dyn dyn;
+            if (gelf_getdyn(data, static_cast<int>(i), &dyn) &&
+                (dyn.d_tag == DT_INIT || dyn.d_tag == DT_FINI) && dyn.d_un.d_ptr + bias == pc)
+                return true;
+        }
+    }
+    return false;
+}
+
+// Does the module's CFI (.eh_frame or .debug_frame) cover pc?
+bool has_cfi_for(Dwfl_Module *mod, Dwarf_Addr pc)
+{
+    for (bool eh : {true, false}) {
+        Dwarf_Addr bias = 0;
+        Dwarf_CFI *cfi = eh ? dwfl_module_eh_cfi(mod, &bias) : dwfl_module_dwarf_cfi(mod, &bias);
+        Dwarf_Frame *frame = nullptr;
+        if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &frame) == 0) {
+            free(frame);
+            return true;
+        }
+    }
+    return false;
+}
+
+// The snapshot one frame out: as if the function at ip had returned at once.
+StackSnapshot caller_of_function_start(const StackSnapshot &s)
+{
+    StackSnapshot out;
+    out.pid = s.pid;
+    out.tid = s.tid;
+    std::memcpy(&out.ip, s.stack.data(), sizeof(out.ip));
+    out.sp = s.sp + sizeof(uint64_t);
+    out.bp = s.bp;
+    out.stack.assign(s.stack.begin() + sizeof(uint64_t), s.stack.end());
+    out.ended_early = s.ended_early;
+    return out;
+}
+
 } // namespace
 
 const char *unwind_end_name(UnwindEnd end)
@@ -54,6 +112,8 @@ const char *unwind_end_name(UnwindEnd end)
         return "too deep";
     case UnwindEnd::Failed:
         return "CFI not applicable";
+    case UnwindEnd::OtherStack:
+        return "frame chain leaves the copied stack";
     }
     return "?";
 }
@@ -292,7 +352,73 @@ DwarfUnwinder::Process *DwarfUnwinder::process(pid_t pid)
     return raw;
 }
 
+// Walks the frame pointer chain in the copied stack: Go code keeps frame
+// pointers and has little CFI (none when stripped).
+static UnwoundStack walk_frame_pointers(const StackSnapshot &s, size_t max_frames)
+{
+    UnwoundStack out;
+    out.pcs.push_back(s.ip);
+    uint64_t bp = s.bp;
+    while (true) {
+        if (bp == 0) {
+            out.end = UnwindEnd::Complete; // the outermost frame clears it
+            return out;
+        }
+        if (bp < s.sp || bp - s.sp > s.stack.size() || s.stack.size() - (bp - s.sp) < 16) {
+            out.end = s.ended_early && bp >= s.sp ? UnwindEnd::Complete : UnwindEnd::StackTooShort;
+            return out;
+        }
+        uint64_t next = 0, ret = 0;
+        std::memcpy(&next, s.stack.data() + (bp - s.sp), 8);
+        std::memcpy(&ret, s.stack.data() + (bp - s.sp) + 8, 8);
+        if (ret == 0) {
+            out.end = UnwindEnd::Complete;
+            return out;
+        }
+        if (out.pcs.size() >= max_frames) {
+            out.end = UnwindEnd::TooDeep;
+            return out;
+        }
+        out.pcs.push_back(ret);
+        if (next != 0 && next <= bp) {
+            out.end = UnwindEnd::OtherStack; // up the stack, or to another one (morestack, systemstack)
+            return out;
+        }
+        bp = next;
+    }
+}
+
+bool DwarfUnwinder::in_go_code(const StackSnapshot &snapshot)
+{
+    MappedAddress where = index_.find(static_cast<pid_t>(snapshot.pid), snapshot.ip);
+    if (!where.file)
+        return false;
+    auto [it, fresh] = go_files_.try_emplace(where.file, false);
+    if (fresh)
+        if (ElfOpen elf = ElfFile::try_open(where.file->open_path); elf.file)
+            it->second = is_go_program(*elf.file);
+    return it->second;
+}
+
 UnwoundStack DwarfUnwinder::unwind(const StackSnapshot &snapshot)
+{
+    if (in_go_code(snapshot))
+        return walk_frame_pointers(snapshot, max_frames_);
+    // A sample at a function's first instruction (its code faulted in) in code
+    // without CFI, such as a library's _init from crti.o: the caller is at [sp].
+    Process *p = snapshot.stack.size() >= sizeof(uint64_t) ? process(static_cast<pid_t>(snapshot.pid)) : nullptr;
+    Dwfl_Module *mod = p ? dwfl_addrmodule(p->dwfl.get(), snapshot.ip) : nullptr;
+    if (!mod || has_cfi_for(mod, snapshot.ip) || !at_function_start(mod, snapshot.ip))
+        return unwind_once(snapshot);
+    UnwoundStack outer = unwind_once(caller_of_function_start(snapshot));
+    if (outer.pcs.empty() || outer.pcs.front() == 0)
+        return unwind_once(snapshot);
+    // the caller's pc is a return address: after the leaf it is read as one (pc - 1)
+    outer.pcs.insert(outer.pcs.begin(), snapshot.ip);
+    return outer;
+}
+
+UnwoundStack DwarfUnwinder::unwind_once(const StackSnapshot &snapshot)
 {
     UnwoundStack out;
     Process *p = process(static_cast<pid_t>(snapshot.pid));

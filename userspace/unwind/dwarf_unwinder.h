@@ -38,6 +38,7 @@ enum class UnwindEnd {
     UnknownCode,   // a frame's address is in no mapped file (JIT, garbage)
     TooDeep,       // more frames than kept
     Failed,        // the CFI could not be applied
+    OtherStack,    // a frame pointer chain goes to another stack (Go's system stack)
 };
 const char *unwind_end_name(UnwindEnd end); // "complete", "no CFI", ...
 
@@ -60,6 +61,8 @@ public:
 
 private:
     struct Process;
+    UnwoundStack unwind_once(const StackSnapshot &snapshot);
+    bool in_go_code(const StackSnapshot &snapshot);
     Process *process(pid_t pid);
     std::optional<uint64_t> load_bias(const ModuleIndex::Mapping &m);
     std::map<const ModuleFile *, uint64_t> modules_of(const std::vector<ModuleIndex::Mapping> &mappings);
@@ -75,6 +78,7 @@ private:
     uint64_t uses_ = 0;
     std::map<const ModuleFile *, UniqueFd> fds_; // files read for memory outside the stack
     std::map<const ModuleFile *, std::vector<LoadSegment>> segments_; // each file's, read once
+    std::map<const ModuleFile *, bool> go_files_; // Go programs: walked by frame pointers
 };
 
 } // namespace memtrace

@@ -3,11 +3,16 @@
 #include <cstring>
 
 #include "symbols/elf_file.h"
+#include "symbols/go_functions.h"
 
 namespace memtrace {
 
 FramePointers detect_frame_pointers(const ElfFile &elf)
 {
+    // Go keeps frame pointers on x86-64 (its prologues check the stack first:
+    // "push %rbp" is not their first instruction), and has little CFI.
+    if (is_go_program(elf))
+        return FramePointers::Yes;
     static const uint8_t endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
     static const uint8_t prologue[] = {0x55, 0x48, 0x89, 0xe5}; // push %rbp; mov %rsp,%rbp
     size_t looked = 0, with = 0;
