@@ -158,6 +158,9 @@ TEST_CASE("--lines: stacks sampled for it, 64K by default, with -f only")
     CHECK(error_of({"--lines", "./app"}).find("give -f FUNCTION too") != std::string::npos);
     CHECK(error_of({"-f", "x", "--lines", "--unwind", "fp", "./app"}).find("stack copies") != std::string::npos);
     CHECK(error_of({"-f", "x", "--lines", "--stacks", "map", "./app"}).find("--stacks map") != std::string::npos);
+    CHECK(error_of({"-f", "py:x", "--lines", "--no-python-frames", "./app"}).find("drop --no-python-frames") !=
+          std::string::npos);
+    CHECK(parse({"-f", "x", "--lines", "--no-python-frames", "./app"}).trace.lines);
     CHECK(error_of({"-f", "x", "--lines", "--sample-bytes", "100", "./app"}).find("at least 4096") !=
           std::string::npos);
 }
