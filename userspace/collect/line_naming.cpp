@@ -55,7 +55,7 @@ FunctionLines native_lines(const LineEvidence &ev, uint32_t pid, uint32_t id, Sy
         else
             out.other_files[basename_of(line->file) + ":" + std::to_string(line->line)] += tally;
     }
-    if (out.source_file.empty())
+    if (out.source_file.empty() && lines.empty())
         out.source_note = "no DWARF line information for " + basename_of(fn.module) +
                           ": build it with -g, or install its debug file (/usr/lib/debug, --debuginfo-dir)";
     fill_rows(out, lines, sources);
