@@ -61,14 +61,17 @@ E2E_OBJS := $(E2E_SRCS:%.cpp=$(BUILD)/%.o)
 
 # Fuzzers: libFuzzer (clang) over the readers of untrusted input, with the
 # sources they test compiled in, ASan and UBSan on.
-FUZZERS := elf text records
+FUZZERS := elf text records recording
 FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp \
 	userspace/symbols/modules.cpp userspace/probes/function_pattern.cpp \
 	userspace/symbols/demangle.cpp userspace/symbols/symbolizer.cpp \
 	userspace/symbols/regular_file.cpp userspace/symbols/debug_file.cpp \
 	userspace/collect/records.cpp userspace/probes/x86_code.cpp \
-	userspace/symbols/go_functions.cpp
+	userspace/symbols/go_functions.cpp \
+	userspace/report/recording.cpp userspace/report/svg_plot.cpp userspace/report/json_writer.cpp \
+	userspace/report/table_writer.cpp userspace/report/text_table.cpp userspace/report/units.cpp \
+	userspace/model/timeline.cpp userspace/model/process.cpp
 FUZZ_SECONDS ?= 10
 
 .PHONY: all clean demo test check unit e2e asan install bench deps tests fuzz fuzz-smoke

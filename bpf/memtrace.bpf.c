@@ -23,7 +23,9 @@
  *   process's maps again) and return sites of tail calls (probe them);
  * - `stack_events` (stacks.bpf.h): stack copies for DWARF unwinding, sampled
  *   by bytes, on a ring of their own so a burst of them never crowds out the
- *   records above.
+ *   records above; with --stacks peak|end also each frame-pointer sample and
+ *   each successful syscall that took pages out of RSS or moved them
+ *   (resident.bpf.h): one per sample or per such syscall, never per page.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,7 +36,9 @@
 #include "functions.bpf.h"
 #include "procs.bpf.h"
 #include "python.bpf.h"
+#include "python_calls.bpf.h"
 #include "records.bpf.h"
+#include "resident.bpf.h"
 #include "stacks.bpf.h"
 #include "stats.bpf.h"
 #include "timeline.bpf.h"
@@ -42,12 +46,20 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* proc_begin(), after ending the calls the process's previous program left
- * open if it exec'd. */
+ * open if it exec'd. --stacks peak|end: the previous program's pages are gone. */
 static __always_inline struct mt_proc *image_begin(__u32 tgid, __u32 ppid, struct task_struct *task,
 						   __u64 mm, __u32 flags)
 {
-	if (mt_cfg.funcs)
+	if (mt_cfg.funcs) {
+		if (mt_cfg.py_patterns)
+			py_calls_end_with_image(tgid, mm);
 		calls_end_with_image(tgid, mm);
+	}
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT) {
+		struct mt_proc *old = bpf_map_lookup_elem(&procs, &tgid);
+		if (old && old->mm != mm)
+			send_range(tgid, MT_RANGE_RESET, 0, 0, 0, 0);
+	}
 	return proc_begin(tgid, ppid, task, mm, flags);
 }
 
@@ -72,6 +84,28 @@ static __always_inline void rss_first_sight(__u64 mm)
 	image_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm, flags);
 }
 
+/* -f py: Python calls brought up to date with the thread's frames, at the RSS
+ * before this event: attached before mt_rss_stat, which then counts the event
+ * (raising the open calls' peaks). Loaded only for -f py:. */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(mt_py_calls, struct mm_struct *mm, int member)
+{
+	__u64 key = (__u64)mm;
+	__u32 *owner = bpf_map_lookup_elem(&mm_owner, &key);
+
+	if (!owner || member == MT_RSS_SWAP)
+		return 0;
+	__u32 tgid = *owner;
+	__u64 id = bpf_get_current_pid_tgid();
+	if ((id >> 32) != tgid)
+		return 0; /* another process's context (exit, /proc/PID/mem): no Python frames of its own */
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p || p->mm != key)
+		return 0;
+	py_calls_at_rss_change(p, tgid, (__u32)id);
+	return 0;
+}
+
 SEC("tp_btf/rss_stat")
 int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 {
@@ -94,9 +128,10 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 	if (m != MT_RSS_SWAP && now > before) {
 		__sync_fetch_and_add(&p->touched, (__u64)(now - before));
 		/* pages this process's own thread brought in: its stack says why */
-		if (mt_cfg.stacks == MT_STACKS_TOUCH && !(p->flags & MT_PROC_HELD) &&
-		    (bpf_get_current_pid_tgid() >> 32) == tgid)
-			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size, rss_of(p));
+		if ((mt_cfg.stacks == MT_STACKS_TOUCH || mt_cfg.stacks == MT_STACKS_RESIDENT) &&
+		    !(p->flags & MT_PROC_HELD) && (bpf_get_current_pid_tgid() >> 32) == tgid)
+			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size, rss_of(p),
+				      mt_cfg.stacks == MT_STACKS_RESIDENT ? fault_page_now() : 0);
 	}
 	update_peak(p);
 	if (mt_cfg.timeline_ns)
@@ -123,7 +158,24 @@ int BPF_PROG(mt_page_fault_user, unsigned long address, struct pt_regs *regs,
 	if (!p)
 		return 0;
 	__sync_fetch_and_add(&p->faults, 1);
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
+		note_fault(address);
 	MT_COUNT(fault_events);
+	return 0;
+}
+
+/* A syscall touching user memory (read() into fresh pages): the page it
+ * brings in is known as well (--stacks peak|end; loaded only then). */
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(mt_page_fault_kernel, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (mt_cfg.stacks != MT_STACKS_RESIDENT || address >= MT_USER_END ||
+	    !bpf_map_lookup_elem(&procs, &tgid))
+		return 0;
+	note_fault(address);
 	return 0;
 }
 
@@ -145,7 +197,7 @@ static __always_inline int vm_changed(void *ctx)
 	if (vm > before) {
 		__sync_fetch_and_add(&p->mapped, vm - before);
 		if (mt_cfg.stacks == MT_STACKS_MAP && !(p->flags & MT_PROC_HELD))
-			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, rss_of(p));
+			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, rss_of(p), 0);
 	}
 	else if (before > vm)
 		__sync_fetch_and_add(&p->unmapped, before - vm);
@@ -157,37 +209,86 @@ static __always_inline int vm_changed(void *ctx)
 SEC("tp/syscalls/sys_enter_mmap")
 int mt_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 {
-	if (mt_cfg.stacks)
+	if (mt_cfg.stacks || mt_cfg.py_patterns)
 		remember_mmap_prot(ctx);
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT && (ctx->args[3] & MT_MAP_FIXED))
+		range_enter(MT_SYS_MMAP_FIXED, ctx->args[0], ctx->args[1], 0);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_exit_mmap")
-int mt_exit_mmap(void *ctx)
+int mt_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
-	if (mt_cfg.stacks) {
+	if (mt_cfg.stacks || mt_cfg.py_patterns) {
+		/* userspace reads the mappings again: names stacks, finds Python */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (bpf_map_lookup_elem(&procs, &tgid))
 			note_exec_mapping(tgid);
 	}
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
+		range_exit(ctx->ret);
 	return vm_changed(ctx);
 }
 
-SEC("tp/syscalls/sys_exit_munmap")
-int mt_exit_munmap(void *ctx)
+/* --stacks peak|end (loaded only then): the arguments of the syscalls that
+ * take pages out of RSS, for range_exit(). */
+SEC("tp/syscalls/sys_enter_munmap")
+int mt_enter_munmap(struct trace_event_raw_sys_enter *ctx)
 {
+	range_enter(MT_SYS_MUNMAP, ctx->args[0], ctx->args[1], 0);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_madvise")
+int mt_enter_madvise(struct trace_event_raw_sys_enter *ctx)
+{
+	if (madvise_releases(ctx->args[2]))
+		range_enter(MT_SYS_MADVISE, ctx->args[0], ctx->args[1], 0);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_madvise")
+int mt_exit_madvise(struct trace_event_raw_sys_exit *ctx)
+{
+	range_exit(ctx->ret);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_mremap")
+int mt_enter_mremap(struct trace_event_raw_sys_enter *ctx)
+{
+	range_enter(MT_SYS_MREMAP, ctx->args[0], ctx->args[1], ctx->args[2]);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_brk")
+int mt_enter_brk(struct trace_event_raw_sys_enter *ctx)
+{
+	brk_enter();
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_munmap")
+int mt_exit_munmap(struct trace_event_raw_sys_exit *ctx)
+{
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
+		range_exit(ctx->ret);
 	return vm_changed(ctx);
 }
 
 SEC("tp/syscalls/sys_exit_mremap")
-int mt_exit_mremap(void *ctx)
+int mt_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 {
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
+		range_exit(ctx->ret);
 	return vm_changed(ctx);
 }
 
 SEC("tp/syscalls/sys_exit_brk")
-int mt_exit_brk(void *ctx)
+int mt_exit_brk(struct trace_event_raw_sys_exit *ctx)
 {
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
+		range_exit(ctx->ret);
 	return vm_changed(ctx);
 }
 
@@ -250,6 +351,8 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u64 mm = (__u64)task->mm;
 	if (!mm)
 		return 0;
+	if (mt_cfg.py_patterns)
+		py_calls_thread_end(tgid, task->pid, false);
 	if (mt_cfg.funcs)
 		close_thread_calls(tgid, task->pid); /* exec ends the calls of the old program */
 	struct mt_proc *p = image_begin(tgid, BPF_CORE_READ(task, real_parent, tgid), task, mm,
@@ -275,6 +378,8 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 {
 	__u32 tgid = task->tgid;
 
+	if (mt_cfg.py_patterns)
+		py_calls_thread_end(tgid, task->pid, true);
 	if (mt_cfg.funcs)
 		close_thread_calls(tgid, task->pid); /* a thread's open calls end with it */
 	if (mt_cfg.stacks && !mt_cfg.per_thread)

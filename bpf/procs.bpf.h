@@ -190,14 +190,22 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 {
 	bool own_mm = !(flags & MT_BEGIN_SHARED_MM);
 
+	if (tgid == mt_cfg.self_tgid)
+		return NULL;
 	flags &= ~MT_BEGIN_SHARED_MM;
 	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	__u64 touched_before = 0, mapped_before = 0;
 
 	if (p && p->mm == mm)
 		return p;
 	if (p) {
 		/* exec: the figures so far belonged to the previous program */
 		forget_mm_owner(p->mm, tgid);
+		/* memtrace's held child (its copy of memtrace) is not the command's */
+		if (!(p->flags & MT_PROC_HELD)) {
+			touched_before = p->touched_before_exec + p->touched;
+			mapped_before = p->mapped_before_exec + p->mapped;
+		}
 		ppid = p->ppid;
 		flags |= p->flags & (MT_PROC_ATTACHED | MT_PROC_FORKED);
 	}
@@ -224,6 +232,8 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 	p->vm = BPF_CORE_READ((struct mm_struct *)mm, total_vm);
 	p->peak_vm = p->vm;
 	p->tl_last = p->start_rss;
+	p->touched_before_exec = touched_before;
+	p->mapped_before_exec = mapped_before;
 	read_comm(p, task);
 
 	if (own_mm && bpf_map_update_elem(&mm_owner, &mm, &tgid, BPF_ANY))

@@ -203,7 +203,7 @@ static __always_inline __u64 stack_top(__u64 sp)
  * unwinds it with DWARF CFI. Read page by page: one read across the stack's
  * top end would fail whole. */
 static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 tid, __u64 weight,
-				       __u64 rss, __s32 kernel_stack)
+				       __u64 rss, __s32 kernel_stack, __u64 addr)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	if (cpu >= mt_cfg.copy_cpus)
@@ -250,19 +250,46 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.ip = PT_REGS_IP_CORE(regs);
 	buf->rec.sp = sp;
 	buf->rec.bp = PT_REGS_FP_CORE(regs);
+	buf->rec.addr = addr;
 	buf->rec.size = copied;
 	buf->rec.flags = flags;
-	py_frames(&buf->rec, tgid);
+	if (mt_cfg.py_stack_frames)
+		py_frames(&buf->rec, tgid);
+	else
+		buf->rec.py_count = buf->rec.py_status = 0;
 	if (bpf_ringbuf_output(&stack_events, buf, sizeof(buf->rec) + copied, lazy_wakeup(&stack_events)))
 		MT_COUNT(stack_copy_drops);
 	else
 		MT_COUNT(stack_copies);
 }
 
+/* --stacks peak|end: each frame-pointer sample goes to userspace with its
+ * page, to be replayed against the ranges that leave RSS. */
+static __always_inline void send_sample(const struct mt_stack_key *key, __u64 weight, __u64 addr)
+{
+	struct mt_rec_sample *rec = bpf_ringbuf_reserve(&stack_events, sizeof(*rec), 0);
+
+	if (!rec) {
+		MT_COUNT(samples_dropped);
+		return;
+	}
+	rec->hdr.type = MT_REC_SAMPLE;
+	rec->hdr.tgid = key->tgid;
+	rec->hdr.ts_ns = bpf_ktime_get_ns();
+	rec->tid = key->tid;
+	rec->user_stack = key->user_stack;
+	rec->kernel_stack = key->kernel_stack;
+	rec->pad = 0;
+	rec->weight = weight;
+	rec->addr = addr;
+	bpf_ringbuf_submit(rec, lazy_wakeup(&stack_events));
+}
+
 /* `bytes` of growth by the current thread of `tgid`: take its stack once
  * enough has accumulated. `ctx` is the program's context, for the stack;
- * `rss` the process's RSS now (pages), which copies carry (--lines). */
-static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __u64 rss)
+ * `rss` the process's RSS now (pages), which copies carry (--lines).
+ * `addr`: the page a user fault brought in (--stacks peak|end), or 0. */
+static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __u64 rss, __u64 addr)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mt_sample_state *st = bpf_map_lookup_elem(&sample_state, &tid);
@@ -303,7 +330,7 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __
 		/* Python processes: copied, so their Python frames go along;
 		 * --lines: every sample, for its RSS and its frames' lines */
 		if (mt_cfg.lines || want_dwarf(tgid, PT_REGS_IP_CORE(regs)) || py_registered(tgid)) {
-			copy_stack(regs, tgid, key.tid, weight, rss, key.kernel_stack);
+			copy_stack(regs, tgid, key.tid, weight, rss, key.kernel_stack, addr);
 			return;
 		}
 	}
@@ -312,6 +339,10 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __
 		key.user_stack = (__s32)id;
 	else
 		MT_COUNT(user_stacks_lost);
+	if (mt_cfg.stacks == MT_STACKS_RESIDENT) {
+		send_sample(&key, weight, addr);
+		return;
+	}
 
 	__u64 zero = 0;
 	__u64 *total = map_lookup_or_init(&stack_bytes, &key, &zero);

@@ -4,7 +4,7 @@
 # BUILD, Q and msg; it names WORKLOADS and DEMO in its targets.
 
 WORKLOADS := $(BUILD)/workloads/memwork $(BUILD)/workloads/stackwork $(BUILD)/workloads/linework \
-	$(BUILD)/workloads/stackwork-debuglink
+	$(BUILD)/workloads/stackwork-debuglink $(BUILD)/workloads/residentwork
 # unwindwork (-O2, GCC's default: no frame pointers), its frame-pointer twin,
 # and a stripped copy whose symbols are found by build-id
 WORKLOADS += $(addprefix $(BUILD)/workloads/,unwindwork unwindwork-fp unwindwork-stripped \
@@ -46,6 +46,11 @@ $(BUILD)/workloads/libstacklib.so: tests/workloads/stacklib.c
 $(BUILD)/workloads/stackwork: tests/workloads/stackwork.c $(BUILD)/workloads/libstacklib.so
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(STACKWORK_FLAGS) -fPIE -pie $< -L$(@D) -lstacklib -Wl,-rpath,'$$ORIGIN' -o $@
+
+$(BUILD)/workloads/residentwork: tests/workloads/residentwork.c
+	$(call msg,CLANG,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(STACKWORK_FLAGS) -fPIE -pie $< -o $@
 
 # stripped, its symbols in a separate file found by debuglink
 $(BUILD)/workloads/stackwork-debuglink: $(BUILD)/workloads/stackwork

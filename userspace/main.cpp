@@ -5,9 +5,12 @@
 //   -> collect (collect/: records and maps until the targets end)
 //   -> build (model/: the run report; stacks named by collect/stack_naming)
 //   -> write (commands/trace_outputs, report/).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <iostream>
 
 #include "cli/options.h"
@@ -34,6 +37,8 @@ int trace(const Options &options)
 
     TraceSession session(config, progress);
     Collector collector(session.kernel(), config, session.plan(), progress);
+    if (RecordingStream *stream = outputs.recording_stream())
+        collector.stream_recording(*stream);
     collector.seed();
     session.start();
     const Stop stop = collector.run(signals);
@@ -57,6 +62,17 @@ void raise_file_limit()
         files.rlim_cur = files.rlim_max;
         setrlimit(RLIMIT_NOFILE, &files);
     }
+}
+
+// A closed stdin, stdout or stderr would be the number the next open() returns:
+// the table would go into the --json file. Each is held by /dev/null opened the
+// wrong way round, so writes to a closed stdout still fail (EBADF) as before.
+// In ascending order, open() takes the lowest free number: the closed one.
+void hold_closed_standard_fds()
+{
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+            open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
 }
 
 int run_command_line(std::vector<std::string> args)
@@ -83,6 +99,7 @@ int run_command_line(std::vector<std::string> args)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); // a closed stdout is a write error, not a silent death
+    hold_closed_standard_fds();
     raise_file_limit();
     try {
         return run_command_line(std::vector<std::string>(argv + 1, argv + argc));

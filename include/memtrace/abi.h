@@ -67,6 +67,10 @@ struct mt_proc {
 	__u64 tl_slot;          /* ktime / resolution of the current interval, 0 before any */
 	__u64 tl_max;           /* highest RSS in it (pages) */
 	__u64 tl_last;          /* RSS at its latest change (pages) */
+	/* what the programs this process ran before its latest exec touched and
+	 * mapped (pages): stack samples taken then are kept, so totals count them */
+	__u64 touched_before_exec;
+	__u64 mapped_before_exec;
 };
 
 /*
@@ -147,6 +151,10 @@ struct mt_func_stats {
 #define MT_STACKS_NONE 0
 #define MT_STACKS_TOUCH 1 /* RSS growth: pages brought in */
 #define MT_STACKS_MAP 2   /* VM growth: mmap, brk, mremap */
+/* Touch samples sent one by one with the page they brought in, and the ranges
+ * that leave RSS or move: userspace replays them to the peak or the end
+ * (--stacks peak|end). */
+#define MT_STACKS_RESIDENT 3
 #define MT_STACK_DEPTH 64 /* frames kept per stack */
 #define MT_STACK_LOST (-1) /* user_stack / kernel_stack: not captured */
 
@@ -210,7 +218,11 @@ struct mt_config {
 	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
 	__u32 lines;            /* --lines: every sample is copied (with the RSS), for its lines */
-	__u32 pad;
+	__u32 py_patterns;      /* -f py: patterns in py_patterns; 0 = no Python calls traced */
+	__u32 py_func_base;     /* the first function id given to a Python function */
+	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
+	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
+	__u32 pad0;
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
@@ -221,6 +233,8 @@ struct mt_config {
 #define MT_REC_MARK 5     /* a traced call ended (--timeline with -f) */
 #define MT_REC_RETSITE 6  /* a call left by tail call: probe its return address, please */
 #define MT_REC_STACK 7    /* a user stack to unwind with DWARF (--unwind dwarf|auto) */
+#define MT_REC_SAMPLE 8   /* a frame-pointer touch sample with its page (--stacks peak|end) */
+#define MT_REC_RANGE 9    /* pages that left RSS or moved (--stacks peak|end) */
 #define MT_MARKS_PER_FUNC 200 /* marks kept per process and function, besides new maxima */
 
 struct mt_rec_hdr {
@@ -349,6 +363,61 @@ struct mt_py_code {
 	__u8 linetable[MT_PY_LINETABLE];
 };
 
+/*
+ * Python function calls (-f py:PATTERN). At every RSS change in a thread of a
+ * registered Python process, the thread's frame chain is compared with its open
+ * Python calls (a call is a frame address and its code object): calls no longer
+ * on the chain end, target frames new on it begin, both at the RSS before the
+ * change; the change then raises every open call's peak (the call slots of -f).
+ * A code object is a target if its qualname or MODULE.QUALNAME matches one of the
+ * patterns, compiled by userspace into elements (glob syntax of fnmatch(3)).
+ */
+#define MT_PY_PATTERNS 16       /* py: patterns at most */
+#define MT_PY_PATTERN_LEN 128   /* elements of a compiled pattern */
+#define MT_PY_CLASSES 8         /* [...] sets per pattern */
+#define MT_GLOB_CHAR 1          /* mt_py_pattern.op: the byte arg */
+#define MT_GLOB_ANY 2           /* ? */
+#define MT_GLOB_STAR 3          /* * */
+#define MT_GLOB_CLASS 4         /* a byte in set arg (negation folded into the set) */
+struct mt_py_pattern {
+	__u32 len;              /* elements used */
+	__u32 pad;
+	__u8 op[MT_PY_PATTERN_LEN];
+	__u8 arg[MT_PY_PATTERN_LEN];
+	__u8 sets[MT_PY_CLASSES][32]; /* bit c: byte c is in the set */
+};
+
+#define MT_PY_NOT_TARGET 0xffffffffu /* py_targets: a code object no pattern names */
+#define MT_PY_FUNCS 4096        /* Python functions (target code objects) traced at most */
+#define MT_PY_WALK 256          /* frames compared per RSS change, innermost first */
+#define MT_PY_ANCHORS 4         /* frames of the last walk remembered per thread */
+
+/* Per thread of a Python process: its thread state, the innermost frame at the
+ * last walk (the same frame and code next time: nothing to walk), and its open
+ * Python calls (mt_frame.entry_sp: the frame's address, .ret_addr: its code). */
+struct mt_py_thread {
+	__u32 tgid;
+	__u32 pad;
+	__u64 tstate;
+	__u64 last_frame;
+	__u64 last_code;
+	struct mt_thread_frames calls;
+	/* per open call: its caller's frame and instruction pointer when it was
+	 * first seen. Gone from the chain while the caller is innermost and has
+	 * not moved on, a call is still returning (CPython unlinks a frame before
+	 * freeing its locals): it ends at a later change. */
+	__u64 caller[MT_MAX_FRAMES];
+	__u64 caller_instr[MT_MAX_FRAMES];
+	/* the innermost frames of the last walk, and how many open calls lie at
+	 * or outside each: a walk that meets one of them again stops there (what
+	 * is outside a live frame has not changed) */
+	__u64 anchor_frame[MT_PY_ANCHORS];
+	__u64 anchor_code[MT_PY_ANCHORS];
+	__u32 anchor_keep[MT_PY_ANCHORS];
+	__u32 anchors;
+	__u32 pad2;
+};
+
 struct mt_rec_stack {
 	struct mt_rec_hdr hdr;
 	__u32 tid;
@@ -356,12 +425,44 @@ struct mt_rec_stack {
 	__u64 weight;           /* bytes this sample stands for */
 	__u64 rss;              /* the process's RSS when the sample was taken (pages) */
 	__u64 ip, sp, bp;       /* user registers */
+	__u64 addr;             /* --stacks peak|end: the page the sample's fault brought in; 0: none */
 	__u32 size;             /* bytes of stack copied */
 	__u32 flags;            /* MT_COPY_* */
 	__u32 py_count;         /* Python frames in py (0: not a Python process, or none running) */
 	__u32 py_status;        /* MT_PY_* */
 	struct mt_py_frame py[MT_PY_FRAMES];
 	/* followed by `size` bytes: the stack from sp up */
+};
+
+/*
+ * --stacks peak|end. A touch sample walked by frame pointers, with the page
+ * whose user fault brought the growth in (the faulting address, page-aligned);
+ * addr 0: growth with no user fault (MAP_POPULATE, mlock, get_user_pages, a
+ * page brought in for another process): kept as resident until the end.
+ */
+struct mt_rec_sample {
+	struct mt_rec_hdr hdr;
+	__u32 tid;              /* 0 unless per-thread stacks */
+	__s32 user_stack;       /* id in user_stacks, or MT_STACK_LOST */
+	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
+	__u32 pad;
+	__u64 weight;           /* bytes the sample stands for */
+	__u64 addr;
+};
+
+/* Pages of a process that left RSS or moved, as a syscall that succeeded
+ * says (hdr.ts_ns: its exit). */
+#define MT_RANGE_GONE 1   /* [start, start + len) left RSS: munmap, madvise, brk shrink, MAP_FIXED */
+#define MT_RANGE_MOVED 2  /* mremap: [start, start + min(len, new_len)) now at `to`; the rest gone */
+#define MT_RANGE_RESET 3  /* a new program (exec): every page of the previous one is gone */
+struct mt_rec_range {
+	struct mt_rec_hdr hdr;
+	__u32 kind;             /* MT_RANGE_* */
+	__u32 pad;
+	__u64 start;
+	__u64 len;
+	__u64 to;
+	__u64 new_len;
 };
 
 /*
@@ -393,6 +494,11 @@ struct mt_stats {
 	__u64 stack_copy_drops; /* stack copies lost: stack ring buffer full */
 	__u64 py_stacks;        /* stack samples with Python frames */
 	__u64 py_codes_full;    /* Python code objects not named: py_codes map full */
+	__u64 py_walks;         /* -f py: frame chains walked (the innermost frame had changed) */
+	__u64 py_funcs_full;    /* -f py: target code objects not traced: MT_PY_FUNCS reached or map full */
+	__u64 py_threads_full;  /* -f py: threads not followed: py_threads map full */
+	__u64 samples_dropped;  /* --stacks peak|end: touch samples lost (stack ring buffer full) */
+	__u64 ranges_dropped;   /* --stacks peak|end: ranges leaving RSS not seen (ring full, args map full) */
 };
 
 #endif /* MEMTRACE_ABI_H */

@@ -154,7 +154,7 @@ TEST_CASE("-f with a Python function's name in a Python program: says how Python
     RunResult r = run_memtrace({"-f", "extract_array", "--", "/usr/bin/python3", "-c", "pass"});
     check_refused(r, "no function matches 'extract_array'");
     CHECK(r.err.find("This is a Python program") != std::string::npos);
-    CHECK(r.err.find("--folded") != std::string::npos);
+    CHECK(r.err.find("-f 'py:NAME'") != std::string::npos);
 
     // a native program is not told about Python
     RunResult native = run_memtrace({"-f", "extract_array", "--", "/bin/true"});

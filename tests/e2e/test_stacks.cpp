@@ -249,3 +249,26 @@ TEST_CASE("--folded bad input", "[stacks][bad-input]")
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }
 }
+
+TEST_CASE("--folded through exec: the folded total and the exact total count every program", "[stacks]")
+{
+    require_root();
+    std::string folded = report_dir() + "/exec.folded";
+    // python3 touches 96 MiB, then the same process execs /bin/true (whose own
+    // figures start again, as VmHWM's do): its samples stay in the folded file
+    JsonRun r = run_memtrace_json(
+        {"--children", "--folded", folded, "--", "/usr/bin/python3", "-c",
+         "b = bytearray(96 << 20); import os; os.execv('/bin/true', ['true'])"});
+    INFO(r.result.err);
+    REQUIRE(r.result.exit_code == 0);
+    const auto &st = r.report["stacks"];
+    uint64_t folded_total = st["folded_total_bytes"], exact = st["exact_total_bytes"];
+    uint64_t sum = 0;
+    for (const auto &[stack, bytes] : read_folded(folded))
+        sum += bytes;
+    CHECK(sum == folded_total);
+    CHECK(folded_total >= 96 * MiB);
+    CHECK(folded_total <= exact); // the old exact total was /bin/true's alone (~1 MiB)
+    CHECK(exact - folded_total < 2 * uint64_t(st["sample_bytes"])); // a partial sample per program
+    CHECK(uint64_t(r.report["processes"][0]["touched_bytes"]) < 16 * MiB); // the table: /bin/true's
+}

@@ -191,6 +191,31 @@ TEST_CASE("-a sees a known process among all", "[all]")
     CHECK(r.result.out.find("Top 3 by growth") != std::string::npos);
 }
 
+TEST_CASE("-a --folded: memtrace's own work is not in the stacks (nor in the table)", "[all]")
+{
+    require_root();
+    const std::string dir = report_dir();
+    const std::string folded = dir + "/all.folded", json = dir + "/all.json";
+    Background tracer({memtrace_bin(), "-a", "-d", "2", "--folded", folded, "--per-pid", "--json", json});
+    REQUIRE(tracer.wait_for_stderr("memtrace: tracing every process"));
+    RunResult w = run({workload("memwork"), "spike", "64"}, with_env({"MEMWORK_REPORT_DIR=" + dir}));
+    REQUIRE(w.exit_code == 0);
+    RunResult t = tracer.wait(60);
+    REQUIRE(t.exit_code == 0);
+    const std::string self = "memtrace-" + std::to_string(tracer.pid());
+    auto lines = read_folded(folded);
+    uint64_t own = 0, memwork = 0;
+    for (const auto &[stack, bytes] : lines) {
+        if (stack.rfind(self + ";", 0) == 0)
+            own += bytes;
+        if (stack.rfind("memwork-", 0) == 0)
+            memwork += bytes;
+    }
+    CHECK(own == 0);          // memtrace reads maps, unwinds and names: none of it is traced
+    CHECK(memwork >= 63 * MiB); // while what it traces is
+    CHECK(find_pid(read_json(json), static_cast<uint32_t>(tracer.pid())) == nullptr);
+}
+
 TEST_CASE("-a catches processes that start and end during the trace", "[all]")
 {
     require_root();

@@ -76,6 +76,7 @@ public:
     }
     std::vector<std::pair<uint32_t, mt_thread_frames>> read_thread_frames() const override { return {}; }
     std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const override { return {}; }
+    std::vector<std::pair<uint32_t, mt_py_code_key>> read_py_funcs() const override { return {}; }
     std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const override { return {}; }
     std::vector<UserStackFrame> read_user_stack(int32_t) const override { return {}; }
     std::vector<uint64_t> read_kernel_stack(int32_t) const override { return {}; }

@@ -99,6 +99,8 @@ TEST_CASE("patterns: py:NAME names Python functions")
     CHECK(all[1].symbol == "Model.*");
     CHECK_FALSE(all[2].python);
     CHECK(parse_function_patterns("py:<lambda>")[0].symbol == "<lambda>");
+    CHECK(parse_function_patterns("py:keep_[a-z]nts")[0].symbol == "keep_[a-z]nts"); // sets and ranges
+    CHECK(parse_function_patterns("py:[^_]*")[0].symbol == "[^_]*");
     CHECK_THROWS_WITH(parse_function_patterns("py:"), Catch::Contains("names no Python function"));
     CHECK_THROWS_WITH(parse_function_patterns("py:a b"), Catch::Contains("not part of a Python name"));
     CHECK_THROWS_WITH(parse_function_patterns("py:" + std::string(200, 'a')), Catch::Contains("at most"));

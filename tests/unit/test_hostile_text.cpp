@@ -12,6 +12,7 @@
 
 using namespace memtrace;
 using memtrace::testing::sample_command_report;
+using memtrace::testing::sample_function_report;
 using memtrace::testing::sample_process;
 
 namespace {
@@ -69,4 +70,35 @@ TEST_CASE("table, headline and live line: control characters escaped, never raw"
     std::string line = live_line(1.0, p, 0);
     CHECK(line.find('\x1b') == std::string::npos);
     CHECK(line.find("evil\\x1b[31m") != std::string::npos);
+}
+
+TEST_CASE("table: a traced function's name and module (a Python program's own text) escaped")
+{
+    RunReport r = sample_command_report();
+    FunctionRecord f;
+    f.pid = r.command_pid;
+    f.symbol = "evil\x1b[2J (x\x1b]0;.py:1)";
+    f.module = "/tmp/x\x1b]0;.py";
+    f.python = true;
+    f.calls = 1;
+    r.functions.push_back(f);
+    std::ostringstream out;
+    write_table(out, r);
+    INFO(out.str());
+    CHECK(out.str().find('\x1b') == std::string::npos);
+    CHECK(out.str().find("evil\\x1b[2J") != std::string::npos);
+}
+
+TEST_CASE("-f table: a module path with control characters is escaped like the rest")
+{
+    RunReport r = sample_function_report();
+    r.functions[0].module = "/tmp/evil\x1b]0;owned\a/lib\x1b[2Jx.so";
+    r.functions[1].demangled = "Index::build\x1b[31m";
+    std::ostringstream out;
+    write_table(out, r);
+    std::string text = out.str();
+    INFO(text);
+    CHECK(text.find('\x1b') == std::string::npos); // the old table wrote both raw
+    CHECK(text.find('\a') == std::string::npos);
+    CHECK(text.find("lib\\x1b[2Jx.so") != std::string::npos);
 }

@@ -66,6 +66,17 @@ TEST_CASE("-a with duration, interval, top and outputs")
     CHECK(o.table_path == "t.txt");
 }
 
+TEST_CASE("-d inf is no limit; nan, negative and zero are refused")
+{
+    CHECK_FALSE(parse({"-d", "inf", "-a"}).trace.duration_s);
+    CHECK_FALSE(parse({"-d", "infinity", "-i", "inf", "-a"}).trace.interval_s);
+    CHECK(parse({"-d", "1e300", "-a"}).trace.duration_s == Approx(1e300)); // saturated by the collector
+    CHECK(error_of({"-d", "nan", "-a"}).find("got 'nan'") != std::string::npos);
+    CHECK(error_of({"-d", "-inf", "-a"}).find("-d") != std::string::npos);
+    CHECK(error_of({"-d", "-3", "-a"}).find("-d") != std::string::npos);
+    CHECK(error_of({"-d", "0", "-a"}).find("(or inf)") != std::string::npos);
+}
+
 TEST_CASE("defaults")
 {
     Options o = parse({"--", "true"});
@@ -107,7 +118,7 @@ TEST_CASE("bad input gives one clear line")
     CHECK(error_of({"-a", "-p", "1"}).find("-a traces every process") != std::string::npos);
     CHECK(error_of({"-a", "--", "ls"}).find("-a traces every process") != std::string::npos);
     CHECK(error_of({"--"}).find("no command after '--'") != std::string::npos);
-    CHECK(error_of({"-d", "0", "-a"}).find("positive number of seconds, got '0'") != std::string::npos);
+    CHECK(error_of({"-d", "0", "-a"}).find("positive number of seconds (or inf), got '0'") != std::string::npos);
     CHECK(error_of({"-d", "soon", "-a"}).find("got 'soon'") != std::string::npos);
     CHECK(error_of({"-i", "-1", "-a"}).find("interval") != std::string::npos);
     CHECK(error_of({"--top", "0", "-a"}).find("whole number from 1") != std::string::npos);
@@ -163,4 +174,16 @@ TEST_CASE("--lines: stacks sampled for it, 64K by default, with -f only")
     CHECK(parse({"-f", "x", "--lines", "--no-python-frames", "./app"}).trace.lines);
     CHECK(error_of({"-f", "x", "--lines", "--sample-bytes", "100", "./app"}).find("at least 4096") !=
           std::string::npos);
+}
+
+TEST_CASE("--stacks peak and end: resident stacks")
+{
+    CHECK(parse({"--folded", "x", "--stacks", "peak", "--", "ls"}).trace.stacks == StackWeight::Peak);
+    Options end = parse({"--folded", "x", "--stacks", "end", "--", "ls"});
+    CHECK(end.trace.stacks == StackWeight::End);
+    CHECK(end.trace.resident_stacks());
+    CHECK_FALSE(parse({"--folded", "x", "--", "ls"}).trace.resident_stacks());
+    CHECK(error_of({"--folded", "x", "--stacks", "top", "--", "ls"}).find("touch, map, peak or end") !=
+          std::string::npos);
+    CHECK(error_of({"--stacks", "peak", "--", "ls"}).find("--folded FILE") != std::string::npos);
 }

@@ -93,3 +93,37 @@ TEST_CASE("join_cmdline turns NUL-separated argv into one line")
     CHECK(join_cmdline("only"s) == "only");
     CHECK(join_cmdline("x\ny\0"s) == "x y");
 }
+
+TEST_CASE("sample and range records (--stacks peak|end)")
+{
+    mt_rec_sample s{};
+    s.hdr = {MT_REC_SAMPLE, 7, 123};
+    s.tid = 8;
+    s.user_stack = 5;
+    s.kernel_stack = MT_STACK_LOST;
+    s.weight = 4096;
+    s.addr = 0x7f0000001000;
+    Record out = decode_record(bytes_of(s));
+    REQUIRE(std::holds_alternative<SampleRecord>(out));
+    const SampleRecord &sr = std::get<SampleRecord>(out);
+    CHECK(sr.pid == 7);
+    CHECK(sr.ts_ns == 123);
+    CHECK(sr.user_stack == 5);
+    CHECK(sr.addr == 0x7f0000001000);
+
+    mt_rec_range r{};
+    r.hdr = {MT_REC_RANGE, 7, 200};
+    r.kind = MT_RANGE_MOVED;
+    r.start = 0x1000;
+    r.len = 0x2000;
+    r.to = 0x9000;
+    r.new_len = 0x4000;
+    out = decode_record(bytes_of(r));
+    REQUIRE(std::holds_alternative<RangeRecord>(out));
+    CHECK(std::get<RangeRecord>(out).to == 0x9000);
+    r.kind = 77; // not a kind memtrace knows: refused
+    CHECK(std::holds_alternative<MalformedRecord>(decode_record(bytes_of(r))));
+    auto shorter = bytes_of(s);
+    shorter.resize(sizeof(s) - 1);
+    CHECK(std::holds_alternative<MalformedRecord>(decode_record(shorter)));
+}

@@ -123,6 +123,30 @@ TEST_CASE("frames by address: perf maps for JIT code, process mappings, [unknown
     CHECK(namer.user_frames(getpid(), {ip(here + 1)})[0].find("folded_safe") != std::string::npos);
 }
 
+TEST_CASE("the perf map of a process gone: trusted if its user, noted while it lived, owns it")
+{
+    if (geteuid() != 0)
+        return; // files owned by another user need root (CI runs unit tests as root too)
+    TempDir dir;
+    // pid 4194303: above pid_max here, so no process has it; its map is "nobody's"
+    auto path = dir.write("perf-4194303.map", "7f0000001000 20 jit_fill\n");
+    REQUIRE(chown(path.c_str(), 65534, 65534) == 0);
+    ModuleIndex index;
+    Symbolizer symbols;
+    RawUserFrame jit;
+    jit.value = 0x7f0000001004;
+    StackNamer unknown_user(index, symbols, nullptr, dir.path().string());
+    CHECK(unknown_user.user_frames(4194303, {jit})[0] == "[unknown]"); // only root's maps, as before
+    StackNamer noted(index, symbols, nullptr, dir.path().string());
+    noted.set_process_uids({{4194303, 65534}});
+    CHECK(noted.user_frames(4194303, {jit})[0] == "jit_fill");
+    StackNamer other(index, symbols, nullptr, dir.path().string());
+    other.set_process_uids({{4194303, 1000}});
+    CHECK(other.user_frames(4194303, {jit})[0] == "[unknown]");
+    CHECK(PerfMap::ignored_because(path.string(), 65534).empty());
+    CHECK_FALSE(PerfMap::ignored_because(path.string(), 1000).empty());
+}
+
 TEST_CASE("perf maps and kallsyms parse what they should and skip the rest")
 {
     PerfMap map = PerfMap::parse("1000 10 a\n2000 0 zero-size\nzz 10 bad\n3000 8 c d e\n");

@@ -169,3 +169,74 @@ TEST_CASE("a report survives JSON: memtrace report FILE prints the same table")
     CHECK(a.str() == b.str());
     CHECK_THROWS_AS(report_from_json(nlohmann::ordered_json::object()), Error);
 }
+
+TEST_CASE("a recording cut off mid-run reads as far as it goes, marked cut off")
+{
+    // as streamed: the header, then points, then calls; killed mid-line
+    Recording whole = sample_recording("app spike", 64);
+    Recording header = whole;
+    header.duration = 0; // unknown when the header is written
+    std::ostringstream text;
+    write_recording_header(text, header);
+    write_recording_points(text, whole.points);
+    std::string streamed = text.str();
+    std::string torn = streamed.substr(0, streamed.size() - 12); // half the last point
+
+    std::istringstream in(torn);
+    Recording r = read_recording(in, "cut.mtrace");
+    CHECK(r.cut_off);
+    CHECK(r.points.size() == 2);
+    CHECK(r.duration == Approx(0.2)); // its last point
+    std::ostringstream table;
+    write_points_table(table, r);
+    INFO(table.str());
+    CHECK(table.str().find("cut off") != std::string::npos);
+    CHECK(table.str().find("64.0 MiB") != std::string::npos); // the spike inside an interval
+
+    std::istringstream complete(streamed);
+    CHECK(read_recording(complete, "cut.mtrace").points.size() == 3); // no report: still cut off
+    // a line that is not JSON before the end is an error, not a cut
+    std::istringstream middle(streamed.substr(0, streamed.find('\n') + 1) + "{\"type\": oops\n" +
+                              streamed.substr(streamed.find('\n') + 1));
+    CHECK_THROWS_AS(read_recording(middle, "bad.mtrace"), Error);
+    // a whole recording is not cut off
+    std::ostringstream full;
+    write_recording(full, whole);
+    std::istringstream back(full.str());
+    CHECK_FALSE(read_recording(back, "whole.mtrace").cut_off);
+}
+
+TEST_CASE("hostile recordings: refused with a line, never another exception; the plot stays bounded")
+{
+    auto outcome = [](const std::string &text) -> std::string {
+        std::istringstream in(text);
+        try {
+            read_recording(in, "x.mtrace");
+        } catch (const Error &e) {
+            return e.what();
+        } // anything else escapes: the test fails (was "internal error")
+        return "(read)";
+    };
+    const std::string header = "{\"type\":\"memtrace-recording\",\"version\":1}\n";
+    CHECK(outcome("{\"type\":\"memtrace-recording\",\"version\":\"1\"}\n").find("line 1") != std::string::npos);
+    CHECK(outcome(header + "{\"type\":\"report\",\"version\":\"1\",\"processes\":[]}\n").find("line 2: bad \"report\"") !=
+          std::string::npos);
+    CHECK(outcome(header + "{\"type\":\"report\",\"version\":1,\"processes\":[7]}\n").find("line 2") != std::string::npos);
+    // a time of 1e300 made the old plot's ticks infinite and its coordinates NaN
+    CHECK(outcome(header + "{\"type\":\"point\",\"pid\":1,\"t\":1e300,\"rss\":1,\"max_rss\":1}\n")
+              .find("\"t\" out of range") != std::string::npos);
+    CHECK(outcome(header + "{\"type\":\"point\",\"pid\":1e300,\"t\":1,\"rss\":-5.5,\"max_rss\":1}\n") == "(read)");
+    CHECK(outcome("{\"type\":\"memtrace-recording\",\"version\":1,\"resolution_s\":-1}\n").find("resolution_s") !=
+          std::string::npos);
+
+    // 200,000 points: at most one per pixel column in the image, the spike kept
+    Recording many = sample_recording("many", 1);
+    many.points.clear();
+    for (int i = 0; i < 200000; ++i)
+        many.points.push_back({42, i * 0.01, 10 * MiB, (i == 123457 ? 900 : 10) * MiB});
+    many.duration = 2000;
+    std::string svg = plot_svg({many}, {});
+    CHECK(svg.size() < 200 * 1024);
+    CHECK(svg.find("peak 900.0 MiB") != std::string::npos);
+    CHECK(svg.find("nan") == std::string::npos);
+}

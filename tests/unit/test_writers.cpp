@@ -43,6 +43,19 @@ TEST_CASE("table for -a: top by peak and by growth (golden)")
     check_golden("table_all.txt", out.str());
 }
 
+TEST_CASE("table for -a says how many ended processes it does not list")
+{
+    RunReport r;
+    r.mode = TraceMode::All;
+    r.processes.push_back(sample_process(101, "proc", 10));
+    r.stats.ended_not_kept = 1234;
+    std::ostringstream out;
+    write_table(out, r);
+    INFO(out.str());
+    CHECK(out.str().find("1235 seen") != std::string::npos);
+    CHECK(out.str().find("Not listed: 1,234 processes that ended") != std::string::npos);
+}
+
 TEST_CASE("table for -p with nothing traced says so")
 {
     RunReport r;

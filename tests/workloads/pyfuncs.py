@@ -12,8 +12,12 @@
 #   gen     consume() takes 16 MiB bytearrays, 2 of them, from the generator chunks()
 #   comp    squares(): a list comprehension of 1 Mi ints (a <listcomp> frame in 3.11;
 #           inlined into squares from 3.12 on)
+#   grow    grow_n(): 8 calls of grow_step, each keeping a 4 MiB bytearray; between
+#           calls, the caller itself brings in 256 KiB (so each call is seen apart)
+#   exit    leave(): brings in 8 MiB, then os._exit(0) from inside it (run last)
 #   recompile  40 rounds: compile a fresh module genN.py defining fN, run fN (a 1 MiB
 #           bytearray, kept), drop the code: new code objects, often where freed ones were
+import os
 import sys
 import threading
 
@@ -53,6 +57,21 @@ def squares():
     return [i * i for i in range(1 << 20)]  # MT:squares
 
 
+def grow_step(i):
+    KEPT.append(bytearray(4 << 20))  # MT:grow_step
+
+
+def grow_n(n):
+    for i in range(n):
+        grow_step(i)  # MT:grow_n
+        KEPT.append(bytearray(256 << 10))
+
+
+def leave():
+    KEPT.append(bytearray(8 << 20))  # MT:leave
+    os._exit(0)
+
+
 def recompile():
     for i in range(40):
         source = f"def f{i}():\n    KEPT.append(bytearray(1 << 20))\nf{i}()\n"
@@ -70,8 +89,12 @@ def main(what):
         consume()  # MT:main_gen
     if "comp" in what:
         KEPT.append(squares())  # MT:main_comp
+    if "grow" in what:
+        grow_n(8)  # MT:main_grow
     if "recompile" in what:
         recompile()  # MT:main_recompile
+    if "exit" in what:
+        leave()  # MT:main_exit
 
 
 main(sys.argv[1:] or ["big", "keep", "thread", "gen", "comp"])  # MT:module

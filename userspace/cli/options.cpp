@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "error.h"
 #include "probes/function_pattern.h"
@@ -33,6 +34,7 @@ constexpr const char *kFooter =
     "  sudo memtrace --json out.json -- ./app      the same figures as JSON\n"
     "  sudo memtrace -f 'build_*' -- ./indexer     per call of build_*: memory at entry, true peak, kept\n"
     "  sudo memtrace -f libc:malloc -p 1234        a library function in a running process\n"
+    "  sudo memtrace -f 'py:extract_*' -- python3 app.py   Python functions (CPython 3.11-3.13)\n"
     "  sudo memtrace -f build_index --lines -- ./a per line of build_index: RSS high point, memory brought in\n"
     "  sudo memtrace -f py:load --lines -- python3 app.py   the same for a Python function\n"
     "  memtrace --list-funcs 'Index::*' ./indexer  what a pattern would trace\n"
@@ -51,6 +53,10 @@ constexpr const char *kFooter =
     "             process while the call is open (any thread); PEAK INCREMENT = peak - base;\n"
     "             NET = RSS at return - base. Recursive calls fold into the outermost call.\n"
     "             UNRETURNED: calls left by an exception, longjmp, thread exit or exec.\n"
+    "  Python functions (-f py:NAME): the same figures, read from the interpreter's frames at\n"
+    "             each RSS change, no probes. CALLS counts the calls seen: one during which RSS\n"
+    "             never changed is not; one re-entered at the same frame before RSS changed again\n"
+    "             is one with its predecessor. A call left by an exception counts as returned.\n"
     "  --lines    per line of a traced function (memory_profiler's table), from stack samples\n"
     "             taken every --sample-bytes brought in (64K by default; 4096 = every page, exact,\n"
     "             at the cost of a stack copy per page fault): PEAK RSS = the process's highest RSS\n"
@@ -79,6 +85,7 @@ public:
     std::string make_usage(const CLI::App *, std::string) const override { return ""; }
 };
 
+// Seconds above zero; "inf" (or a value too large to ever pass) means no limit.
 CLI::Validator positive_seconds()
 {
     return CLI::Validator(
@@ -86,10 +93,18 @@ CLI::Validator positive_seconds()
             double value = 0;
             auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
             if (ec != std::errc() || end != text.data() + text.size() || !(value > 0))
-                return "expected a positive number of seconds, got '" + text + "'";
+                return "expected a positive number of seconds (or inf), got '" + text + "'";
             return "";
         },
         "", "");
+}
+
+// -d inf, -i inf: never. Finite values too large for the clock saturate later.
+std::optional<double> seconds_limit(double value)
+{
+    if (std::isinf(value))
+        return std::nullopt;
+    return value;
 }
 
 CLI::Validator whole_number_in(unsigned low, unsigned high)
@@ -238,8 +253,9 @@ void check_lines_options(const Options &opt, const std::string &stacks_kind, con
     if (opt.trace.functions.empty() && opt.trace.python_functions.empty())
         throw Error("--lines shows the lines of traced functions: give -f FUNCTION too "
                     "(e.g. -f build_index --lines, or -f py:load --lines)");
-    if (stacks_kind == "map")
-        throw Error("--lines counts memory brought in (--stacks touch), not mapped: drop --stacks map");
+    if (!stacks_kind.empty() && stacks_kind != "touch")
+        throw Error("--lines counts memory brought in (--stacks touch), not --stacks " + stacks_kind +
+                    ": drop --stacks " + stacks_kind);
     if (unwind == "fp")
         throw Error("--lines needs stack copies (each sample's RSS and frames): use --unwind auto "
                     "(the default) or dwarf, not fp");
@@ -285,7 +301,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
 
     auto *duration_opt =
         app.add_option("-d,--duration", duration,
-                       "Stop after SECONDS (a command started with -- is sent SIGTERM)")
+                       "Stop after SECONDS (inf: no limit); a command started with -- is then ended "
+                       "with SIGTERM, as timeout(1) does")
             ->type_name("SECONDS")
             ->check(positive_seconds())
             ->group("Duration");
@@ -299,8 +316,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     std::vector<std::string> func_args;
     app.add_option("-f,--func", func_args,
                    "Trace calls of functions: [MODULE:]SYMBOL, a name, glob or C++ name; "
-                   "repeat or use commas (e.g. -f 'build_*' -f libc:malloc); py:NAME, a Python function, "
-                   "with --lines")
+                   "py:QUALNAME or py:MODULE.QUALNAME (globs) for Python functions (CPython 3.11-3.13, "
+                   "at most 16); repeat or use commas (e.g. -f 'build_*' -f libc:malloc -f 'py:Model.*')")
         ->type_name("PATTERN")
         ->group("Functions");
     app.add_option("--list-funcs", opt.list_funcs,
@@ -334,9 +351,12 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string stacks_kind;
     app.add_option("--stacks", stacks_kind,
-                   "What weighs a stack: touch (pages brought in, the default) or map "
-                   "(memory mapped: mmap, brk, mremap)")
-        ->type_name("touch|map")
+                   "What weighs a stack: touch (pages brought in, the default), map "
+                   "(memory mapped: mmap, brk, mremap), peak (pages brought in and still resident "
+                   "at the moment of the process's peak RSS; each process its own peak, also with "
+                   "--per-pid and --children) or end (still resident when the process ended or "
+                   "tracing stopped: the leak view)")
+        ->type_name("touch|map|peak|end")
         ->group("Stacks");
     std::string sample_bytes;
     app.add_option("--sample-bytes", sample_bytes,
@@ -460,8 +480,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             throw Error("--resolution: expected milliseconds, at least 1, got '" + resolution + "'");
         opt.trace.resolution_ms = ms;
     }
-    if (!stacks_kind.empty() && stacks_kind != "touch" && stacks_kind != "map")
-        throw Error("--stacks: expected touch or map, got '" + stacks_kind + "'");
+    static const std::map<std::string, StackWeight> kWeights = {
+        {"touch", StackWeight::Touch}, {"map", StackWeight::Map},
+        {"peak", StackWeight::Peak},   {"end", StackWeight::End}};
+    if (!stacks_kind.empty() && !kWeights.count(stacks_kind))
+        throw Error("--stacks: expected touch, map, peak or end, got '" + stacks_kind + "'");
     if (opt.trace.lines)
         check_lines_options(opt, stacks_kind, unwind);
     opt.trace.fold_stacks = !opt.folded_path.empty();
@@ -493,7 +516,7 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (opt.trace.lines && no_python_frames && !opt.trace.python_functions.empty())
         throw Error("--lines on py: functions reads the samples' Python frames: drop --no-python-frames");
     if (!opt.folded_path.empty() || opt.trace.lines) {
-        opt.trace.stacks = stacks_kind == "map" ? StackWeight::Map : StackWeight::Touch;
+        opt.trace.stacks = stacks_kind.empty() ? StackWeight::Touch : kWeights.at(stacks_kind);
         if (opt.trace.lines)
             opt.trace.sample_bytes = TraceConfig::kLinesSampleBytes;
         if (!sample_bytes.empty())
@@ -528,9 +551,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (opt.trace.as_root && opt.trace.mode != TraceMode::Command)
         throw Error("--as-root applies to a command run with '--', not to -p or -a");
     if (duration_opt->count())
-        opt.trace.duration_s = duration;
+        opt.trace.duration_s = seconds_limit(duration);
     if (interval_opt->count())
-        opt.trace.interval_s = interval;
+        opt.trace.interval_s = seconds_limit(interval);
     if (top_opt->count())
         opt.trace.top = top;
     if (opt.json_path.empty() && app.count("--json"))

@@ -50,6 +50,18 @@ int poll_timeout(uint64_t now, std::initializer_list<std::optional<uint64_t>> de
     return static_cast<int>(std::min<uint64_t>((wake - now) / 1000000ull + 1, 60000));
 }
 
+// SECONDS after `from` on the monotonic clock; none when it would never come
+// (-d 1e300 must not wrap around to a moment already past).
+std::optional<uint64_t> ns_after(uint64_t from, std::optional<double> seconds)
+{
+    if (!seconds || !(*seconds >= 0))
+        return std::nullopt;
+    const double ns = *seconds * 1e9;
+    if (!(ns < static_cast<double>(UINT64_MAX - from)))
+        return std::nullopt;
+    return from + static_cast<uint64_t>(ns);
+}
+
 } // namespace
 
 Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan plan,
@@ -65,8 +77,10 @@ Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan 
         recording_->start_unix = wall_clock_s();
     }
     if (config.mode == TraceMode::All)
-        table_.limit_ended(20000);
-    if (config.stacks != StackWeight::None) {
+        table_.limit_ended(TraceStats::kEndedKept);
+    if (!config.python_functions.empty())
+        python_functions_.emplace(kernel, static_cast<uint32_t>(plan_.functions.size()));
+    if (config.stacks != StackWeight::None || python_functions_) {
         stacks_.emplace(kernel, config, progress);
         if (!plan_.executable.empty())
             stacks_->add_program(plan_.executable);
@@ -87,10 +101,55 @@ double Collector::since_start(uint64_t ns) const
     return units_.seconds(ns);
 }
 
-std::string Collector::function_name(uint32_t id) const
+std::string Collector::function_name(uint32_t id)
 {
-    const TracedFunction &f = plan_.functions[id];
-    return f.demangled.empty() ? f.symbol : f.demangled;
+    if (id < plan_.functions.size()) {
+        const TracedFunction &f = plan_.functions[id];
+        return f.demangled.empty() ? f.symbol : f.demangled;
+    }
+    if (python_functions_)
+        if (std::optional<TracedFunction> f = python_functions_->function(id))
+            return f->symbol;
+    return "[function " + std::to_string(id) + "]";
+}
+
+// Native functions by id, then the Python functions the kernel side found
+// (ids from plan_.functions.size() on).
+std::vector<TracedFunction> Collector::functions_by_id()
+{
+    std::vector<TracedFunction> out = plan_.functions;
+    if (!python_functions_)
+        return out;
+    for (auto &[id, f] : python_functions_->all()) {
+        while (out.size() < id) {
+            TracedFunction unnamed;
+            unnamed.symbol = "[python function " + std::to_string(out.size()) + "]";
+            unnamed.python = true;
+            out.push_back(std::move(unnamed));
+        }
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+// -f py: a pattern that named nothing, or no Python at all, is said once.
+void Collector::check_python_patterns()
+{
+    if (!python_functions_ || !stacks_)
+        return;
+    if (stacks_->python_processes() == 0) {
+        if (!stacks_->python_unsupported())
+            progress_.warning("-f py:" + config_.python_functions.front() +
+                              ": no traced process ran CPython 3.11-3.13; py: names Python "
+                              "functions (native functions: -f NAME without py:)");
+        return;
+    }
+    for (const std::string &pattern : python_functions_->unmatched(config_.python_functions))
+        progress_.warning("-f py:" + pattern +
+                          ": no Python function of that name was seen running (they are seen "
+                          "when memory changes); --folded names the Python functions that "
+                          "allocate; try a glob ('py:*" +
+                          pattern + "*') or MODULE.QUALNAME");
 }
 
 void Collector::seed()
@@ -136,23 +195,49 @@ bool Collector::targets_ended() const
     return std::all_of(watched_.begin(), watched_.end(), [](const Watched &w) { return w.pidfd < 0; });
 }
 
+void Collector::begin_stream()
+{
+    if (!stream_ || !recording_)
+        return;
+    Recording header;
+    header.command = config_.command;
+    header.start_unix = recording_->start_unix;
+    header.resolution = recording_->resolution;
+    header.main_pid = static_cast<uint32_t>(plan_.command ? *plan_.command
+                                            : plan_.pids.empty() ? 0 : plan_.pids.front());
+    const ProcessRecord *main = table_.find(header.main_pid);
+    header.label = recording_label(config_.command, header.main_pid, main ? main->cmdline : "");
+    stream_->begin(header);
+}
+
+void Collector::feed_stream()
+{
+    if (!stream_ || !recording_)
+        return;
+    const auto &points = recording_->points;
+    const auto &marks = recording_->marks;
+    stream_->add({points.begin() + static_cast<std::ptrdiff_t>(points_streamed_), points.end()},
+                 {marks.begin() + static_cast<std::ptrdiff_t>(marks_streamed_), marks.end()});
+    points_streamed_ = points.size();
+    marks_streamed_ = marks.size();
+}
+
 Stop Collector::run(SignalInbox &signals)
 {
     if (plan_.command)
         watched_.push_back({*plan_.command, open_pidfd(*plan_.command)});
     announce();
+    begin_stream();
 
-    std::optional<uint64_t> deadline, next_tick, next_hot_check, next_drain;
-    if (config_.duration_s)
-        deadline = start_ns_ + static_cast<uint64_t>(*config_.duration_s * 1e9);
-    if (config_.interval_s)
-        next_tick = start_ns_ + static_cast<uint64_t>(*config_.interval_s * 1e9);
+    std::optional<uint64_t> deadline = ns_after(start_ns_, config_.duration_s);
+    std::optional<uint64_t> next_tick = ns_after(start_ns_, config_.interval_s);
+    std::optional<uint64_t> next_hot_check, next_drain;
     if (!plan_.functions.empty())
         next_hot_check = start_ns_ + 1000000000ull;
     // Stack copies, timeline points and call marks do not wake memtrace until
     // their ring is a quarter full (lazy_wakeup in bpf/records.bpf.h): read
     // them at this pace meanwhile.
-    if (config_.stack_copies() || config_.timeline)
+    if (config_.stack_copies() || config_.resident_stacks() || config_.timeline)
         next_drain = monotonic_ns() + MT_DRAIN_MS * 1000000ull;
 
     while (!(config_.mode != TraceMode::All && targets_ended())) {
@@ -170,9 +255,13 @@ Stop Collector::run(SignalInbox &signals)
                 next_drain = monotonic_ns() + MT_DRAIN_MS * 1000000ull;
             drain();
         }
-        if (fds[1].revents)
-            if (std::optional<int> sig = signals.take())
+        if (fds[1].revents) {
+            std::optional<int> sig = signals.take();
+            if (signals.take_child_ended() && plan_.command)
+                reap_orphans(*plan_.command);
+            if (sig)
                 return {StopCause::Signal, *sig};
+        }
         for (size_t i = 2; i < fds.size(); ++i)
             for (Watched &w : watched_)
                 if (fds[i].revents && w.pidfd == fds[i].fd) {
@@ -183,8 +272,8 @@ Stop Collector::run(SignalInbox &signals)
         const uint64_t now = monotonic_ns();
         if (next_tick && now >= *next_tick) {
             live_lines(now);
-            while (*next_tick <= now)
-                *next_tick += static_cast<uint64_t>(*config_.interval_s * 1e9);
+            while (next_tick && *next_tick <= now)
+                next_tick = ns_after(*next_tick, config_.interval_s);
         }
         if (next_hot_check && now >= *next_hot_check) {
             check_hot(now);
@@ -210,6 +299,7 @@ void Collector::drain()
         stacks_->after_drain();
     if (!wanted_returns_.empty())
         attach_return_probes();
+    feed_stream();
 }
 
 void Collector::handle(Record &record)
@@ -220,12 +310,19 @@ void Collector::handle(Record &record)
             stacks_->mappings_changed(exec->pid);
     } else if (auto *exit = std::get_if<ExitRecord>(&record)) {
         table_.apply_exit(figures_of(exit->proc, units_));
+        peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
     } else if (auto *mapped = std::get_if<ExecMapRecord>(&record)) {
         if (stacks_)
             stacks_->mappings_changed(mapped->pid);
     } else if (auto *stack = std::get_if<StackRecord>(&record)) {
         if (stacks_)
             stacks_->add_copy(std::move(*stack));
+    } else if (auto *sample = std::get_if<SampleRecord>(&record)) {
+        if (stacks_)
+            stacks_->add_sample(*sample);
+    } else if (auto *range = std::get_if<RangeRecord>(&record)) {
+        if (stacks_)
+            stacks_->add_range(*range);
     } else if (auto *site = std::get_if<RetsiteRecord>(&record)) {
         wanted_returns_.push_back(*site);
     } else if (auto *point = std::get_if<PointRecord>(&record)) {
@@ -233,7 +330,7 @@ void Collector::handle(Record &record)
             recording_->points.push_back({point->pid, since_start(point->ts_ns),
                                           point->rss_end * page_size_, point->rss_max * page_size_});
     } else if (auto *mark = std::get_if<MarkRecord>(&record)) {
-        if (recording_ && mark->func < plan_.functions.size())
+        if (recording_ && (mark->func < plan_.functions.size() || python_functions_))
             recording_->marks.push_back(
                 {mark->pid, mark->tid, function_name(mark->func), since_start(mark->entry_ns),
                  since_start(mark->exit_ns), mark->base * page_size_, mark->peak * page_size_,
@@ -340,18 +437,30 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
             run.processes.push_back(std::move(rec));
     fill_stats_and_functions(run, final_procs);
     fill_costs(run);
-    if (stacks_) {
+    if (stacks_ && config_.stacks != StackWeight::None) {
         std::map<uint32_t, std::string> comms;
         for (const ProcessRecord &p : table_.records())
             comms[p.pid] = p.comm; // the live process, or the last that ended
-        out.stacks = stacks_->finish(comms);
+        out.stacks = stacks_->finish(comms, stack_cuts(final_procs));
         out.stacks->source_reader = plan_.source_reader;
+        run.stacks_untracked = stacks_->untracked();
         run.stacks_by_dwarf = stacks_->unwound();
         run.stacks_cut_short = stacks_->cut_short();
         run.stack_copy_too_short = run.stacks_cut_short.count(unwind_end_name(UnwindEnd::StackTooShort));
     }
     finish_recording(run, final_procs);
+    check_python_patterns();
     return out;
+}
+
+// --stacks peak: each process's own peak moment; end: none (all it did).
+std::map<uint32_t, uint64_t> Collector::stack_cuts(const std::vector<mt_proc> &final_procs)
+{
+    if (config_.stacks != StackWeight::Peak)
+        return {};
+    for (const mt_proc &p : final_procs)
+        peak_ns_[p.tgid] = p.peak_ns;
+    return peak_ns_;
 }
 
 void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)
@@ -360,10 +469,10 @@ void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt
     run.stats.ended_not_kept = table_.ended_not_kept();
     run.stats.retsites_attached = plan_.probed_returns.size() - return_probes_failed_;
     run.stats.retsites_failed = return_probes_failed_;
-    if (plan_.functions.empty())
+    if (!traces_functions())
         return;
     FunctionInputs &in = run.functions;
-    in.functions = plan_.functions;
+    in.functions = functions_by_id();
     in.totals = function_totals(kernel_.read_func_stats(), units_);
     in.open_calls = open_calls(kernel_.read_thread_frames(), kernel_.read_call_slots(), final_procs, units_);
     in.end_s = since_start(monotonic_ns());

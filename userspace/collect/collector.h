@@ -17,6 +17,7 @@
 
 #include "collect/kernel_figures.h"
 #include "collect/kernel_side.h"
+#include "collect/python_functions.h"
 #include "collect/records.h"
 #include "collect/signal_inbox.h"
 #include "collect/stack_collection.h"
@@ -56,6 +57,8 @@ public:
     // Before the command runs: processes already running (-p, -a), their
     // figures and mappings. Throws Error if a -p target is gone.
     void seed();
+    // --timeline: the recording also goes there as it is made (from run() on).
+    void stream_recording(RecordingStream &stream) { stream_ = &stream; }
     // Until the targets end, -d passes, or a signal arrives.
     Stop run(SignalInbox &signals);
     // The last records and figures, once the session has ended the command.
@@ -74,12 +77,18 @@ private:
     void live_lines(uint64_t now);
     void check_hot(uint64_t now);
     void announce() const;
-    std::string function_name(uint32_t id) const;
+    void begin_stream();
+    void feed_stream();
+    std::string function_name(uint32_t id);
+    bool traces_functions() const { return !plan_.functions.empty() || python_functions_; }
+    std::vector<TracedFunction> functions_by_id();
+    void check_python_patterns();
     double since_start(uint64_t ns) const;
     bool targets_ended() const;
     void fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs);
     void fill_costs(CollectedRun &run);
     void finish_recording(CollectedRun &run, const std::vector<mt_proc> &final_procs);
+    std::map<uint32_t, uint64_t> stack_cuts(const std::vector<mt_proc> &final_procs);
 
     KernelSide &kernel_;
     const TraceConfig &config_;
@@ -90,12 +99,16 @@ private:
     KernelUnits units_;
     ProcessTable table_;
     std::optional<Recording> recording_;
-    std::optional<StackCollection> stacks_;
+    RecordingStream *stream_ = nullptr;
+    size_t points_streamed_ = 0, marks_streamed_ = 0;
+    std::optional<StackCollection> stacks_; // also finds Python processes for -f py:
+    std::optional<PythonFunctions> python_functions_;
     std::vector<Watched> watched_;
     std::vector<RetsiteRecord> wanted_returns_;
     uint64_t return_probes_failed_ = 0;
     uint64_t malformed_ = 0;
     std::map<uint32_t, uint64_t> previous_rss_; // -i: by pid
+    std::map<uint32_t, uint64_t> peak_ns_;      // --stacks peak: each ended process's peak (ktime)
     std::map<uint32_t, uint64_t> hits_seen_;    // hot check: entry hits by function
     std::vector<bool> warned_hot_;
     uint64_t last_hot_check_ = 0;

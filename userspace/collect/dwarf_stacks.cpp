@@ -78,7 +78,8 @@ void DwarfStacks::unwind_pending()
         auto [it, fresh] = ids_.emplace(key, kFirstId + static_cast<int32_t>(ids_.size()));
         if (fresh)
             frames_.emplace(it->second, std::move(frames));
-        samples_.push_back({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight});
+        samples_.push_back({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight, rec.ts_ns,
+                            rec.addr});
     }
     pending_.clear();
 }

@@ -45,6 +45,8 @@ ProcessRecord figures_of(const mt_proc &proc, const KernelUnits &units)
     rec.touched = proc.touched * page;
     rec.mapped = proc.mapped * page;
     rec.unmapped = proc.unmapped * page;
+    rec.touched_before_exec = proc.touched_before_exec * page;
+    rec.mapped_before_exec = proc.mapped_before_exec * page;
     rec.start_s = units.seconds(proc.start_ns);
     rec.peak_s = units.seconds(proc.peak_ns);
     rec.attached = proc.flags & MT_PROC_ATTACHED;
@@ -77,8 +79,9 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.malformed_records = malformed_records;
     s.frames_overflow = kernel.frames_overflow;
     s.slots_full = kernel.slots_full;
-    s.func_stats_full = kernel.func_stats_full;
-    s.threads_full = kernel.threads_full;
+    // -f py: Python functions past MT_PY_FUNCS, threads past the thread map
+    s.func_stats_full = kernel.func_stats_full + kernel.py_funcs_full;
+    s.threads_full = kernel.threads_full + kernel.py_threads_full;
     s.retsites_wanted = kernel.retsites;
     s.stack_samples = kernel.stack_samples;
     s.user_stacks_lost = kernel.user_stacks_lost;
@@ -88,6 +91,8 @@ TraceStats stats_from(const mt_stats &kernel, uint64_t malformed_records)
     s.stack_copy_drops = kernel.stack_copy_drops;
     s.python_stacks = kernel.py_stacks;
     s.python_codes_full = kernel.py_codes_full;
+    s.samples_dropped = kernel.samples_dropped;
+    s.ranges_dropped = kernel.ranges_dropped;
     s.rss_events = kernel.rss_events;
     s.fault_events = kernel.fault_events;
     s.vm_events = kernel.vm_events;

@@ -83,8 +83,12 @@ public:
     virtual std::vector<mt_proc> read_procs() const = 0;
     virtual mt_stats read_stats() const = 0;
     virtual std::vector<std::pair<mt_func_key, mt_func_stats>> read_func_stats() const = 0;
+    // Open traced calls per thread: native (-f) and Python (-f py:) ones.
     virtual std::vector<std::pair<uint32_t, mt_thread_frames>> read_thread_frames() const = 0;
     virtual std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const = 0;
+    // -f py: the Python functions found, by function id: their code objects
+    // (named through read_py_code).
+    virtual std::vector<std::pair<uint32_t, mt_py_code_key>> read_py_funcs() const = 0;
     virtual std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const = 0;
     virtual std::vector<UserStackFrame> read_user_stack(int32_t id) const = 0; // leaf first
     virtual std::vector<uint64_t> read_kernel_stack(int32_t id) const = 0;     // leaf first

@@ -1,6 +1,8 @@
 #include "collect/procfs.h"
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "collect/records.h"
@@ -22,6 +24,39 @@ std::optional<std::string> ProcFs::read(pid_t pid, const char *file) const
     if (in.bad())
         return std::nullopt;
     return text.str();
+}
+
+std::vector<pid_t> ProcFs::live_descendants(pid_t ancestor) const
+{
+    std::multimap<pid_t, std::pair<pid_t, bool>> children; // parent -> (pid, ended)
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(root_, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        auto stat = read(static_cast<pid_t>(std::stol(name)), "stat");
+        size_t close = stat ? stat->rfind(')') : std::string::npos;
+        if (close == std::string::npos)
+            continue; // gone meanwhile
+        std::istringstream fields(stat->substr(close + 1));
+        std::string state;
+        pid_t ppid = 0;
+        fields >> state >> ppid;
+        children.emplace(ppid, std::make_pair(static_cast<pid_t>(std::stol(name)),
+                                              state == "Z" || state == "X"));
+    }
+    std::vector<pid_t> live, queue{ancestor};
+    while (!queue.empty()) {
+        const pid_t parent = queue.back();
+        queue.pop_back();
+        auto [first, last] = children.equal_range(parent);
+        for (auto it = first; it != last; ++it) {
+            queue.push_back(it->second.first);
+            if (!it->second.second)
+                live.push_back(it->second.first);
+        }
+    }
+    return live;
 }
 
 PidInfo ProcFs::inspect(pid_t pid) const

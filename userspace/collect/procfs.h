@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace memtrace {
 
@@ -26,6 +27,8 @@ public:
     std::optional<std::string> cmdline(pid_t pid) const; // argv joined by spaces
     std::optional<uint64_t> status_kib(pid_t pid, const std::string &field) const; // "VmHWM"
     std::optional<std::string> environ_value(pid_t pid, const std::string &name) const;
+    // Processes below `ancestor` (children, theirs, ...) that have not ended.
+    std::vector<pid_t> live_descendants(pid_t ancestor) const;
 
 private:
     std::optional<std::string> read(pid_t pid, const char *file) const;

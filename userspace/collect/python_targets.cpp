@@ -61,7 +61,8 @@ void PythonTargets::unsupported(const ModuleFile &file, const PythonVersion &ver
     if (!warned_.insert(v).second)
         return;
     progress_.warning(file.path + ": Python " + v + " is not supported (" + supported_python_versions() +
-                      " are): its stacks show the interpreter's C frames, not Python's");
+                      (functions_only_ ? " are): -f py: cannot trace its functions"
+                                       : " are): its stacks show the interpreter's C frames, not Python's"));
 }
 
 const PythonTargets::Interpreter &PythonTargets::interpreter_in(const ModuleFile &file)

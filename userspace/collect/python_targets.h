@@ -40,6 +40,9 @@ public:
     // (-1: not known): for --lines.
     const PythonCode *code(uint32_t pid, const PyFrameRef &ref);
     int line(uint32_t pid, const PyFrameRef &ref);
+    bool met_unsupported() const { return !warned_.empty(); }
+    // -f py: without --folded: say what an unsupported version costs that.
+    void for_functions_only() { functions_only_ = true; }
 
 private:
     struct Interpreter {
@@ -58,6 +61,7 @@ private:
     std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::optional<PythonCode>> codes_; // pid, code, names
     std::set<std::string> warned_; // versions said to be unsupported
     bool told_fp_ = false;         // --unwind fp: said once that Python frames need copies
+    bool functions_only_ = false;  // -f py: without --folded
 };
 
 // The kernel side's copy of a code object as text (UTF-8).

@@ -20,6 +20,41 @@ std::string join_cmdline(std::string_view raw)
     return out;
 }
 
+namespace {
+
+Record decode_stack(const mt_rec_hdr &hdr, std::span<const std::byte> bytes)
+{
+    mt_rec_stack rec{};
+    if (bytes.size() < sizeof(rec))
+        return MalformedRecord{"short stack record"};
+    std::memcpy(&rec, bytes.data(), sizeof(rec));
+    if (rec.size > MT_STACK_COPY_MAX || bytes.size() - sizeof(rec) < rec.size)
+        return MalformedRecord{"stack record of " + std::to_string(bytes.size()) +
+                               " bytes claims " + std::to_string(rec.size) + " bytes of stack"};
+    StackRecord out;
+    out.snapshot.pid = hdr.tgid;
+    out.snapshot.tid = rec.tid;
+    out.snapshot.ip = rec.ip;
+    out.snapshot.sp = rec.sp;
+    out.snapshot.bp = rec.bp;
+    const auto *data = reinterpret_cast<const uint8_t *>(bytes.data()) + sizeof(rec);
+    out.snapshot.stack.assign(data, data + rec.size);
+    out.snapshot.ended_early = rec.flags & MT_COPY_ENDED_EARLY;
+    out.weight = rec.weight;
+    out.rss_pages = rec.rss;
+    out.kernel_stack = rec.kernel_stack;
+    out.label_tid = rec.tid;
+    out.ts_ns = hdr.ts_ns;
+    out.addr = rec.addr;
+    for (uint32_t i = 0; i < rec.py_count && i < MT_PY_FRAMES; ++i)
+        out.python.push_back({rec.py[i].code, rec.py[i].names, rec.py[i].instr,
+                              (rec.py[i].flags & MT_PY_ENTRY) != 0});
+    out.python_status = rec.py_status;
+    return out;
+}
+
+} // namespace
+
 Record decode_record(std::span<const std::byte> bytes)
 {
     mt_rec_hdr hdr{};
@@ -68,32 +103,24 @@ Record decode_record(std::span<const std::byte> bytes)
         std::memcpy(&rec, bytes.data(), sizeof(rec));
         return RetsiteRecord{hdr.tgid, rec.func, rec.ret_addr};
     }
-    case MT_REC_STACK: {
-        mt_rec_stack rec{};
+    case MT_REC_STACK:
+        return decode_stack(hdr, bytes);
+    case MT_REC_SAMPLE: {
+        mt_rec_sample rec{};
         if (bytes.size() < sizeof(rec))
-            return MalformedRecord{"short stack record"};
+            return MalformedRecord{"short sample record"};
         std::memcpy(&rec, bytes.data(), sizeof(rec));
-        if (rec.size > MT_STACK_COPY_MAX || bytes.size() - sizeof(rec) < rec.size)
-            return MalformedRecord{"stack record of " + std::to_string(bytes.size()) +
-                                   " bytes claims " + std::to_string(rec.size) + " bytes of stack"};
-        StackRecord out;
-        out.snapshot.pid = hdr.tgid;
-        out.snapshot.tid = rec.tid;
-        out.snapshot.ip = rec.ip;
-        out.snapshot.sp = rec.sp;
-        out.snapshot.bp = rec.bp;
-        const auto *data = reinterpret_cast<const uint8_t *>(bytes.data()) + sizeof(rec);
-        out.snapshot.stack.assign(data, data + rec.size);
-        out.snapshot.ended_early = rec.flags & MT_COPY_ENDED_EARLY;
-        out.weight = rec.weight;
-        out.rss_pages = rec.rss;
-        out.kernel_stack = rec.kernel_stack;
-        out.label_tid = rec.tid;
-        for (uint32_t i = 0; i < rec.py_count && i < MT_PY_FRAMES; ++i)
-            out.python.push_back({rec.py[i].code, rec.py[i].names, rec.py[i].instr,
-                                  (rec.py[i].flags & MT_PY_ENTRY) != 0});
-        out.python_status = rec.py_status;
-        return out;
+        return SampleRecord{hdr.tgid, rec.tid, hdr.ts_ns, rec.user_stack, rec.kernel_stack,
+                            rec.weight, rec.addr};
+    }
+    case MT_REC_RANGE: {
+        mt_rec_range rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short range record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        if (rec.kind < MT_RANGE_GONE || rec.kind > MT_RANGE_RESET)
+            return MalformedRecord{"range record of unknown kind " + std::to_string(rec.kind)};
+        return RangeRecord{hdr.tgid, rec.kind, hdr.ts_ns, rec.start, rec.len, rec.to, rec.new_len};
     }
     default:
         return MalformedRecord{"unknown record type " + std::to_string(hdr.type)};

@@ -13,13 +13,15 @@
 
 namespace memtrace {
 
-static_assert(sizeof(mt_proc) == 232, "mt_proc layout changed: update BPF and userspace together");
+static_assert(sizeof(mt_proc) == 248, "mt_proc layout changed: update BPF and userspace together");
 static_assert(sizeof(mt_rec_hdr) == 16);
 static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
-static_assert(sizeof(mt_stats) == 23 * 8);
-static_assert(sizeof(mt_config) == 3 * 8 + 12 * 4);
-static_assert(sizeof(mt_rec_stack) == 16 + 56 + 8 + MT_PY_FRAMES * 24);
+static_assert(sizeof(mt_stats) == 28 * 8);
+static_assert(sizeof(mt_config) == 3 * 8 + 16 * 4);
+static_assert(sizeof(mt_rec_stack) == 16 + 64 + 8 + MT_PY_FRAMES * 24);
+static_assert(sizeof(mt_rec_sample) == 16 + 32);
+static_assert(sizeof(mt_rec_range) == 16 + 40);
 static_assert(sizeof(mt_py_proc) == 8 + 20 * 2);
 static_assert(sizeof(mt_py_frame) == 24);
 static_assert(sizeof(mt_py_code) == MT_PY_NAME + MT_PY_FILE + 24 + MT_PY_LINETABLE);
@@ -29,6 +31,9 @@ static_assert(sizeof(mt_func_stats) == 15 * 8);
 static_assert(sizeof(mt_rec_point) == 16 + 16);
 static_assert(sizeof(mt_rec_mark) == 16 + 48);
 static_assert(sizeof(mt_thread_frames) == 16 + MT_MAX_FRAMES * 48);
+static_assert(sizeof(mt_py_pattern) == 8 + 2 * MT_PY_PATTERN_LEN + MT_PY_CLASSES * 32);
+static_assert(sizeof(mt_py_thread) ==
+              32 + sizeof(mt_thread_frames) + 2 * 8 * MT_MAX_FRAMES + 20 * MT_PY_ANCHORS + 8);
 
 struct ExecRecord {
     uint32_t pid = 0;
@@ -89,6 +94,25 @@ struct StackRecord {
     uint64_t rss_pages = 0;    // the process's RSS when it was taken
     int32_t kernel_stack = -1; // id in the kernel stack map, or < 0
     uint32_t label_tid = 0;    // 0 unless per-thread stacks
+    uint64_t ts_ns = 0;        // when it was taken
+    uint64_t addr = 0;         // --stacks peak|end: the page its fault brought in, 0: none
+};
+
+// --stacks peak|end: a touch sample walked by frame pointers, with its page.
+struct SampleRecord {
+    uint32_t pid = 0, tid = 0;
+    uint64_t ts_ns = 0;
+    int32_t user_stack = -1, kernel_stack = -1;
+    uint64_t weight = 0;
+    uint64_t addr = 0; // 0: growth without a user fault
+};
+
+// --stacks peak|end: pages of a process that left RSS or moved (MT_RANGE_*).
+struct RangeRecord {
+    uint32_t pid = 0;
+    uint32_t kind = 0;
+    uint64_t ts_ns = 0;
+    uint64_t start = 0, len = 0, to = 0, new_len = 0;
 };
 
 struct MalformedRecord {
@@ -96,7 +120,7 @@ struct MalformedRecord {
 };
 
 using Record = std::variant<ExecRecord, ExitRecord, ExecMapRecord, PointRecord, MarkRecord,
-                            RetsiteRecord, StackRecord, MalformedRecord>;
+                            RetsiteRecord, StackRecord, SampleRecord, RangeRecord, MalformedRecord>;
 
 Record decode_record(std::span<const std::byte> bytes);
 

@@ -3,12 +3,14 @@
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "error.h"
 
@@ -17,7 +19,7 @@ namespace memtrace {
 SignalInbox::SignalInbox()
 {
     sigemptyset(&set_);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD})
         sigaddset(&set_, sig);
     sigprocmask(SIG_BLOCK, &set_, nullptr);
     fd_ = signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -33,9 +35,28 @@ SignalInbox::~SignalInbox()
 std::optional<int> SignalInbox::take()
 {
     signalfd_siginfo info{};
-    if (read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info)))
-        return static_cast<int>(info.ssi_signo);
+    while (read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+        if (info.ssi_signo != SIGCHLD)
+            return static_cast<int>(info.ssi_signo);
+        child_ended_ = true;
+    }
     return std::nullopt;
+}
+
+bool SignalInbox::take_child_ended()
+{
+    return std::exchange(child_ended_, false);
+}
+
+void reap_orphans(pid_t keep)
+{
+    for (;;) {
+        siginfo_t info{};
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0 ||
+            info.si_pid == keep)
+            return; // none ended, or the command first: the trace is ending anyway
+        waitpid(info.si_pid, nullptr, WNOHANG);
+    }
 }
 
 uint64_t monotonic_ns()
@@ -67,10 +88,8 @@ bool wait_for_end(int pidfd, int timeout_ms, SignalInbox &signals)
             return false;
         if (fds[0].revents)
             return true;
-        if (fds[1].revents) {
-            signals.take();
+        if (fds[1].revents && signals.take())
             return false;
-        }
     }
 }
 

@@ -1,5 +1,7 @@
 #include "collect/stack_collection.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include "symbols/modules.h"
@@ -26,6 +28,8 @@ StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config, 
     : kernel_(kernel), config_(config), modules_(std::make_shared<ModuleIndex>()),
       python_(kernel, progress)
 {
+    if (config.stacks == StackWeight::None)
+        python_.for_functions_only();
     if (!config.stack_copies())
         return;
     unwinder_.emplace(*modules_, config.debug_dirs);
@@ -45,16 +49,21 @@ void StackCollection::read_mappings(uint32_t pid)
 {
     // The code generation is read before the mappings: code mapped in
     // between makes the kernel side ignore this hint.
-    const bool auto_mode = config_.unwind == UnwindMode::Auto;
+    const bool auto_mode = config_.stack_copies() && config_.unwind == UnwindMode::Auto;
     const uint64_t gen = auto_mode ? kernel_.code_gen(pid) : 0;
     if (!modules_->snapshot(static_cast<pid_t>(pid)))
         return;
+    struct stat proc {};
+    if (stat(("/proc/" + std::to_string(pid)).c_str(), &proc) == 0)
+        uids_[pid] = proc.st_uid; // its perf map's owner must be this user, or root
     const auto *maps = modules_->mappings(static_cast<pid_t>(pid));
     if (!maps)
         return;
-    // Python frames come with stack copies only (--unwind dwarf|auto)
-    if (config_.python_frames)
-        python_.examine(pid, *maps, dwarf_.has_value());
+    // Python frames come with stack copies only (--unwind dwarf|auto); -f py:
+    // needs the interpreter registered in any case (the kernel side is told
+    // whether samples walk its frames: --no-python-frames)
+    if (config_.python_frames || !config_.python_functions.empty())
+        python_.examine(pid, *maps, dwarf_.has_value() || !config_.python_functions.empty());
     if (auto_mode)
         kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));
 }
@@ -78,6 +87,11 @@ void StackCollection::sample_lines(std::vector<TracedFunction> functions, uint64
         return; // --lines asks for copies: never without them
     lines_.emplace(std::move(functions), config_.python_functions, page_size);
     dwarf_->set_line_sampler(&*lines_, config_.python_frames_only());
+}
+
+void StackCollection::add_sample(const SampleRecord &s)
+{
+    samples_.push_back({s.pid, s.tid, s.user_stack, s.kernel_stack, s.weight, s.ts_ns, s.addr});
 }
 
 void StackCollection::after_drain()
@@ -107,30 +121,39 @@ std::string hex(const uint8_t *bytes, size_t n)
 
 } // namespace
 
-StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &comms)
+void StackCollection::add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id)
+{
+    if (id < 0 || raw.user.count(id))
+        return;
+    std::vector<RawUserFrame> frames;
+    for (const UserStackFrame &f : kernel_.read_user_stack(id)) {
+        RawUserFrame frame;
+        frame.value = f.value;
+        if (f.has_build_id) {
+            frame.kind = RawUserFrame::BuildId;
+            frame.build_id = hex(f.build_id, sizeof(f.build_id));
+            unknown_build_id |= modules_->by_build_id(frame.build_id) == nullptr;
+        }
+        frames.push_back(std::move(frame));
+    }
+    raw.user.emplace(id, std::move(frames));
+}
+
+StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &comms,
+                                      const std::map<uint32_t, uint64_t> &cut_ns)
 {
     StackEvidence ev;
     RawStacks &raw = ev.raw;
     bool unknown_build_id = false;
-    for (const auto &[key, bytes] : kernel_.read_stack_bytes()) {
+    for (const auto &[key, bytes] : kernel_.read_stack_bytes())
         raw.samples.push_back({key.tgid, key.tid, key.user_stack, key.kernel_stack, bytes});
-        if (key.user_stack >= 0 && !raw.user.count(key.user_stack)) {
-            std::vector<RawUserFrame> frames;
-            for (const UserStackFrame &f : kernel_.read_user_stack(key.user_stack)) {
-                RawUserFrame frame;
-                frame.value = f.value;
-                if (f.has_build_id) {
-                    frame.kind = RawUserFrame::BuildId;
-                    frame.build_id = hex(f.build_id, sizeof(f.build_id));
-                    unknown_build_id |= modules_->by_build_id(frame.build_id) == nullptr;
-                }
-                frames.push_back(std::move(frame));
-            }
-            raw.user.emplace(key.user_stack, std::move(frames));
-        }
-    }
+    raw.samples.insert(raw.samples.end(), samples_.begin(), samples_.end());
+    for (const RawStackSample &sample : raw.samples)
+        add_user_frames(raw, sample.user_id, unknown_build_id);
     if (dwarf_)
         dwarf_->merge_into(raw);
+    if (config_.resident_stacks())
+        untracked_ = ranges_.keep_resident(raw.samples, cut_ns);
     for (const RawStackSample &sample : raw.samples) // kernel stacks of both kinds of sample
         if (sample.kernel_id >= 0 && !raw.kernel.count(sample.kernel_id))
             raw.kernel.emplace(sample.kernel_id, kernel_.read_kernel_stack(sample.kernel_id));
@@ -143,6 +166,7 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
     ev.comms = comms;
     if (lines_)
         ev.lines = lines_->evidence();
+    ev.uids = uids_;
     return ev;
 }
 

@@ -16,6 +16,7 @@
 #include "collect/line_samples.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
+#include "collect/resident_stacks.h"
 #include "collect/stack_naming.h"
 #include "model/trace_config.h"
 #include "symbols/module_index.h"
@@ -39,17 +40,30 @@ public:
     // --lines: the samples' bytes and RSS go to the lines of these functions
     // (native, by id) and of the Python functions config.python_functions names.
     void sample_lines(std::vector<TracedFunction> functions, uint64_t page_size);
+    // --stacks peak|end: a frame-pointer sample with its page; a range that
+    // left RSS or moved.
+    void add_sample(const SampleRecord &sample);
+    void add_range(const RangeRecord &range) { ranges_.add(range); }
     // After each drain of the ring buffers: read the mappings asked for, then
     // unwind the copies waiting for them.
     void after_drain();
 
     // The samples the kernel counted, with the unwound ones: what naming needs.
-    StackEvidence finish(const std::map<uint32_t, std::string> &comms);
+    // --stacks peak|end: only those resident at each process's cut (ktime of
+    // its peak; absent: its end).
+    StackEvidence finish(const std::map<uint32_t, std::string> &comms,
+                         const std::map<uint32_t, uint64_t> &cut_ns = {});
+    uint64_t untracked() const { return untracked_; }
     uint64_t unwound() const { return dwarf_ ? dwarf_->unwound() : 0; }
     std::map<std::string, uint64_t> cut_short() const;
+    // Python processes found (registered with the kernel side), and whether a
+    // Python version memtrace cannot read was met.
+    size_t python_processes() const { return python_.processes(); }
+    bool python_unsupported() const { return python_.met_unsupported(); }
 
 private:
     void read_queued();
+    void add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id);
 
     KernelSide &kernel_;
     const TraceConfig &config_;
@@ -60,6 +74,10 @@ private:
     UnwindHints hints_;
     PythonTargets python_;
     std::set<uint32_t> to_read_;
+    std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
+    ResidentRanges ranges_;
+    uint64_t untracked_ = 0;
+    std::map<uint32_t, uid_t> uids_; // by pid, while each lived: for its perf map
 };
 
 // The kernel-side hint for --unwind auto: `ranges` of code without frame

@@ -17,6 +17,7 @@ NamedStacks name_stacks(const StackEvidence &evidence, const TraceConfig &config
     if (config.kernel_stacks)
         kernel_symbols.emplace();
     StackNamer namer(*evidence.modules, symbolizer, kernel_symbols ? &*kernel_symbols : nullptr);
+    namer.set_process_uids(evidence.uids);
     FoldOptions fold;
     fold.per_pid = config.per_pid;
     fold.per_thread = config.per_thread;
@@ -28,7 +29,10 @@ NamedStacks name_stacks(const StackEvidence &evidence, const TraceConfig &config
     if (config.verbose) // once per process: a JIT's frames unnamed, and why
         for (const auto &[pid, comm] : evidence.comms) {
             std::string path = "/tmp/perf-" + std::to_string(pid) + ".map";
-            if (std::string why = PerfMap::ignored_because(path); !why.empty())
+            auto uid = evidence.uids.find(pid);
+            if (std::string why = PerfMap::ignored_because(
+                    path, uid == evidence.uids.end() ? std::nullopt : std::optional<uid_t>(uid->second));
+                !why.empty())
                 std::cerr << "memtrace: ignored " << path << ": " << why << '\n';
         }
     NamedStacks named;

@@ -26,6 +26,7 @@ struct StackEvidence {
     std::map<uint32_t, std::string> comms; // process names by pid
     std::optional<LineEvidence> lines;      // --lines
     std::optional<SourceReader> source_reader; // who may see source text (sudo's invoker)
+    std::map<uint32_t, uid_t> uids;         // the user each ran as, noted while it lived
 };
 
 // The symbolization stage: frames to names (symbols, debug files, kernel

@@ -19,7 +19,7 @@ int report_command(const std::vector<std::string> &args);
 // --list-funcs: what -f PATTERN would trace in the target of `options`.
 int list_functions(const Options &options, std::ostream &out);
 
-// memtrace record's default file: memtrace-YYYYMMDD-HHMMSS.mtrace.
+// memtrace record's default file: memtrace-YYYYMMDD-HHMMSS-PID.mtrace.
 std::string default_recording_name();
 
 } // namespace memtrace

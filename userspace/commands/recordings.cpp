@@ -1,4 +1,5 @@
 // memtrace plot and memtrace report: what a recording shows, after the run.
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,24 +15,39 @@
 #include "report/recording.h"
 #include "report/svg_plot.h"
 #include "report/table_writer.h"
+#include "report/text_table.h"
 
 namespace memtrace {
 namespace {
 
-// Runs `argv` (argv[0] a full path) and waits: its exit status, or -1.
-int run_program(const std::vector<std::string> &argv)
+// Runs `argv` (argv[0] a full path) with `input` on its stdin and its stdout
+// on `out_fd`, and waits: its exit status, or -1.
+int run_filter(const std::vector<std::string> &argv, const std::string &input, int out_fd)
 {
     std::vector<char *> args;
     for (const std::string &a : argv)
         args.push_back(const_cast<char *>(a.c_str()));
     args.push_back(nullptr);
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) != 0)
+        return -1;
     const pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
+            _exit(127);
         execv(args[0], args.data());
         _exit(127);
     }
+    close(in[0]);
+    for (size_t done = 0; done < input.size();) {
+        const ssize_t n = write(in[1], input.data() + done, input.size() - done);
+        if (n <= 0 && errno != EINTR)
+            break; // it ended early: its status says why
+        done += n > 0 ? static_cast<size_t>(n) : 0;
+    }
+    close(in[1]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -49,9 +65,18 @@ int plot_command(const std::vector<std::string> &args)
         return 0;
     }
     const PlotArgs &plot = std::get<PlotArgs>(parsed);
-    std::vector<Recording> recordings;
+    std::vector<std::pair<std::string, std::string>> inputs;
     for (const auto &file : plot.files)
+        inputs.emplace_back("the recording", file);
+    refuse_shared_files({{"-o", plot.output}}, inputs);
+    std::vector<Recording> recordings;
+    for (const auto &file : plot.files) {
         recordings.push_back(read_recording_file(file));
+        if (recordings.back().cut_off)
+            std::cerr << "memtrace: " << terminal_safe(file) << " was cut off after "
+                      << recordings.back().points.size()
+                      << " points (memtrace was killed before its end): plotting what it holds\n";
+    }
     PlotOptions options;
     options.title = plot.title;
     options.functions = plot.functions;
@@ -60,15 +85,15 @@ int plot_command(const std::vector<std::string> &args)
         // rsvg-convert (librsvg) rasterizes well; memtrace does not draw pixels itself.
         if (access("/usr/bin/rsvg-convert", X_OK) != 0)
             throw Error("--png needs rsvg-convert: install librsvg2-bin (or plot to SVG)");
-        std::string svg_path = plot.output + ".tmp.svg";
-        OutputFile tmp(svg_path);
-        if (!tmp.write(svg))
+        // No shell, no file names: the SVG on its stdin, the PNG from its stdout
+        // into our own temporary file (rsvg-convert -o would follow a symlink).
+        OutputFile out(plot.output);
+        const int fd = out.descriptor() >= 0 ? out.descriptor() : STDOUT_FILENO;
+        if (run_filter({"/usr/bin/rsvg-convert", "--format", "png"}, svg, fd) != 0)
+            throw Error("rsvg-convert could not convert the plot to PNG for '" + plot.output + "'",
+                        1);
+        if (!out.commit())
             return 1;
-        // No shell: file names are arguments, never command text.
-        const int status = run_program({"/usr/bin/rsvg-convert", "-o", plot.output, svg_path});
-        unlink(svg_path.c_str());
-        if (status != 0)
-            throw Error("rsvg-convert could not write '" + plot.output + "'");
     } else {
         OutputFile out(plot.output);
         if (!out.write(svg))
@@ -88,7 +113,17 @@ int report_command(const std::vector<std::string> &args)
         return 0;
     }
     const ReportArgs &a = std::get<ReportArgs>(parsed);
+    refuse_shared_files({{"--json", a.json_path}}, {{"the recording", a.file}});
     Recording recording = read_recording_file(a.file);
+    if (recording.cut_off) {
+        std::cerr << "memtrace: " << terminal_safe(a.file) << " was cut off after "
+                  << recording.points.size()
+                  << " points (memtrace was killed before its end): showing what its points hold\n";
+        if (!a.json_path.empty())
+            throw Error(a.file + " has no end-of-run report to write as JSON: it was cut off");
+        write_points_table(std::cout, recording);
+        return 0;
+    }
     RunReport report;
     try {
         report = report_from_json(recording.report);
@@ -113,8 +148,9 @@ std::string default_recording_name()
     time_t now = time(nullptr);
     tm local{};
     localtime_r(&now, &local);
-    strftime(name, sizeof(name), "memtrace-%Y%m%d-%H%M%S.mtrace", &local);
-    return name;
+    strftime(name, sizeof(name), "memtrace-%Y%m%d-%H%M%S", &local);
+    // the pid: two runs started in the same second never pick the same name
+    return std::string(name) + "-" + std::to_string(getpid()) + ".mtrace";
 }
 
 } // namespace memtrace

@@ -12,12 +12,20 @@ namespace memtrace {
 
 TraceOutputs::TraceOutputs(const Options &options) : options_(options)
 {
+    refuse_shared_files({{"-o", options.table_path},
+                         {"--json", options.json_path},
+                         {"--folded", options.folded_path},
+                         {"--timeline", options.timeline_path},
+                         {"--format mprof", options.mprof_format ? mprof_path(options.timeline_path) : ""}});
     if (!options.json_path.empty())
         json_.emplace(options.json_path);
     if (!options.folded_path.empty())
         folded_.emplace(options.folded_path);
-    if (!options.timeline_path.empty())
+    if (!options.timeline_path.empty()) {
         timeline_.emplace(options.timeline_path);
+        if (timeline_->replaces_file())
+            stream_.emplace(options.timeline_path);
+    }
     if (options.mprof_format)
         mprof_.emplace(mprof_path(options.timeline_path));
     if (options.json_path != "-" || !options.table_path.empty())

@@ -8,6 +8,7 @@
 #include "cli/options.h"
 #include "model/run_builder.h"
 #include "report/output_file.h"
+#include "report/recording_stream.h"
 
 namespace memtrace {
 
@@ -16,9 +17,12 @@ public:
     explicit TraceOutputs(const Options &options);
     // False if any output could not be written (each says why on stderr).
     bool write(RunResult &run);
+    // --timeline FILE: where the recording goes as it is made; none for stdout.
+    RecordingStream *recording_stream() { return stream_ ? &*stream_ : nullptr; }
 
 private:
     const Options &options_;
+    std::optional<RecordingFileStream> stream_;
     std::optional<OutputFile> table_, json_, folded_, timeline_, mprof_;
 };
 

@@ -45,6 +45,7 @@ struct CollectedRun {
     uint64_t stacks_by_dwarf = 0;
     std::map<std::string, uint64_t> stacks_cut_short; // by reason
     bool stack_copy_too_short = false;
+    uint64_t stacks_untracked = 0; // --stacks peak|end: resident bytes of samples without a page
 };
 
 } // namespace memtrace

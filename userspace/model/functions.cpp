@@ -19,6 +19,7 @@ std::vector<FunctionRecord> build_function_records(const FunctionInputs &in)
             it->second.symbol = f.symbol;
             it->second.demangled = f.demangled;
             it->second.module = f.module;
+            it->second.python = f.python;
         }
         return &it->second;
     };
@@ -66,7 +67,8 @@ std::vector<FunctionRecord> build_function_records(const FunctionInputs &in)
 
     for (uint32_t pid : in.every_function_for)
         for (uint32_t id = 0; id < in.functions.size(); ++id)
-            record(pid, id);
+            if (!in.functions[id].python) // Python functions are known by being seen
+                record(pid, id);
 
     std::vector<FunctionRecord> out;
     for (auto &[key, r] : records)

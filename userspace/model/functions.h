@@ -21,6 +21,8 @@ struct TracedFunction {
     // where its code is (--lines): the file probed, and its address range there
     std::string file;
     uint64_t address = 0, size = 0; // in the file's ELF layout
+    bool python = false;       // -f py: a Python function (symbol: "qualname (file.py:LINE)",
+                               // module: the file); its calls are those seen at an RSS change
 };
 
 struct FunctionRecord {
@@ -29,6 +31,7 @@ struct FunctionRecord {
     std::string symbol;
     std::string demangled;
     std::string module;
+    bool python = false;     // a Python function: calls are the calls seen at an RSS change
 
     uint64_t calls = 0;      // outermost calls entered
     uint64_t returned = 0;

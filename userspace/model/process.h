@@ -27,6 +27,10 @@ struct ProcessRecord {
     uint64_t touched = 0;     // memory brought into RSS (sum of RSS increments)
     uint64_t mapped = 0;      // virtual memory mapped (mmap, brk, mremap growth)
     uint64_t unmapped = 0;
+    // by the programs it ran before its latest exec (the figures above are the
+    // current program's, as VmHWM): stack totals count them
+    uint64_t touched_before_exec = 0;
+    uint64_t mapped_before_exec = 0;
 
     double start_s = 0;              // seconds since the trace began
     double peak_s = 0;

@@ -10,6 +10,18 @@
 namespace memtrace {
 namespace {
 
+// What the folded total should come to: what was touched or mapped, or the
+// growth still resident at the peak (or the end) over what was there before.
+uint64_t exact_stack_total(const ProcessRecord &p, StackWeight weight)
+{
+    switch (weight) {
+    case StackWeight::Map: return p.mapped + p.mapped_before_exec; // earlier programs' samples stay
+    case StackWeight::Peak: return p.growth();
+    case StackWeight::End: return p.final_rss > p.start_rss ? p.final_rss - p.start_rss : 0;
+    default: return p.touched + p.touched_before_exec;
+    }
+}
+
 StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
                              const TraceConfig &config)
 {
@@ -20,7 +32,7 @@ StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
     st.samples = stats.stack_samples;
     st.folded_total = named.folded.total();
     for (const ProcessRecord &p : run.processes)
-        st.exact_total += config.stacks == StackWeight::Map ? p.mapped : p.touched;
+        st.exact_total += exact_stack_total(p, config.stacks);
     st.user_stacks_lost = stats.user_stacks_lost;
     st.kernel_stacks_lost = stats.kernel_stacks_lost;
     st.samples_lost = stats.stack_bytes_full;
@@ -34,6 +46,9 @@ StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
     st.without_frame_pointers = named.without_frame_pointers;
     st.python_samples = stats.python_stacks;
     st.python_codes_lost = stats.python_codes_full;
+    st.untracked = run.stacks_untracked;
+    st.samples_dropped = stats.samples_dropped;
+    st.ranges_dropped = stats.ranges_dropped;
     return st;
 }
 
@@ -66,22 +81,12 @@ void finish_recording(Recording &rec, const RunReport &report, const TraceConfig
                      [](const auto &a, const auto &b) { return a.start < b.start; });
     rec.duration = report.duration_s;
     rec.command = config.command;
-    if (report.command_pid) {
-        rec.main_pid = report.command_pid;
-        // the program's name and its arguments: short enough for a legend
-        for (size_t i = 0; i < config.command.size(); ++i)
-            rec.label += i ? " " + config.command[i]
-                           : std::filesystem::path(config.command[i]).filename().string();
-    } else if (!report.pids.empty()) {
-        rec.main_pid = report.pids.front();
-        auto main = std::find_if(report.processes.rbegin(), report.processes.rend(),
-                                 [&](const ProcessRecord &p) { return p.pid == rec.main_pid; });
-        rec.label = main != report.processes.rend() && !main->cmdline.empty()
-                        ? main->cmdline
-                        : "pid " + std::to_string(rec.main_pid);
-    } else {
-        rec.label = "every process";
-    }
+    rec.main_pid = report.command_pid ? report.command_pid
+                                      : report.pids.empty() ? 0 : report.pids.front();
+    auto main = std::find_if(report.processes.rbegin(), report.processes.rend(),
+                             [&](const ProcessRecord &p) { return p.pid == rec.main_pid; });
+    rec.label = recording_label(config.command, rec.main_pid,
+                                main != report.processes.rend() ? main->cmdline : "");
     for (const ProcessRecord &p : report.processes)
         rec.processes.push_back({p.pid, p.ppid, p.comm, p.cmdline, p.start_s, p.end_s ? *p.end_s : -1.0});
 }

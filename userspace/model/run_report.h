@@ -36,6 +36,8 @@ struct TraceStats {
     uint64_t stack_copy_drops = 0;  // ... lost: stack ring buffer full
     uint64_t python_stacks = 0;     // samples with Python frames
     uint64_t python_codes_full = 0; // Python functions not named: map full
+    uint64_t samples_dropped = 0;   // --stacks peak|end: touch samples lost (ring full)
+    uint64_t ranges_dropped = 0;    // --stacks peak|end: pages leaving RSS not seen
     uint64_t rss_events = 0;
     uint64_t fault_events = 0;
     uint64_t vm_events = 0;
@@ -45,6 +47,7 @@ struct TraceStats {
     // The kernel side's limits (collect/kernel_figures.cpp checks them).
     static constexpr uint32_t kOpenCallsPerThread = 16;
     static constexpr uint32_t kOpenCallsPerProcess = 32;
+    static constexpr uint32_t kEndedKept = 20000; // -a: ended processes listed at most
 
     uint64_t lost_events() const
     {
@@ -67,7 +70,7 @@ struct SelfCost {
 
 // --folded: what was sampled, and how the folded total compares with the exact one.
 struct StacksSummary {
-    std::string kind;            // "touch" or "map"
+    std::string kind;            // "touch", "map", "peak" or "end"
     uint64_t sample_bytes = 0;
     uint64_t samples = 0;        // stacks taken
     uint64_t folded_total = 0;   // bytes in the folded file
@@ -86,6 +89,10 @@ struct StacksSummary {
     bool copies_too_short = false;  // some were cut short for want of copied stack
     uint64_t python_samples = 0;    // samples that carried Python frames
     uint64_t python_codes_lost = 0; // Python functions not named: map full
+    // --stacks peak|end
+    uint64_t untracked = 0;         // resident bytes of samples whose growth had no user fault
+    uint64_t samples_dropped = 0;   // samples lost (ring buffer full): not in the folded file
+    uint64_t ranges_dropped = 0;    // pages leaving RSS not seen: the folded file may hold them
 };
 
 struct RunReport {

@@ -1,9 +1,23 @@
 #include "model/timeline.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 namespace memtrace {
+
+std::string recording_label(const std::vector<std::string> &command, uint32_t main_pid,
+                            const std::string &main_cmdline)
+{
+    std::string label;
+    for (size_t i = 0; i < command.size(); ++i)
+        label += i ? " " + command[i] : std::filesystem::path(command[i]).filename().string();
+    if (!label.empty())
+        return label;
+    if (main_pid)
+        return main_cmdline.empty() ? "pid " + std::to_string(main_pid) : main_cmdline;
+    return "every process";
+}
 
 std::vector<TimelinePoint> total_series(const Recording &rec)
 {

@@ -50,7 +50,23 @@ struct Recording {
     std::vector<CallMark> marks;       // by start
     uint64_t marks_dropped = 0;        // calls of hot functions not recorded one by one
     nlohmann::ordered_json report;     // the end-of-run report (report/json_writer.h)
+    bool cut_off = false;              // read from a file that ends before its report
 };
+
+// Where a recording goes while it is made (report/recording_stream.h): the
+// header once, then points and calls as they are drained, so a memtrace
+// killed mid-run leaves a readable prefix.
+class RecordingStream {
+public:
+    virtual ~RecordingStream() = default;
+    virtual void begin(const Recording &header) = 0; // no points or calls yet
+    virtual void add(const std::vector<TimelinePoint> &points, const std::vector<CallMark> &marks) = 0;
+};
+
+// The legend of a recording: the command's program and arguments, the main
+// process's command line (-p), or "every process".
+std::string recording_label(const std::vector<std::string> &command, uint32_t main_pid,
+                            const std::string &main_cmdline);
 
 // The RSS over time of the recording's processes summed (the main process and
 // the processes it started, as mprof --include-children): a step series, with

@@ -18,6 +18,8 @@ const char *weight_name(StackWeight weight)
     case StackWeight::None: return "none";
     case StackWeight::Touch: return "touch";
     case StackWeight::Map: return "map";
+    case StackWeight::Peak: return "peak";
+    case StackWeight::End: return "end";
     }
     return "?";
 }

@@ -18,6 +18,8 @@ enum class StackWeight {
     None,  // no stacks
     Touch, // pages brought into RSS
     Map,   // virtual memory mapped (mmap, brk, mremap)
+    Peak,  // touch samples still resident at each process's peak RSS
+    End,   // touch samples still resident at each process's end (exit or end of trace)
 };
 
 // How user stacks are walked (--unwind).
@@ -28,7 +30,7 @@ enum class UnwindMode {
 };
 
 const char *unwind_name(UnwindMode mode);    // "fp", "dwarf", "auto"
-const char *weight_name(StackWeight weight); // "none", "touch", "map"
+const char *weight_name(StackWeight weight); // "none", "touch", "map", "peak", "end"
 
 inline constexpr uint32_t kDefaultStackCopy = 65536; // --stack-bytes: copies stop at the stack's top
 inline constexpr uint32_t kMaxStackCopy = 65536;
@@ -79,6 +81,8 @@ struct TraceConfig {
     // frames are all it needs, no native stack is copied or unwound.
     bool python_frames_only() const { return lines && !fold_stacks && functions.empty(); }
     bool stack_copies() const { return stacks != StackWeight::None && unwind != UnwindMode::FramePointers; }
+    // --stacks peak|end: samples replayed against the pages that left RSS
+    bool resident_stacks() const { return stacks == StackWeight::Peak || stacks == StackWeight::End; }
 };
 
 } // namespace memtrace

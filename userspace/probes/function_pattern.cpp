@@ -54,7 +54,7 @@ FunctionPattern python_pattern(const std::string &text)
                     " characters");
     for (unsigned char c : p.symbol)
         if (!(std::isalnum(c) || c == '_' || c == '.' || c == '<' || c == '>' || c == '*' || c == '?' ||
-              c == '[' || c == ']' || c == '!' || c >= 0x80))
+              c == '[' || c == ']' || c == '!' || c == '^' || c == '-' || c >= 0x80))
             throw Error("-f '" + text + "': '" + std::string(1, static_cast<char>(c)) +
                         "' is not part of a Python name (py:QUALNAME or py:MODULE.QUALNAME, globs allowed)");
     return p;

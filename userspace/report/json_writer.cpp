@@ -78,6 +78,7 @@ json function_json(const FunctionRecord &f)
     fj["symbol"] = f.symbol;
     fj["demangled"] = f.demangled;
     fj["module"] = f.module;
+    fj["kind"] = f.python ? "python" : "native";
     fj["pid"] = f.pid;
     fj["calls"] = f.calls;
     fj["max_peak_increment_bytes"] = f.max_peak_increment;
@@ -114,7 +115,10 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
                         {"by_dwarf", st.by_dwarf},
                         {"copies_lost", st.copies_lost},
                         {"cut_short", st.cut_short}}},
-            {"python", {{"samples", st.python_samples}, {"functions_not_named", st.python_codes_lost}}}};
+            {"python", {{"samples", st.python_samples}, {"functions_not_named", st.python_codes_lost}}},
+            {"resident", {{"untracked_bytes", st.untracked},
+                          {"samples_lost", st.samples_dropped},
+                          {"ranges_lost", st.ranges_dropped}}}};
 }
 
 // What memtrace lost or counted, and what it cost.
@@ -283,30 +287,30 @@ void line_tables_from_json(const json &tables, RunReport &r)
     }
 }
 
-void functions_from_json(const json &functions, RunReport &r)
-{
-    for (const auto &f : functions) {
-        FunctionRecord fr;
-        fr.symbol = f.value("symbol", "");
-        fr.demangled = f.value("demangled", "");
-        fr.module = f.value("module", "");
-        fr.pid = f.value("pid", 0u);
-        fr.calls = f.value("calls", uint64_t{0});
-        fr.returned = f.value("returned", uint64_t{0});
-        fr.unreturned = f.value("unreturned", uint64_t{0});
-        fr.active = f.value("active", uint64_t{0});
-        fr.folded = f.value("recursive_calls_folded", uint64_t{0});
-        fr.dropped = f.value("calls_not_tracked", uint64_t{0});
-        fr.max_peak_increment = f.value("max_peak_increment_bytes", uint64_t{0});
-        fr.max_peak_rss = f.value("max_peak_rss_bytes", uint64_t{0});
-        fr.total_net = f.value("total_net_bytes", int64_t{0});
-        fr.entry_hits = f.value("probe_hits", uint64_t{0});
-        fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
-        r.functions.push_back(std::move(fr));
-    }
-}
-
 } // namespace
+
+// One row of a report's "functions", as function_json() wrote it.
+static FunctionRecord function_from_json(const json &f)
+{
+    FunctionRecord fr;
+    fr.symbol = f.value("symbol", "");
+    fr.demangled = f.value("demangled", "");
+    fr.module = f.value("module", "");
+    fr.python = f.value("kind", "native") == "python";
+    fr.pid = f.value("pid", 0u);
+    fr.calls = f.value("calls", uint64_t{0});
+    fr.returned = f.value("returned", uint64_t{0});
+    fr.unreturned = f.value("unreturned", uint64_t{0});
+    fr.active = f.value("active", uint64_t{0});
+    fr.folded = f.value("recursive_calls_folded", uint64_t{0});
+    fr.dropped = f.value("calls_not_tracked", uint64_t{0});
+    fr.max_peak_increment = f.value("max_peak_increment_bytes", uint64_t{0});
+    fr.max_peak_rss = f.value("max_peak_rss_bytes", uint64_t{0});
+    fr.total_net = f.value("total_net_bytes", int64_t{0});
+    fr.entry_hits = f.value("probe_hits", uint64_t{0});
+    fr.estimated_cost_s = f.value("estimated_probe_cost_s", 0.0);
+    return fr;
+}
 
 RunReport report_from_json(const json &j)
 {
@@ -360,7 +364,8 @@ RunReport report_from_json(const json &j)
         r.processes.push_back(std::move(rec));
     }
     if (j.contains("functions"))
-        functions_from_json(j["functions"], r);
+        for (const auto &f : j["functions"])
+            r.functions.push_back(function_from_json(f));
     if (j.contains("line_tables") && j["line_tables"].is_array())
         line_tables_from_json(j["line_tables"], r);
     if (j.contains("stats")) {

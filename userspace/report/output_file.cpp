@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "error.h"
@@ -78,16 +79,15 @@ bool OutputFile::replace_file()
     return true;
 }
 
-bool OutputFile::write(const std::string &content)
+bool OutputFile::place()
 {
-    bool to_stdout = path_.empty() || path_ == "-";
-    if (!to_stdout && !file_) { // renamed into place already: written once only
-        std::cerr << "memtrace: '" << path_ << "' was written already\n";
-        return false;
-    }
-    int fd = to_stdout ? STDOUT_FILENO : file_.get();
-    size_t done = 0;
-    while (done < content.size()) {
+    return temp_path_.empty() || replace_file();
+}
+
+bool OutputFile::append(const std::string &content)
+{
+    const int fd = file_ ? file_.get() : STDOUT_FILENO;
+    for (size_t done = 0; done < content.size();) {
         ssize_t n = ::write(fd, content.data() + done, content.size() - done);
         if (n < 0 && errno == EINTR)
             continue;
@@ -98,11 +98,68 @@ bool OutputFile::write(const std::string &content)
         }
         done += static_cast<size_t>(n);
     }
-    written_ = true;
+    return true;
+}
+
+bool OutputFile::commit()
+{
     if (temp_path_.empty())
         return true;
     file_.reset();
     return replace_file();
+}
+
+bool OutputFile::write(const std::string &content)
+{
+    bool to_stdout = path_.empty() || path_ == "-";
+    if (!to_stdout && !file_) { // renamed into place already: written once only
+        std::cerr << "memtrace: '" << path_ << "' was written already\n";
+        return false;
+    }
+    if (!append(content))
+        return false;
+    written_ = true;
+    return commit();
+}
+
+namespace {
+
+// What identifies a path's file: "dev:inode" if it exists, else its canonical
+// path; "" for what may be named twice (stdout, a device, a FIFO).
+std::string file_identity(const std::string &path)
+{
+    if (path.empty() || path == "-")
+        return "";
+    if (is_device_or_fifo(path))
+        return "";
+    // a symlink is replaced, not written through: the name itself is the file
+    struct stat st {};
+    if (lstat(path.c_str(), &st) == 0)
+        return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    std::error_code ec;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+    return "path:" + (ec ? path : canonical.string());
+}
+
+} // namespace
+
+void refuse_shared_files(const std::vector<std::pair<std::string, std::string>> &outputs,
+                         const std::vector<std::pair<std::string, std::string>> &inputs)
+{
+    std::vector<std::pair<std::string, std::string>> seen; // (identity, what)
+    for (const auto &[what, path] : inputs)
+        if (std::string id = file_identity(path); !id.empty())
+            seen.emplace_back(id, what);
+    for (const auto &[what, path] : outputs) {
+        const std::string id = file_identity(path);
+        if (id.empty())
+            continue;
+        for (const auto &[other_id, other] : seen)
+            if (other_id == id)
+                throw Error(what + " and " + other + " name the same file '" + path +
+                            "': give each its own");
+        seen.emplace_back(id, what);
+    }
 }
 
 } // namespace memtrace

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "unique_fd.h"
 
@@ -24,6 +26,15 @@ public:
 
     // Replaces the file's content. Returns false (and says why on stderr) on failure.
     bool write(const std::string &content);
+    // For a writer of its own (rsvg-convert): the descriptor to fill (-1:
+    // stdout), then commit() puts the file in place as write() does.
+    int descriptor() const { return file_ ? file_.get() : -1; }
+    bool commit();
+    // For a file written as it is made: append() writes at its end, place()
+    // renames it into place at once and keeps it open for more.
+    bool replaces_file() const { return !temp_path_.empty(); } // not stdout, a device, a FIFO
+    bool append(const std::string &content);
+    bool place();
     const std::string &path() const { return path_; }
 
 private:
@@ -33,5 +44,12 @@ private:
     UniqueFd file_;         // none: stdout
     bool written_ = false;
 };
+
+// Refuses (Error, exit 2) two of `outputs` that name one file, or an output
+// that names one of `inputs`: by device and inode where the file exists, by
+// canonical path where it does not. stdout ("", "-"), devices and FIFOs may
+// repeat. Each entry: (what names it, e.g. "--json", the path).
+void refuse_shared_files(const std::vector<std::pair<std::string, std::string>> &outputs,
+                         const std::vector<std::pair<std::string, std::string>> &inputs = {});
 
 } // namespace memtrace

@@ -13,13 +13,20 @@
 #include <istream>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "model/timeline.h"
 
 namespace memtrace {
 
 void write_recording(std::ostream &out, const Recording &recording);
-// Throws Error("FILE: line N: why") on anything but a recording.
+// Its parts, for a recording written as it is made (report/recording_stream.h).
+void write_recording_header(std::ostream &out, const Recording &recording);
+void write_recording_points(std::ostream &out, const std::vector<TimelinePoint> &points);
+void write_recording_calls(std::ostream &out, const std::vector<CallMark> &marks);
+// Throws Error("FILE: line N: why") on anything but a recording. A recording
+// cut off (memtrace killed: no report, maybe half a last line) reads as far as
+// it goes, with cut_off set and its duration its last point's time.
 Recording read_recording(std::istream &in, const std::string &name);
 Recording read_recording_file(const std::string &path);
 

@@ -29,6 +29,18 @@ std::string escape(const std::string &text)
     return out;
 }
 
+// A name or label from a recording: at most `width` bytes in the image, cut
+// between UTF-8 characters.
+std::string fitted(const std::string &text, size_t width = 120)
+{
+    if (text.size() <= width)
+        return escape(text);
+    size_t cut = width - 3;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+        --cut;
+    return escape(text.substr(0, cut) + "...");
+}
+
 std::string num(double v)
 {
     char buf[32];
@@ -140,16 +152,37 @@ void write_brackets(std::ostream &svg, const Frame &f, const Recording &r, const
             break;
         double x0 = f.X(m.start), x1 = std::max(f.X(m.end), f.X(m.start) + 1);
         double y_lo = f.Y(mib(m.base)), y_hi = f.Y(mib(m.peak));
-        svg << "<g class=\"bracket\" data-function=\"" << escape(m.function) << "\">"
+        svg << "<g class=\"bracket\" data-function=\"" << fitted(m.function) << "\">"
             << "<rect x=\"" << num(x0) << "\" y=\"" << num(y_hi) << "\" width=\"" << num(x1 - x0)
             << "\" height=\"" << num(std::max(1.0, y_lo - y_hi)) << "\" fill=\"" << color
             << "\" fill-opacity=\"0.12\" stroke=\"" << color << "\" stroke-opacity=\"0.5\"/>";
         if (x1 - x0 >= 30 || r.marks.size() <= 12)
             svg << "<text x=\"" << num(x0 + 3) << "\" y=\"" << num(y_hi + 13) << "\" fill=\""
-                << color << "\" font-size=\"11\">" << escape(m.function) << "</text>";
-        svg << "<title>" << escape(m.function) << ": +" << escape(format_bytes(m.peak - m.base))
+                << color << "\" font-size=\"11\">" << fitted(m.function) << "</text>";
+        svg << "<title>" << fitted(m.function) << ": +" << escape(format_bytes(m.peak - m.base))
             << " peak, " << tick_label(m.end - m.start) << " s</title></g>\n";
     }
+}
+
+// At most a point per pixel column: the last level of the column and the
+// highest point inside it, so no peak is lost and the SVG's size is bounded
+// whatever the recording holds.
+std::vector<TimelinePoint> decimated(const Frame &f, const std::vector<TimelinePoint> &points)
+{
+    std::vector<TimelinePoint> out;
+    double column = -1;
+    for (const TimelinePoint &p : points) {
+        const double x = std::floor(f.X(p.t));
+        if (!out.empty() && x == column) {
+            out.back().t = p.t;
+            out.back().rss = p.rss;
+            out.back().max_rss = std::max(out.back().max_rss, p.max_rss);
+            continue;
+        }
+        out.push_back(p);
+        column = x;
+    }
+    return out;
 }
 
 // The line, its peak marked, and its legend entry (the `index`th).
@@ -168,7 +201,7 @@ void write_series(std::ostream &svg, const Frame &f, const Recording &r,
     double peak_t = 0, peak = mib(start_rss);
     double last_t = 0;
     double level = mib(start_rss);
-    for (const TimelinePoint &p : points) {
+    for (const TimelinePoint &p : decimated(f, points)) {
         // The interval [t0, t]: the level held until it began; inside, RSS went as
         // high as max_rss (when exactly is not kept: drawn at t0) and ended at rss.
         double t0 = std::max(last_t, p.t - r.resolution);
@@ -183,7 +216,7 @@ void write_series(std::ostream &svg, const Frame &f, const Recording &r,
         }
         last_t = p.t;
     }
-    svg << "<path class=\"series\" data-label=\"" << escape(r.label) << "\" d=\"" << path.str()
+    svg << "<path class=\"series\" data-label=\"" << fitted(r.label) << "\" d=\"" << path.str()
         << "\" fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.6\"/>\n";
     std::string peak_text = "peak " + format_bytes(static_cast<uint64_t>(peak * 1024 * 1024));
     svg << "<g class=\"peak\"><circle cx=\"" << num(f.X(peak_t)) << "\" cy=\"" << num(f.Y(peak))
@@ -194,7 +227,7 @@ void write_series(std::ostream &svg, const Frame &f, const Recording &r,
     svg << "<g class=\"legend\"><line x1=\"" << num(f.left) << "\" x2=\"" << num(f.left + 24)
         << "\" y1=\"" << num(ly - 4) << "\" y2=\"" << num(ly - 4) << "\" stroke=\"" << color
         << "\" stroke-width=\"3\"/><text x=\"" << num(f.left + 32) << "\" y=\"" << num(ly) << "\">"
-        << escape(r.label) << " (" << escape(peak_text) << ")</text></g>\n";
+        << fitted(r.label) << " (" << escape(peak_text) << ")</text></g>\n";
 }
 
 } // namespace

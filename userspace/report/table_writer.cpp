@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "report/line_table_writer.h"
 #include "report/text_table.h"
@@ -126,7 +127,8 @@ void write_legend(std::ostream &out, bool with_growth)
 
 std::string function_name(const FunctionRecord &f)
 {
-    return shorten(f.demangled.empty() ? f.symbol : f.demangled, 50);
+    // a Python function's name is the traced program's text (co_qualname can be anything)
+    return shorten(terminal_safe(f.demangled.empty() ? f.symbol : f.demangled), 50);
 }
 
 void write_functions(std::ostream &out, const RunReport &r)
@@ -152,7 +154,7 @@ void write_functions(std::ostream &out, const RunReport &r)
     uint64_t hits = 0;
     for (const FunctionRecord &f : r.functions) {
         std::vector<std::string> row{function_name(f),
-                                     std::filesystem::path(f.module).filename().string()};
+                                     terminal_safe(std::filesystem::path(f.module).filename().string())};
         if (several_pids)
             row.push_back(std::to_string(f.pid));
         row.push_back(format_count(f.calls));
@@ -172,6 +174,12 @@ void write_functions(std::ostream &out, const RunReport &r)
            "PEAK RSS: the highest process RSS during a call. NET (TOTAL): what the calls kept,\n"
            "  summed (RSS at return - RSS at entry). UNRETURNED: calls left by an exception, longjmp,\n"
            "  thread exit or exec. ACTIVE: still running when tracing ended (peak so far counted).\n";
+    if (std::any_of(r.functions.begin(), r.functions.end(), [](const auto &f) { return f.python; }))
+        out << "Python functions (py:): seen at RSS changes, from their frames. CALLS counts the calls\n"
+               "  seen (a call during which RSS never changed is not); UNRETURNED: still running when\n"
+               "  their thread ended or exec'd (a call left by an exception counts as returned).\n";
+    if (std::all_of(r.functions.begin(), r.functions.end(), [](const auto &f) { return f.python; }))
+        return; // no probes: Python calls are read from the frames at RSS changes
     char line[200], spent[32];
     double share = r.duration_s > 0 ? cost / r.duration_s * 100 : 0;
     if (cost < 1)
@@ -184,18 +192,41 @@ void write_functions(std::ostream &out, const RunReport &r)
     out << line;
 }
 
+// --stacks peak|end: what the folded total stands for, and what it cannot see.
+void write_resident(std::ostream &out, const StacksSummary &st)
+{
+    const bool peak = st.kind == "peak";
+    out << format_bytes(st.folded_total) << (peak ? " resident at each process's peak" : " still resident at the end")
+        << ", against " << format_bytes(st.exact_total) << " of RSS growth by then ("
+        << (peak ? "peak" : "final") << " RSS - start RSS; the difference: each thread's last partial "
+        << "sample, pages the kernel reclaimed).\n";
+    if (st.untracked)
+        out << "  " << format_bytes(st.untracked)
+            << " of it came in without a user fault (MAP_POPULATE, mlock, read by the kernel for "
+               "the process): counted resident until exec or the end.\n";
+    if (st.samples_dropped || st.ranges_dropped)
+        out << "warning: " << format_count(st.samples_dropped) << " samples and "
+            << format_count(st.ranges_dropped)
+            << " ranges leaving RSS lost (ring buffer or map full): the folded file misses the "
+               "former and may still hold the latter\n";
+}
+
 void write_stacks(std::ostream &out, const RunReport &r)
 {
     if (!r.stacks)
         return;
     const StacksSummary &st = *r.stacks;
+    const bool resident = st.kind == "peak" || st.kind == "end";
     out << "\nStacks (" << (st.path.empty() ? "sampled for --lines" : st.path)
         << "): " << format_count(st.samples) << " samples, one per "
-        << format_bytes(st.sample_bytes) << (st.kind == "touch" ? " brought in" : " mapped")
-        << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; "
-        << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
-        << (st.kind == "touch" ? " touched" : " mapped")
-        << " (the rest: each thread's last partial sample).\n";
+        << format_bytes(st.sample_bytes) << (st.kind == "map" ? " mapped" : " brought in")
+        << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; ";
+    if (resident)
+        write_resident(out, st);
+    else
+        out << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
+            << (st.kind == "touch" ? " touched" : " mapped")
+            << " (the rest: each thread's last partial sample).\n";
     if (st.stack_bytes == 0 && st.unwind != "fp")
         out << "  Python frames only: --lines on py: functions copies no native stack (--folded would).\n";
     if (st.stack_bytes != 0 && (st.unwind == "dwarf" || st.unwind == "auto")) {
@@ -268,6 +299,37 @@ void write_warnings(std::ostream &out, const TraceStats &s)
 
 } // namespace
 
+void write_points_table(std::ostream &out, const Recording &recording)
+{
+    struct Seen {
+        uint64_t peak = 0, last = 0;
+        double last_t = 0;
+    };
+    std::map<uint32_t, Seen> seen;
+    for (const TimelinePoint &p : recording.points) {
+        Seen &s = seen[p.pid];
+        s.peak = std::max(s.peak, p.max_rss);
+        if (p.t >= s.last_t) {
+            s.last = p.rss;
+            s.last_t = p.t;
+        }
+    }
+    using A = TextTable::Align;
+    TextTable t;
+    t.add_column("PID", A::Right);
+    t.add_column("PEAK RSS", A::Right);
+    t.add_column("LAST RSS", A::Right);
+    t.add_column("LAST SEEN", A::Right);
+    for (const auto &[pid, s] : seen)
+        t.add_row({std::to_string(pid), format_bytes(s.peak), format_bytes(s.last), format_seconds(s.last_t)});
+    out << "memtrace: '" << shorten(terminal_safe(recording.label), kCmdlineWidth)
+        << "': cut off before the end-of-run report; the last point is at "
+        << format_seconds(recording.duration) << "\n\n";
+    t.write(out);
+    out << "\nPEAK RSS: the highest RSS of the intervals recorded (exact within them). LAST RSS: at\n"
+           "  the end of the last interval written (LAST SEEN, since the trace began).\n";
+}
+
 std::string describe_end(const ProcessRecord &p)
 {
     if (auto sig = p.exit_signal())
@@ -304,6 +366,11 @@ void write_table(std::ostream &out, const RunReport &r)
         out << "\nTop " << by_growth.size() << " by growth while traced:\n";
         write_processes(out, by_growth, true);
         write_legend(out, true);
+        if (r.stats.ended_not_kept)
+            out << "Not listed: " << format_count(r.stats.ended_not_kept)
+                << " processes that ended while traced (counted in 'seen'): past "
+                << format_count(TraceStats::kEndedKept)
+                << " ended processes, memtrace keeps only the biggest and fastest-growing.\n";
     } else {
         // Parents before the children they started.
         std::stable_sort(procs.begin(), procs.end(), [](auto &a, auto &b) {

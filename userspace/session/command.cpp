@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +100,9 @@ HeldCommand::HeldCommand(const std::vector<std::string> &argv, const std::string
         args.push_back(const_cast<char *>(a.c_str()));
     args.push_back(nullptr);
 
+    // Its orphans (a shell's background jobs) become memtrace's children, not
+    // init's: -d can still find and end them, and memtrace reaps them.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_ = fork();
     if (pid_ < 0) {
         int e = errno;

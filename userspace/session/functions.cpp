@@ -63,10 +63,23 @@ std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patter
         const std::string what = e.what();
         if (what.rfind("no function matches", 0) != 0 || !runs_python(req.modules))
             throw;
-        throw Error(what + ". This is a Python program: -f traces native functions; Python "
-                           "functions are named in --folded stacks (Python frames), not -f targets yet",
+        throw Error(what + ". This is a Python program: for a Python function, write -f 'py:NAME' "
+                           "(a qualname, MODULE.QUALNAME, or a glob: -f 'py:extract_*')",
                     e.exit_code());
     }
+}
+
+void check_python_pids(const std::string &pattern, const std::vector<pid_t> &pids)
+{
+    for (pid_t pid : pids)
+        if (runs_python(process_modules(pid)))
+            return;
+    std::string list;
+    for (pid_t pid : pids)
+        list += (list.empty() ? "" : ",") + std::to_string(pid);
+    throw Error("-f py:" + pattern + ": pid " + list +
+                " runs no Python interpreter; py: traces functions of CPython programs "
+                "(for native functions: -f NAME without py:)");
 }
 
 std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes)

@@ -21,6 +21,9 @@ std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patter
                                           const TraceConfig &config, const std::string &executable,
                                           const std::vector<pid_t> &pids, const ProcFs &procfs);
 
+// -f py: on -p PIDs none of which runs CPython: throws Error (exit 2) saying so.
+void check_python_pids(const std::string &pattern, const std::vector<pid_t> &pids);
+
 // Every probe site of the plan: each function's entry, returns and tail calls.
 std::vector<ProbeSite> probe_sites(const std::vector<FunctionProbe> &probes);
 

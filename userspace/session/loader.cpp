@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "memtrace.skel.h"
+#include "session/preflight.h"
 #include "session/uprobe_multi.h"
 #include "session/verifier_log.h"
 #include "unique_fd.h"
@@ -77,6 +78,8 @@ uint32_t stacks_code(StackWeight weight)
     case StackWeight::None: return MT_STACKS_NONE;
     case StackWeight::Touch: return MT_STACKS_TOUCH;
     case StackWeight::Map: return MT_STACKS_MAP;
+    case StackWeight::Peak:
+    case StackWeight::End: return MT_STACKS_RESIDENT;
     }
     return MT_STACKS_NONE;
 }
@@ -143,6 +146,10 @@ mt_config bpf_config(const LoaderConfig &config, uint32_t cpus)
     c.stack_copy = config.stack_copy;
     c.copy_cpus = cpus;
     c.lines = config.lines && config.stacks != StackWeight::None ? 1 : 0;
+    c.py_patterns = static_cast<uint32_t>(config.python_patterns.size());
+    c.py_func_base = config.python_func_base;
+    c.self_tgid = static_cast<uint32_t>(getpid());
+    c.py_stack_frames = config.python_frames ? 1 : 0;
     return c;
 }
 
@@ -254,6 +261,47 @@ template <typename K, typename V> std::vector<std::pair<K, V>> read_map(bpf_map 
 
 } // namespace
 
+namespace {
+
+// Programs this run does not use are not loaded: verifying the uprobe
+// programs alone takes ~0.3 s, mt_py_calls ~1.5 s.
+void choose_programs(memtrace_bpf *skel, const LoaderConfig &config)
+{
+    bpf_program__set_autoattach(skel->progs.mt_seed, false);
+    bpf_program__set_autoattach(skel->progs.mt_func_entry, false);
+    bpf_program__set_autoattach(skel->progs.mt_func_return, false);
+    bpf_program__set_autoload(skel->progs.mt_seed, config.seed_running);
+    bpf_program__set_autoload(skel->progs.mt_func_entry, config.uprobes);
+    bpf_program__set_autoload(skel->progs.mt_func_return, config.uprobes);
+    const bool python = !config.python_patterns.empty();
+    bpf_program__set_autoload(skel->progs.mt_enter_mmap, config.stacks != StackWeight::None || python);
+    bpf_program__set_autoload(skel->progs.mt_py_calls, python);
+    // mt_py_calls must see each rss_stat event before mt_rss_stat counts it:
+    // programs on a tracepoint run in the order they were attached.
+    bpf_program__set_autoattach(skel->progs.mt_rss_stat, !python);
+    if (!python)
+        for (bpf_map *map : {skel->maps.py_threads, skel->maps.py_targets, skel->maps.py_funcs})
+            bpf_map__set_max_entries(map, 1);
+}
+
+// -f py: the patterns, then every program; mt_py_calls before mt_rss_stat.
+void attach_programs(memtrace_bpf *skel, const std::vector<mt_py_pattern> &patterns)
+{
+    for (uint32_t i = 0; i < patterns.size() && i < MT_PY_PATTERNS; ++i)
+        if (int err = bpf_map__update_elem(skel->maps.py_patterns, &i, sizeof(i), &patterns[i],
+                                           sizeof(mt_py_pattern), BPF_ANY))
+            fail("write the py: patterns", err);
+    if (int err = memtrace_bpf__attach(skel))
+        fail("attach the BPF programs", err);
+    if (!patterns.empty()) {
+        skel->links.mt_rss_stat = bpf_program__attach(skel->progs.mt_rss_stat);
+        if (!skel->links.mt_rss_stat)
+            fail("attach the BPF program mt_rss_stat", errno);
+    }
+}
+
+} // namespace
+
 BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State>())
 {
     g_verbose = config.verbose;
@@ -276,38 +324,37 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     // Hints and code generations: one per process, only under auto.
     for (bpf_map *map : {skel->maps.unwind_hints, skel->maps.code_gens})
         bpf_map__set_max_entries(map, copies && config.unwind == UnwindMode::Auto ? config.max_procs : 1);
-    if (!copies) {
+    const bool resident = config.stacks == StackWeight::Peak || config.stacks == StackWeight::End;
+    if (!copies && !resident) {
         bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
     } else {
-        // room for ~512 copies in flight, at least 8 MiB
+        // room for ~512 copies in flight, at least 8 MiB (~170,000 samples or ranges)
         uint32_t bytes = 8u << 20;
-        while (bytes < 512u * (config.stack_copy + sizeof(mt_rec_stack)))
+        while (copies && bytes < 512u * (config.stack_copy + sizeof(mt_rec_stack)))
             bytes <<= 1;
         bpf_map__set_max_entries(skel->maps.stack_events, bytes);
     }
+    // --stacks peak|end only: the pages faults bring in, the syscalls that take them out
+    for (bpf_program *prog : {skel->progs.mt_page_fault_kernel, skel->progs.mt_enter_munmap,
+                              skel->progs.mt_enter_madvise, skel->progs.mt_exit_madvise,
+                              skel->progs.mt_enter_mremap, skel->progs.mt_enter_brk})
+        bpf_program__set_autoload(prog, resident);
+    if (!resident)
+        bpf_map__set_max_entries(skel->maps.range_args, 1);
     for (bpf_map *map : {skel->maps.targets, skel->maps.procs, skel->maps.mm_owner})
         bpf_map__set_max_entries(map, config.max_procs);
     bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
-    bpf_program__set_autoattach(skel->progs.mt_seed, false);
-    bpf_program__set_autoattach(skel->progs.mt_func_entry, false);
-    bpf_program__set_autoattach(skel->progs.mt_func_return, false);
-    // Programs this run does not use are not loaded: verifying the uprobe
-    // programs alone takes ~0.3 s.
-    bpf_program__set_autoload(skel->progs.mt_seed, config.seed_running);
-    bpf_program__set_autoload(skel->progs.mt_func_entry, config.functions);
-    bpf_program__set_autoload(skel->progs.mt_func_return, config.functions);
-    bpf_program__set_autoload(skel->progs.mt_enter_mmap, config.stacks != StackWeight::None);
+    choose_programs(skel, config);
     // Function probes as uprobe_multi links where the kernel has them: their
     // removal then waits once per link, not once per probe.
-    state_->uprobe_multi = config.functions && kernel_has_uprobe_multi();
+    state_->uprobe_multi = config.uprobes && kernel_has_uprobe_multi();
     if (state_->uprobe_multi)
         for (bpf_program *prog : {skel->progs.mt_func_entry, skel->progs.mt_func_return})
             bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kUprobeMultiAttachType));
 
     if (int err = memtrace_bpf__load(skel))
         fail_load(err);
-    if (int err = memtrace_bpf__attach(skel))
-        fail("attach the BPF programs", err);
+    attach_programs(skel, config.python_patterns);
 
     // Both ring buffers (records, stack copies) hand their records to the
     // handler of the consume() in progress.
@@ -320,7 +367,7 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     state_->ring.reset(ring_buffer__new(bpf_map__fd(skel->maps.events), to_handler, state_.get(), nullptr));
     if (!state_->ring)
         fail("create the ring buffer reader", errno);
-    if (copies) {
+    if (copies || resident) {
         if (int err = ring_buffer__add(state_->ring.get(), bpf_map__fd(skel->maps.stack_events), to_handler,
                                        state_.get()))
             fail("add the stack ring buffer", err);
@@ -389,8 +436,12 @@ namespace {
 {
     char where[64];
     std::snprintf(where, sizeof(where), "0x%llx", static_cast<unsigned long long>(site.offset));
+    const std::string why = (err == EACCES || err == EPERM) && !has_sys_admin()
+                                ? ": this kernel creates uprobes (-f) for CAP_SYS_ADMIN only; "
+                                  "CAP_BPF and CAP_PERFMON trace all but -f"
+                                : "";
     throw Error("cannot attach a probe to " + site.label + " (" + site.path + " at " + where +
-                "): " + errno_text(err));
+                "): " + errno_text(err) + why);
 }
 
 bool is_entry(const ProbeSite &site)
@@ -484,7 +535,20 @@ std::vector<std::pair<mt_func_key, mt_func_stats>> BpfLoader::read_func_stats() 
 
 std::vector<std::pair<uint32_t, mt_thread_frames>> BpfLoader::read_thread_frames() const
 {
-    return read_map<uint32_t, mt_thread_frames>(state_->skel->maps.thread_frames);
+    auto out = read_map<uint32_t, mt_thread_frames>(state_->skel->maps.thread_frames);
+    // Python threads' open calls (-f py:) are frames too
+    for (auto &[tid, t] : read_map<uint32_t, mt_py_thread>(state_->skel->maps.py_threads))
+        if (t.calls.depth) {
+            mt_thread_frames calls = t.calls;
+            calls.tgid = t.tgid;
+            out.emplace_back(tid, calls);
+        }
+    return out;
+}
+
+std::vector<std::pair<uint32_t, mt_py_code_key>> BpfLoader::read_py_funcs() const
+{
+    return read_map<uint32_t, mt_py_code_key>(state_->skel->maps.py_funcs);
 }
 
 std::vector<std::pair<uint32_t, mt_call_slots>> BpfLoader::read_call_slots() const

@@ -23,7 +23,10 @@ struct LoaderConfig {
     uint32_t max_procs = 16384;   // processes traced at once (map sizes)
     uint32_t ringbuf_bytes = 1u << 20;
     bool verbose = false;         // libbpf and verifier messages to stderr
-    bool functions = false;       // -f: frame tracking for traced functions
+    bool functions = false;       // -f: frame tracking for traced functions (native or Python)
+    bool uprobes = false;         // -f on native functions: the uprobe programs
+    std::vector<mt_py_pattern> python_patterns; // -f py:, compiled; empty: no Python calls
+    uint32_t python_func_base = 0; // the first function id of Python functions
     bool seed_running = true;     // processes already running are traced (-p, -a)
     StackWeight stacks = StackWeight::None; // --folded
     uint64_t sample_bytes = 512 * 1024;
@@ -33,6 +36,7 @@ struct LoaderConfig {
     UnwindMode unwind = UnwindMode::FramePointers; // --unwind
     uint32_t stack_copy = MT_STACK_COPY_DEFAULT; // --stack-bytes
     bool lines = false;           // --lines: every stack sample copied, with the RSS
+    bool python_frames = true;    // stack samples walk Python frames (--no-python-frames: off)
 };
 
 // memtrace's BPF programs, loaded and attached: the kernel side the collector
@@ -65,6 +69,7 @@ public:
     std::vector<std::pair<mt_func_key, mt_func_stats>> read_func_stats() const override;
     std::vector<std::pair<uint32_t, mt_thread_frames>> read_thread_frames() const override;
     std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const override;
+    std::vector<std::pair<uint32_t, mt_py_code_key>> read_py_funcs() const override;
     std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const override;
     std::vector<UserStackFrame> read_user_stack(int32_t id) const override;
     std::vector<uint64_t> read_kernel_stack(int32_t id) const override;

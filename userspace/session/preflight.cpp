@@ -39,7 +39,7 @@ bool capabilities_allow_tracing(uint64_t cap_eff)
            (has_cap(cap_eff, kCapBpf) && has_cap(cap_eff, kCapPerfmon));
 }
 
-void check_privileges()
+uint64_t effective_capabilities()
 {
     std::ifstream status("/proc/self/status");
     std::string line;
@@ -47,9 +47,26 @@ void check_privileges()
     while (std::getline(status, line))
         if (line.rfind("CapEff:", 0) == 0)
             cap_eff = std::stoull(line.substr(7), nullptr, 16);
-    if (!capabilities_allow_tracing(cap_eff))
-        throw Error("memtrace needs root, or the capabilities CAP_BPF and CAP_PERFMON: "
-                    "run it with sudo");
+    return cap_eff;
+}
+
+bool has_sys_admin()
+{
+    return has_cap(effective_capabilities(), kCapSysAdmin);
+}
+
+void check_privileges()
+{
+    const uint64_t cap_eff = effective_capabilities();
+    if (capabilities_allow_tracing(cap_eff))
+        return;
+    std::string missing;
+    if (!has_cap(cap_eff, kCapBpf))
+        missing = "CAP_BPF";
+    if (!has_cap(cap_eff, kCapPerfmon))
+        missing += missing.empty() ? "CAP_PERFMON" : " and CAP_PERFMON";
+    throw Error("memtrace needs root, or the capabilities CAP_BPF and CAP_PERFMON (" + missing +
+                " missing): run it with sudo");
 }
 
 void check_kernel_btf(const std::string &path)
@@ -64,6 +81,10 @@ bool ensure_tracefs()
     // libbpf looks in /sys/kernel/debug/tracing first, then /sys/kernel/tracing.
     if (is_dir("/sys/kernel/debug/tracing/events") || is_dir("/sys/kernel/tracing/events"))
         return false;
+    struct stat st {};
+    if (stat("/sys/kernel/tracing/events", &st) != 0 && errno == EACCES)
+        throw Error("cannot read tracefs at /sys/kernel/tracing (it is root's): not as root, "
+                    "memtrace needs CAP_DAC_READ_SEARCH too, besides CAP_BPF and CAP_PERFMON");
     if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0) {
         int err = errno;
         throw Error(std::string("tracefs is not mounted and mounting it failed (") +

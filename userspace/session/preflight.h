@@ -13,6 +13,8 @@ class ProcFs;
 
 // Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN). `cap_eff` is /proc/self/status CapEff.
 void check_privileges();
+// Whether memtrace runs with CAP_SYS_ADMIN (this kernel creates uprobes for it only).
+bool has_sys_admin();
 bool capabilities_allow_tracing(uint64_t cap_eff);
 
 void check_kernel_btf(const std::string &path = "/sys/kernel/btf/vmlinux");

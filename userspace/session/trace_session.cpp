@@ -1,13 +1,18 @@
 #include "session/trace_session.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
+#include <vector>
 
 #include "collect/procfs.h"
+#include "collect/python_functions.h"
+#include "collect/signal_inbox.h"
 #include "error.h"
 #include "session/functions.h"
 #include "session/loader.h"
@@ -16,14 +21,17 @@
 namespace memtrace {
 namespace {
 
-LoaderConfig loader_config(const TraceConfig &config, bool functions)
+LoaderConfig loader_config(const TraceConfig &config, bool probes, uint32_t native_functions)
 {
     LoaderConfig lc;
     lc.trace_all = config.mode == TraceMode::All;
     lc.follow_children = config.children;
     lc.max_procs = config.max_procs;
     lc.verbose = config.verbose;
-    lc.functions = functions;
+    lc.uprobes = probes;
+    lc.python_patterns = kernel_python_patterns(config.python_functions);
+    lc.python_func_base = native_functions;
+    lc.functions = probes || !lc.python_patterns.empty();
     lc.seed_running = config.mode != TraceMode::Command;
     lc.stacks = config.stacks;
     lc.sample_bytes = config.sample_bytes;
@@ -32,9 +40,40 @@ LoaderConfig loader_config(const TraceConfig &config, bool functions)
     lc.unwind = config.unwind;
     lc.stack_copy = config.python_frames_only() ? 0 : config.stack_bytes;
     lc.lines = config.lines;
+    lc.python_frames = config.python_frames;
     if (config.timeline)
         lc.timeline_ns = static_cast<uint64_t>(config.resolution_ms * 1e6);
     return lc;
+}
+
+// -d: the command and everything it started get SIGTERM (and SIGCONT, should
+// one be stopped), as timeout(1) signals its process group; what is left after
+// 2 s gets SIGKILL. memtrace is their subreaper, so orphans stay below it, and
+// a job that left the process group is ended too. A signal to memtrace meanwhile
+// cuts the wait short.
+void end_command_tree(SignalInbox &signals)
+{
+    const ProcFs procfs;
+    const pid_t self = getpid();
+    for (int sig : {SIGTERM, SIGKILL}) {
+        const uint64_t until = monotonic_ns() + 2000000000ull;
+        std::set<pid_t> signalled;
+        std::vector<pid_t> left = procfs.live_descendants(self);
+        while (!left.empty() && monotonic_ns() < until) {
+            for (pid_t pid : left)
+                if (signalled.insert(pid).second) {
+                    kill(pid, sig);
+                    if (sig != SIGKILL)
+                        kill(pid, SIGCONT);
+                }
+            pollfd inbox{signals.fd(), POLLIN, 0};
+            if (poll(&inbox, 1, 20) > 0 && signals.take())
+                break;
+            left = procfs.live_descendants(self);
+        }
+        if (left.empty())
+            return;
+    }
 }
 
 } // namespace
@@ -59,10 +98,11 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
     }
     // Functions: found in the target's files now, so a bad pattern fails
     // before anything is loaded.
-    // --lines reads Python functions from stack samples: no per-call tracing needed
-    if (!config.python_functions.empty() && !config.lines)
-        throw Error("-f py:" + config.python_functions.front() +
-                    ": Python function tracing is being built; --folded names Python functions today");
+    if (!config.python_functions.empty()) {
+        kernel_python_patterns(config.python_functions); // a pattern the kernel cannot match fails now
+        if (config.mode == TraceMode::Pids && !config.children)
+            check_python_pids(config.python_functions.front(), plan_.pids);
+    }
     std::vector<FunctionProbe> probes;
     if (!config.functions.empty())
         probes = plan_functions(config.functions, config, plan_.executable, plan_.pids, procfs);
@@ -83,7 +123,8 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
         plan_.command = command_->pid();
     }
 
-    loader_ = std::make_unique<BpfLoader>(loader_config(config, !probes.empty()));
+    loader_ = std::make_unique<BpfLoader>(
+        loader_config(config, !probes.empty(), static_cast<uint32_t>(plan_.functions.size())));
     if (command_)
         loader_->add_target(static_cast<uint32_t>(command_->pid()), /*held=*/true);
     for (pid_t pid : plan_.pids)
@@ -121,18 +162,14 @@ std::optional<CommandEnd> TraceSession::end(const Stop &stop, SignalInbox &signa
     if (!command_)
         return std::nullopt;
     const pid_t pid = command_->pid();
-    const int pidfd = open_pidfd(pid); // -1: reaped already (cannot be: memtrace reaps it here)
     if (stop.cause == StopCause::Duration) {
-        kill(pid, SIGTERM);
-        if (!wait_for_end(pidfd, 2000, signals)) {
-            kill(pid, SIGKILL);
-            wait_for_end(pidfd, 2000, signals);
-        }
+        end_command_tree(signals);
     } else if (stop.cause == StopCause::Signal) {
+        const int pidfd = open_pidfd(pid); // -1: reaped already (cannot be: memtrace reaps it here)
         wait_for_end(pidfd, 1000, signals);
+        if (pidfd >= 0)
+            close(pidfd);
     }
-    if (pidfd >= 0)
-        close(pidfd);
 
     CommandEnd end;
     end.pid = static_cast<uint32_t>(pid);
@@ -140,6 +177,7 @@ std::optional<CommandEnd> TraceSession::end(const Stop &stop, SignalInbox &signa
     if (wait4(pid, &end.wait_status, WNOHANG, &usage) == pid) {
         end.reaped = true;
         end.maxrss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+        reap_orphans(-1);
     } else {
         progress_.info("stopped tracing; '" + config_.command.front() + "' (pid " +
                        std::to_string(pid) + ") keeps running, untraced");

@@ -20,6 +20,8 @@ struct RawStackSample {
     int32_t user_id = -1;   // < 0: the stack was not captured
     int32_t kernel_id = -1; // < 0: none
     uint64_t bytes = 0;
+    uint64_t ts_ns = 0;     // --stacks peak|end: when it was taken
+    uint64_t page = 0;      // ... the page its fault brought in; 0: none
 };
 
 struct RawStacks {

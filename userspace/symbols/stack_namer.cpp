@@ -26,10 +26,13 @@ StackNamer::StackNamer(const ModuleIndex &index, Symbolizer &symbols, const Kern
 const PerfMap &StackNamer::perf_map(pid_t pid)
 {
     auto it = perf_maps_.find(pid);
-    if (it == perf_maps_.end())
+    if (it == perf_maps_.end()) {
+        const std::string path = perf_map_dir_ + "/perf-" + std::to_string(pid) + ".map";
+        auto uid = uids_.find(static_cast<uint32_t>(pid));
         it = perf_maps_
-                 .emplace(pid, PerfMap::load(perf_map_dir_ + "/perf-" + std::to_string(pid) + ".map"))
+                 .emplace(pid, uid == uids_.end() ? PerfMap::load(path) : PerfMap::load(path, uid->second))
                  .first;
+    }
     return it->second;
 }
 

@@ -43,6 +43,10 @@ public:
     // frame-pointer check.
     const std::map<std::string, std::string> &files_seen() const { return files_seen_; }
 
+    // The user each process ran as, noted while it lived: its perf map is
+    // trusted if that user owns it, after the process is gone (or its pid reused).
+    void set_process_uids(std::map<uint32_t, uid_t> uids) { uids_ = std::move(uids); }
+
 private:
     // The frame's function, and before it (leaf side) the functions inlined
     // there, "name [inlined]".
@@ -55,6 +59,7 @@ private:
     const KernelSymbols *kernel_;
     std::string perf_map_dir_;
     std::map<pid_t, PerfMap> perf_maps_;
+    std::map<uint32_t, uid_t> uids_;
     std::map<std::string, std::string> files_seen_;
 };
 

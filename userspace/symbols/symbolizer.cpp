@@ -398,8 +398,10 @@ PerfMap PerfMap::load(const std::string &path)
     return load(path, perf_map_process_uid(path));
 }
 
-std::string PerfMap::ignored_because(const std::string &path)
+std::string PerfMap::ignored_because(const std::string &path, std::optional<uid_t> process_uid)
 {
+    if (!process_uid)
+        process_uid = perf_map_process_uid(path);
     struct stat st {};
     if (lstat(path.c_str(), &st) != 0)
         return "";
@@ -407,7 +409,7 @@ std::string PerfMap::ignored_because(const std::string &path)
         return "not a regular file";
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         return "writable by other users";
-    if (!perf_map_trusted(st, perf_map_process_uid(path)))
+    if (!perf_map_trusted(st, process_uid))
         return "owned by uid " + std::to_string(st.st_uid) + ", not by the process's user or root";
     if (static_cast<uint64_t>(st.st_size) > kMaxPerfMapBytes)
         return "larger than 64 MiB";

@@ -88,8 +88,10 @@ public:
     static PerfMap load(const std::string &path, std::optional<uid_t> process_uid);
     // The same, the process found by the pid in the name ("perf-PID.map").
     static PerfMap load(const std::string &path);
-    // Why load(path) ignores an existing file ("" if it does not, or none is there).
-    static std::string ignored_because(const std::string &path);
+    // Why load(path) ignores an existing file ("" if it does not, or none is there);
+    // with the process's uid if it was noted while the process lived.
+    static std::string ignored_because(const std::string &path,
+                                       std::optional<uid_t> process_uid = std::nullopt);
     static PerfMap parse(const std::string &text);
     std::string name_at(uint64_t address) const; // "" if not in any entry
     bool empty() const { return entries_.empty(); }
