@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "model/line_table.h"
+
 namespace memtrace {
 
 struct FoldedLine {
@@ -31,6 +33,7 @@ private:
 struct NamedStacks {
     FoldedStacks folded;
     std::vector<std::string> without_frame_pointers; // files whose stacks stop short (fp)
+    std::vector<FunctionLines> lines; // --lines: per traced function
 };
 
 } // namespace memtrace
