@@ -217,10 +217,12 @@ struct mt_config {
 	__u32 unwind;           /* MT_UNWIND_*: how user stacks are walked */
 	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
+	__u32 lines;            /* --lines: every sample is copied (with the RSS), for its lines */
 	__u32 py_patterns;      /* -f py: patterns in py_patterns; 0 = no Python calls traced */
 	__u32 py_func_base;     /* the first function id given to a Python function */
 	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
 	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
+	__u32 pad0;
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
@@ -421,6 +423,7 @@ struct mt_rec_stack {
 	__u32 tid;
 	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
 	__u64 weight;           /* bytes this sample stands for */
+	__u64 rss;              /* the process's RSS when the sample was taken (pages) */
 	__u64 ip, sp, bp;       /* user registers */
 	__u64 addr;             /* --stacks peak|end: the page the sample's fault brought in; 0: none */
 	__u32 size;             /* bytes of stack copied */

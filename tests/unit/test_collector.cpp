@@ -234,7 +234,7 @@ TEST_CASE("collector: timeline points and call marks, in bytes and seconds, by f
     config.resolution_ms = 10;
     CapturedProgress progress;
     CollectPlan plan;
-    plan.functions = {{"_Z5spikev", "spike()", "/bin/app", 1.3, 21}};
+    plan.functions = {{"_Z5spikev", "spike()", "/bin/app", 1.3, 21, "/bin/app", 0x1000, 64}};
     Collector collector(kernel, config, plan, progress);
     collector.seed();
     const uint64_t start = monotonic_ns();

@@ -38,6 +38,8 @@ constexpr const char *kFooter =
     "  sudo memtrace -f 'build_*' -- ./indexer     per call of build_*: memory at entry, true peak, kept\n"
     "  sudo memtrace -f libc:malloc -p 1234        a library function in a running process\n"
     "  sudo memtrace -f 'py:extract_*' -- python3 app.py   Python functions (CPython 3.11-3.13)\n"
+    "  sudo memtrace -f build_index --lines -- ./a per line of build_index: RSS high point, memory brought in\n"
+    "  sudo memtrace -f py:load --lines -- python3 app.py   the same for a Python function\n"
     "  memtrace --list-funcs 'Index::*' ./indexer  what a pattern would trace\n"
     "  sudo memtrace record -f build_index -- ./a  memory over time, to memtrace-DATE-TIME.mtrace\n"
     "  memtrace plot a.mtrace b.mtrace -o cmp.svg  both runs in one plot (memtrace plot --help)\n"
@@ -58,6 +60,14 @@ constexpr const char *kFooter =
     "             each RSS change, no probes. CALLS counts the calls seen: one during which RSS\n"
     "             never changed is not; one re-entered at the same frame before RSS changed again\n"
     "             is one with its predecessor. A call left by an exception counts as returned.\n"
+    "  --lines    per line of a traced function (memory_profiler's table), from stack samples\n"
+    "             taken every --sample-bytes brought in (64K by default; 4096 = every page, exact,\n"
+    "             at the cost of a stack copy per page fault): PEAK RSS = the process's highest RSS\n"
+    "             at a sample on the line; BROUGHT IN = memory first touched while the line (or\n"
+    "             what it called) ran; SAMPLES = samples there, not how often the line ran. Code\n"
+    "             inlined into the function counts on the line of the inlined call. Native lines\n"
+    "             need DWARF (-g or a debug file); Python lines (-f py:NAME, CPython 3.11-3.13)\n"
+    "             come from the code objects. Source text is shown when the file is readable.\n"
     "\n"
     "Needs root, or CAP_BPF + CAP_PERFMON, and a kernel >= 5.8 with BTF. Under sudo, CMD runs\n"
     "as the invoking user (SUDO_UID/SUDO_GID) unless --as-root. memtrace exits with CMD's status\n"
@@ -306,6 +316,24 @@ std::string version_string()
     return std::string("memtrace ") + kVersion;
 }
 
+namespace {
+
+// --lines: the lines of -f functions, from touch samples copied with the RSS.
+void check_lines_options(const Options &opt, const std::string &stacks_kind, const std::string &unwind)
+{
+    if (opt.trace.functions.empty() && opt.trace.python_functions.empty())
+        throw Error("--lines shows the lines of traced functions: give -f FUNCTION too "
+                    "(e.g. -f build_index --lines, or -f py:load --lines)");
+    if (!stacks_kind.empty() && stacks_kind != "touch")
+        throw Error("--lines counts memory brought in (--stacks touch), not --stacks " + stacks_kind +
+                    ": drop --stacks " + stacks_kind);
+    if (unwind == "fp")
+        throw Error("--lines needs stack copies (each sample's RSS and frames): use --unwind auto "
+                    "(the default) or dwarf, not fp");
+}
+
+} // namespace
+
 std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &args)
 {
     // Everything after the first "--" is the command, untouched by option parsing.
@@ -378,6 +406,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->type_name("N")
         ->check(whole_number_in(1, 4000000000u))
         ->group("Functions");
+    app.add_flag("--lines", opt.trace.lines,
+                 "Per line of each traced function (-f): RSS at the line's high point and memory "
+                 "it brought in, from stack samples (--sample-bytes, 64K by default with --lines; "
+                 "4096 is exact per page)")
+        ->group("Functions");
     std::vector<std::string> debug_dirs;
     app.add_option("--debuginfo-dir", debug_dirs,
                    "Also look for separate debug files under DIR (default /usr/lib/debug)")
@@ -404,7 +437,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string sample_bytes;
     app.add_option("--sample-bytes", sample_bytes,
-                   "Take a stack every N bytes of growth per thread (default 512K; 4096 = every page)")
+                   "Take a stack every N bytes of growth per thread (default 512K, 64K with --lines; "
+                   "4096 = every page)")
         ->type_name("N")
         ->group("Stacks");
     std::string unwind;
@@ -534,12 +568,17 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         {"peak", StackWeight::Peak},   {"end", StackWeight::End}};
     if (!stacks_kind.empty() && !kWeights.count(stacks_kind))
         throw Error("--stacks: expected touch, map, peak or end, got '" + stacks_kind + "'");
-    const bool stacks_wanted = !opt.folded_path.empty() || !opt.pprof_path.empty();
+    if (opt.trace.lines)
+        check_lines_options(opt, stacks_kind, unwind);
+    // --folded and --pprof write the stacks; --lines samples them for its tables
+    opt.trace.fold_stacks = !opt.folded_path.empty() || !opt.pprof_path.empty();
+    const bool stacks_wanted = opt.trace.fold_stacks || opt.trace.lines;
     if (!stacks_wanted &&
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
          opt.trace.per_thread || no_python_frames || !unwind.empty() || !stack_bytes.empty()))
         throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid, "
-                    "--per-thread and --no-python-frames shape the stacks of --folded FILE (or --pprof FILE): "
+                    "--per-thread and --no-python-frames shape the stacks of --folded FILE (or --pprof FILE, "
+                    "--lines): "
                     "give it too");
     if (!unwind.empty()) {
         if (unwind == "fp")
@@ -560,8 +599,12 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         opt.trace.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
     }
     opt.trace.python_frames = !no_python_frames;
+    if (opt.trace.lines && no_python_frames && !opt.trace.python_functions.empty())
+        throw Error("--lines on py: functions reads the samples' Python frames: drop --no-python-frames");
     if (stacks_wanted) {
         opt.trace.stacks = stacks_kind.empty() ? StackWeight::Touch : kWeights.at(stacks_kind);
+        if (opt.trace.lines)
+            opt.trace.sample_bytes = TraceConfig::kLinesSampleBytes;
         if (!sample_bytes.empty())
             opt.trace.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
         if (opt.trace.sample_bytes < 4096)

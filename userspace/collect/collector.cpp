@@ -84,6 +84,8 @@ Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan 
         stacks_.emplace(kernel, config, progress);
         if (!plan_.executable.empty())
             stacks_->add_program(plan_.executable);
+        if (config.lines)
+            stacks_->sample_lines(plan_.functions, page_size_);
     }
 }
 
@@ -443,6 +445,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
         for (const ProcessRecord &p : table_.records())
             comms[p.pid] = p.comm; // the live process, or the last that ended
         out.stacks = stacks_->finish(comms, stack_cuts(final_procs));
+        out.stacks->source_reader = plan_.source_reader;
         run.stacks_untracked = stacks_->untracked();
         run.stacks_by_dwarf = stacks_->unwound();
         run.stacks_cut_short = stacks_->cut_short();

@@ -39,6 +39,7 @@ struct CollectPlan {
     std::vector<pid_t> probe_pids;        // where probes attach; empty: every process
     std::vector<TracedFunction> functions; // -f, by id
     std::set<std::pair<std::string, uint64_t>> probed_returns; // (file, offset) probed up front
+    std::optional<SourceReader> source_reader; // --lines: source shown only if readable by it
 };
 
 struct Collected {

@@ -20,42 +20,56 @@ void DwarfStacks::add(StackRecord record)
     }
 }
 
+// The sample's native frames, leaf first, unwound with CFI; a [cut short]
+// marker frame last when the unwind stopped early. `key` gets their identity.
+std::vector<RawUserFrame> DwarfStacks::native_frames(const StackRecord &rec, std::string &key)
+{
+    const StackSnapshot &s = rec.snapshot;
+    const pid_t pid = static_cast<pid_t>(s.pid);
+    MappedAddress leaf = index_.find(pid, s.ip);
+    if (!leaf.file && leaf.region.empty() && refresh_)
+        refresh_(s.pid); // no snapshot yet, or code mapped since the last one
+    UnwoundStack u = unwinder_.unwind(s);
+    ++unwound_;
+
+    std::vector<RawUserFrame> frames;
+    for (uint64_t pc : u.pcs) {
+        RawUserFrame f;
+        MappedAddress where = index_.find(pid, pc);
+        if (where.file) {
+            f.kind = RawUserFrame::File;
+            f.file = where.file;
+            f.value = where.file_offset;
+        } else {
+            f.value = pc;
+        }
+        key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' + std::to_string(f.value);
+        frames.push_back(f);
+    }
+    if (lines_)
+        lines_->add({s.pid, &frames, &rec.python, rec.weight, rec.rss_pages}, python_);
+    if (u.end != UnwindEnd::Complete) {
+        std::string why = unwind_end_name(u.end);
+        ++cut_short_[why];
+        RawUserFrame marker;
+        marker.kind = RawUserFrame::Marker;
+        marker.name = "[cut short: " + why + "]";
+        key += ";" + marker.name;
+        frames.push_back(marker); // the root side: leaf first
+    }
+    return frames;
+}
+
 void DwarfStacks::unwind_pending()
 {
     for (const StackRecord &rec : pending_) {
         const StackSnapshot &s = rec.snapshot;
-        const pid_t pid = static_cast<pid_t>(s.pid);
-        MappedAddress leaf = index_.find(pid, s.ip);
-        if (!leaf.file && leaf.region.empty() && refresh_)
-            refresh_(s.pid); // no snapshot yet, or code mapped since the last one
-        UnwoundStack u = unwinder_.unwind(s);
-        ++unwound_;
-
-        std::vector<RawUserFrame> frames;
         std::string key = std::to_string(s.pid);
-        for (uint64_t pc : u.pcs) {
-            RawUserFrame f;
-            MappedAddress where = index_.find(pid, pc);
-            if (where.file) {
-                f.kind = RawUserFrame::File;
-                f.file = where.file;
-                f.value = where.file_offset;
-            } else {
-                f.value = pc;
-            }
-            key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' +
-                   std::to_string(f.value);
-            frames.push_back(f);
-        }
-        if (u.end != UnwindEnd::Complete) {
-            std::string why = unwind_end_name(u.end);
-            ++cut_short_[why];
-            RawUserFrame marker;
-            marker.kind = RawUserFrame::Marker;
-            marker.name = "[cut short: " + why + "]";
-            key += ";" + marker.name;
-            frames.push_back(marker); // the root side: leaf first
-        }
+        std::vector<RawUserFrame> frames;
+        if (python_only_) // --lines on Python functions only: no native stack came
+            lines_->add({s.pid, nullptr, &rec.python, rec.weight, rec.rss_pages}, python_);
+        else
+            frames = native_frames(rec, key);
         if (python_ && !rec.python.empty())
             for (RawUserFrame &f : python_->frames(s.pid, rec.python, rec.python_status & kPythonTruncated)) {
                 key += ";" + f.name + (f.value ? "!" : "");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/line_samples.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
 #include "symbols/stack_folding.h"
@@ -36,6 +37,14 @@ public:
     static constexpr size_t kBatch = 256;
     void unwind_pending();
 
+    // --lines: each unwound sample goes to `lines` too; `python_only`: the
+    // samples carry no stack (Python functions only): not unwound.
+    void set_line_sampler(LineSampler *lines, bool python_only)
+    {
+        lines_ = lines;
+        python_only_ = python_only;
+    }
+
     // Adds the unwound samples to `raw`, with ids of their own.
     void merge_into(RawStacks &raw) const;
 
@@ -45,11 +54,15 @@ public:
     static constexpr int32_t kFirstId = 1 << 24; // above every stack-map id
 
 private:
+    std::vector<RawUserFrame> native_frames(const StackRecord &rec, std::string &key);
+
     const ModuleIndex &index_;
     DwarfUnwinder &unwinder_;
     std::function<void(uint32_t)> refresh_;
     std::function<void()> read_maps_;
     PythonTargets *python_;
+    LineSampler *lines_ = nullptr;
+    bool python_only_ = false;
     std::vector<StackRecord> pending_;
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;

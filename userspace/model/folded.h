@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "model/line_table.h"
+
 namespace memtrace {
 
 // Where a frame's code is, for formats that keep more than its name (pprof):
@@ -54,6 +56,7 @@ private:
 struct NamedStacks {
     FoldedStacks folded;
     std::vector<std::string> without_frame_pointers; // files whose stacks stop short (fp)
+    std::vector<FunctionLines> lines; // --lines: per traced function
 };
 
 } // namespace memtrace

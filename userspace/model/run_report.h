@@ -107,6 +107,8 @@ struct RunReport {
     std::vector<FunctionRecord> functions; // -f, sorted by max peak increment
     std::optional<StacksSummary> stacks;   // --folded
     FoldedStacks folded;
+    std::vector<FunctionLines> lines;      // --lines: per traced function
+    uint64_t lines_sample_bytes = 0;       // --lines: bytes per stack sample
     size_t probes_attached = 0;
     TraceStats stats;
     SelfCost cost;
