@@ -132,7 +132,7 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 		/* pages this process's own thread brought in: its stack says why */
 		if ((mt_cfg.stacks == MT_STACKS_TOUCH || mt_cfg.stacks == MT_STACKS_RESIDENT) &&
 		    !(p->flags & MT_PROC_HELD) && (bpf_get_current_pid_tgid() >> 32) == tgid)
-			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size,
+			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size, rss_of(p),
 				      mt_cfg.stacks == MT_STACKS_RESIDENT ? fault_page_now() : 0);
 	}
 	update_peak(p);
@@ -199,7 +199,7 @@ static __always_inline int vm_changed(void *ctx)
 	if (vm > before) {
 		__sync_fetch_and_add(&p->mapped, vm - before);
 		if (mt_cfg.stacks == MT_STACKS_MAP && !(p->flags & MT_PROC_HELD))
-			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, 0);
+			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, rss_of(p), 0);
 	}
 	else if (before > vm)
 		__sync_fetch_and_add(&p->unmapped, before - vm);

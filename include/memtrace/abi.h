@@ -217,12 +217,14 @@ struct mt_config {
 	__u32 unwind;           /* MT_UNWIND_*: how user stacks are walked */
 	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
+	__u32 lines;            /* --lines: every sample is copied (with the RSS), for its lines */
 	__u32 py_patterns;      /* -f py: patterns in py_patterns; 0 = no Python calls traced */
 	__u32 py_func_base;     /* the first function id given to a Python function */
 	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
 	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
 	__u32 hold_execs;       /* -f patterns wait for programs exec'd later: hold such execs (hold_names) */
 	__u32 map_records;      /* --folded: each executable mapping sent as MT_REC_MAPPING */
+	__u32 pad0;
 };
 
 /*
@@ -469,6 +471,7 @@ struct mt_rec_stack {
 	__u32 tid;
 	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
 	__u64 weight;           /* bytes this sample stands for */
+	__u64 rss;              /* the process's RSS when the sample was taken (pages) */
 	__u64 ip, sp, bp;       /* user registers */
 	__u64 addr;             /* --stacks peak|end: the page the sample's fault brought in; 0: none */
 	__u32 size;             /* bytes of stack copied */

@@ -85,6 +85,8 @@ Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan 
         stacks_.emplace(kernel, config, progress);
         if (!plan_.executable.empty())
             stacks_->add_program(plan_.executable);
+        if (config.lines)
+            stacks_->sample_lines(plan_.functions, page_size_);
     }
 }
 
@@ -395,11 +397,14 @@ void Collector::live_lines(uint64_t now)
                      [](const auto &a, const auto &b) { return a.final_rss > b.final_rss; });
     const size_t rows = config_.top.value_or(config_.mode == TraceMode::All ? 10 : live.size());
     const double elapsed = static_cast<double>(now - start_ns_) / 1e9;
-    for (size_t i = 0; i < live.size() && i < rows; ++i) {
-        auto [prev, fresh] = previous_rss_.try_emplace(live[i].pid, live[i].start_rss);
-        progress_.live(elapsed, live[i], prev->second);
-        previous_rss_[live[i].pid] = live[i].final_rss;
+    std::vector<LiveProcess> processes;
+    for (ProcessRecord &p : live) {
+        auto [prev, fresh] = previous_rss_.try_emplace(p.pid, p.start_rss);
+        const uint64_t previous = prev->second;
+        prev->second = p.final_rss;
+        processes.push_back({std::move(p), previous});
     }
+    progress_.live(elapsed, processes, rows);
 }
 
 // Hot functions: probe hits per second, checked once a second.
@@ -460,6 +465,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
         for (const ProcessRecord &p : table_.records())
             comms[p.pid] = p.comm; // the live process, or the last that ended
         out.stacks = stacks_->finish(comms, stack_cuts(final_procs));
+        out.stacks->source_reader = plan_.source_reader;
         run.stacks_untracked = stacks_->untracked();
         run.stacks_by_dwarf = stacks_->unwound();
         run.stacks_cut_short = stacks_->cut_short();

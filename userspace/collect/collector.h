@@ -41,6 +41,7 @@ struct CollectPlan {
     std::vector<TracedFunction> functions; // -f, by id
     std::set<std::pair<std::string, uint64_t>> probed_returns; // (file, offset) probed up front
     ExecFunctions *exec_functions = nullptr; // -f patterns waiting for programs exec'd later
+    std::optional<SourceReader> source_reader; // --lines: source shown only if readable by it
 };
 
 struct Collected {

@@ -20,30 +20,9 @@ void DwarfStacks::add(StackRecord record)
     }
 }
 
-void DwarfStacks::unwind_queued(Pass pass)
-{
-    std::vector<std::pair<StackRecord, uint32_t>> waiting;
-    std::stable_sort(pending_.begin(), pending_.end(),
-                     [](const auto &a, const auto &b) { return a.first.ts_ns < b.first.ts_ns; });
-    for (auto &[rec, drains] : pending_) {
-        if (mappings_until_)
-            mappings_until_(rec.ts_ns);
-        const StackSnapshot &s = rec.snapshot;
-        MappedAddress leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
-        if (!leaf.file && leaf.region.empty() && refresh_) {
-            refresh_(s.pid); // no snapshot yet, or code mapped since the last one
-            leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
-        }
-        if (!leaf.file && leaf.region.empty() && pass != Pass::Last && drains < kDeferrals)
-            waiting.emplace_back(std::move(rec), drains + (pass == Pass::Drain ? 1 : 0));
-        else
-            unwind(rec);
-    }
-    pending_ = std::move(waiting);
-    waiting_ = pending_.size();
-}
-
-void DwarfStacks::unwind(const StackRecord &rec)
+// The sample's native frames, leaf first, unwound with CFI; a [cut short]
+// marker frame last when the unwind stopped early. `key` gets their identity.
+std::vector<RawUserFrame> DwarfStacks::native_frames(const StackRecord &rec, std::string &key)
 {
     const StackSnapshot &s = rec.snapshot;
     const pid_t pid = static_cast<pid_t>(s.pid);
@@ -51,7 +30,6 @@ void DwarfStacks::unwind(const StackRecord &rec)
     ++unwound_;
 
     std::vector<RawUserFrame> frames;
-    std::string key = std::to_string(s.pid);
     for (uint64_t pc : u.pcs) {
         RawUserFrame f;
         MappedAddress where = index_.find(pid, pc);
@@ -62,10 +40,11 @@ void DwarfStacks::unwind(const StackRecord &rec)
         } else {
             f.value = pc;
         }
-        key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' +
-               std::to_string(f.value);
+        key += ';' + std::to_string(reinterpret_cast<uintptr_t>(f.file)) + ':' + std::to_string(f.value);
         frames.push_back(f);
     }
+    if (lines_)
+        lines_->add({s.pid, &frames, &rec.python, rec.weight, rec.rss_pages}, python_);
     if (u.end != UnwindEnd::Complete) {
         std::string why = unwind_end_name(u.end);
         ++cut_short_[why];
@@ -75,6 +54,44 @@ void DwarfStacks::unwind(const StackRecord &rec)
         key += ";" + marker.name;
         frames.push_back(marker); // the root side: leaf first
     }
+    return frames;
+}
+
+void DwarfStacks::unwind_queued(Pass pass)
+{
+    std::vector<std::pair<StackRecord, uint32_t>> waiting;
+    std::stable_sort(pending_.begin(), pending_.end(),
+                     [](const auto &a, const auto &b) { return a.first.ts_ns < b.first.ts_ns; });
+    for (auto &[rec, drains] : pending_) {
+        if (mappings_until_)
+            mappings_until_(rec.ts_ns);
+        const StackSnapshot &s = rec.snapshot;
+        if (!python_only_) { // a native stack came: its code must be in a known mapping
+            MappedAddress leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
+            if (!leaf.file && leaf.region.empty() && refresh_) {
+                refresh_(s.pid); // no snapshot yet, or code mapped since the last one
+                leaf = index_.find(static_cast<pid_t>(s.pid), s.ip);
+            }
+            if (!leaf.file && leaf.region.empty() && pass != Pass::Last && drains < kDeferrals) {
+                waiting.emplace_back(std::move(rec), drains + (pass == Pass::Drain ? 1 : 0));
+                continue;
+            }
+        }
+        unwind(rec);
+    }
+    pending_ = std::move(waiting);
+    waiting_ = pending_.size();
+}
+
+void DwarfStacks::unwind(const StackRecord &rec)
+{
+    const StackSnapshot &s = rec.snapshot;
+    std::string key = std::to_string(s.pid);
+    std::vector<RawUserFrame> frames;
+    if (python_only_) // --lines on Python functions only: no native stack came
+        lines_->add({s.pid, nullptr, &rec.python, rec.weight, rec.rss_pages}, python_);
+    else
+        frames = native_frames(rec, key);
     if (python_ && !rec.python.empty())
         for (RawUserFrame &f : python_->frames(s.pid, rec.python, rec.python_status & kPythonTruncated)) {
             key += ";" + f.name + (f.value ? "!" : "");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/line_samples.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
 #include "symbols/stack_folding.h"
@@ -43,6 +44,14 @@ public:
     static constexpr uint32_t kDeferrals = 2;
     void unwind_pending(bool last_chance = false) { unwind_queued(last_chance ? Pass::Last : Pass::Drain); }
 
+    // --lines: each unwound sample goes to `lines` too; `python_only`: the
+    // samples carry no stack (Python functions only): not unwound.
+    void set_line_sampler(LineSampler *lines, bool python_only)
+    {
+        lines_ = lines;
+        python_only_ = python_only;
+    }
+
     // Adds the unwound samples to `raw`, with ids of their own.
     void merge_into(RawStacks &raw) const;
 
@@ -55,6 +64,7 @@ private:
     enum class Pass { Batch, Drain, Last };
     void unwind_queued(Pass pass);
     void unwind(const StackRecord &rec);
+    std::vector<RawUserFrame> native_frames(const StackRecord &rec, std::string &key);
 
     const ModuleIndex &index_;
     DwarfUnwinder &unwinder_;
@@ -64,6 +74,8 @@ private:
     std::function<void(uint64_t)> mappings_until_;
     std::vector<std::pair<StackRecord, uint32_t>> pending_; // with the drains it waited
     size_t waiting_ = 0; // of them, deferred by the last pass
+    LineSampler *lines_ = nullptr;
+    bool python_only_ = false;
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;
     std::map<std::string, int32_t> ids_; // identical stacks share an id

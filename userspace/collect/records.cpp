@@ -56,6 +56,7 @@ Record decode_stack(const mt_rec_hdr &hdr, std::span<const std::byte> bytes)
     out.snapshot.stack.assign(data, data + rec.size);
     out.snapshot.ended_early = rec.flags & MT_COPY_ENDED_EARLY;
     out.weight = rec.weight;
+    out.rss_pages = rec.rss;
     out.kernel_stack = rec.kernel_stack;
     out.label_tid = rec.tid;
     out.ts_ns = hdr.ts_ns;

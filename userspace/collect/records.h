@@ -21,8 +21,8 @@ static_assert(sizeof(mt_file_id) == 16);
 static_assert(sizeof(mt_rec_mapping) == 16 + 24 + 16 + 8 + 2 * MT_MAP_PATH);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
 static_assert(sizeof(mt_stats) == 28 * 8);
-static_assert(sizeof(mt_config) == 3 * 8 + 16 * 4);
-static_assert(sizeof(mt_rec_stack) == 16 + 56 + 8 + MT_PY_FRAMES * 24);
+static_assert(sizeof(mt_config) == 3 * 8 + 18 * 4);
+static_assert(sizeof(mt_rec_stack) == 16 + 64 + 8 + MT_PY_FRAMES * 24);
 static_assert(sizeof(mt_rec_sample) == 16 + 32);
 static_assert(sizeof(mt_rec_range) == 16 + 40);
 static_assert(sizeof(mt_py_proc) == 8 + 20 * 2);
@@ -104,6 +104,7 @@ struct StackRecord {
     std::vector<PyFrameRef> python; // innermost first
     uint32_t python_status = 0;     // MT_PY_*
     uint64_t weight = 0;       // bytes the sample stands for
+    uint64_t rss_pages = 0;    // the process's RSS when it was taken
     int32_t kernel_stack = -1; // id in the kernel stack map, or < 0
     uint32_t label_tid = 0;    // 0 unless per-thread stacks
     uint64_t ts_ns = 0;        // when it was taken

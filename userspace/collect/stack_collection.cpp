@@ -108,6 +108,14 @@ void StackCollection::add_copy(StackRecord copy)
         dwarf_->add(std::move(copy));
 }
 
+void StackCollection::sample_lines(std::vector<TracedFunction> functions, uint64_t page_size)
+{
+    if (!dwarf_)
+        return; // --lines asks for copies: never without them
+    lines_.emplace(std::move(functions), config_.python_functions, page_size);
+    dwarf_->set_line_sampler(&*lines_, config_.python_frames_only());
+}
+
 void StackCollection::add_sample(const SampleRecord &s)
 {
     samples_.push_back({s.pid, s.tid, s.user_stack, s.kernel_stack, s.weight, s.ts_ns, s.addr});
@@ -198,6 +206,8 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
         modules_->scan_directories(LibrarySearch().default_dirs);
     ev.modules = modules_;
     ev.comms = comms;
+    if (lines_)
+        ev.lines = lines_->evidence();
     ev.uids = uids_;
     return ev;
 }

@@ -13,6 +13,7 @@
 
 #include "collect/dwarf_stacks.h"
 #include "collect/kernel_side.h"
+#include "collect/line_samples.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
 #include "collect/resident_stacks.h"
@@ -42,6 +43,9 @@ public:
     // waiting are unwound first), the new ones are read.
     void program_changed(uint32_t pid, uint64_t ts_ns);
     void add_copy(StackRecord copy);
+    // --lines: the samples' bytes and RSS go to the lines of these functions
+    // (native, by id) and of the Python functions config.python_functions names.
+    void sample_lines(std::vector<TracedFunction> functions, uint64_t page_size);
     // --stacks peak|end: a frame-pointer sample with its page; a range that
     // left RSS or moved.
     void add_sample(const SampleRecord &sample);
@@ -73,6 +77,7 @@ private:
     std::shared_ptr<ModuleIndex> modules_;
     std::optional<DwarfUnwinder> unwinder_;
     std::optional<DwarfStacks> dwarf_;
+    std::optional<LineSampler> lines_;
     UnwindHints hints_;
     PythonTargets python_;
     std::set<uint32_t> to_read_;

@@ -107,7 +107,7 @@ std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &p
     std::vector<TracedFunction> out;
     for (const FunctionProbe &p : probes)
         out.push_back({p.symbol, p.demangled, p.module, probe_cost_us(p.entry_insn),
-                       probe_cost_us(ProbeInsn::SingleStep)});
+                       probe_cost_us(ProbeInsn::SingleStep), p.attach_path, p.address, p.size});
     return out;
 }
 

@@ -146,6 +146,7 @@ mt_config bpf_config(const LoaderConfig &config, uint32_t cpus)
     c.unwind = config.stacks != StackWeight::None ? unwind_code(config.unwind) : MT_UNWIND_FP;
     c.stack_copy = config.stack_copy;
     c.copy_cpus = cpus;
+    c.lines = config.lines && config.stacks != StackWeight::None ? 1 : 0;
     c.py_patterns = static_cast<uint32_t>(config.python_patterns.size());
     c.py_func_base = config.python_func_base;
     c.self_tgid = static_cast<uint32_t>(getpid());

@@ -35,6 +35,7 @@ struct LoaderConfig {
     uint64_t timeline_ns = 0;     // --timeline: interval length, 0 = off
     UnwindMode unwind = UnwindMode::FramePointers; // --unwind
     uint32_t stack_copy = MT_STACK_COPY_DEFAULT; // --stack-bytes
+    bool lines = false;           // --lines: every stack sample copied, with the RSS
     bool python_frames = true;    // stack samples walk Python frames (--no-python-frames: off)
     bool hold_execs = false;      // -f patterns wait for programs exec'd later (exec_hold.bpf.h)
 };

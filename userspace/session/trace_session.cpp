@@ -57,7 +57,8 @@ LoaderConfig loader_config(const TraceConfig &config, bool probes, uint32_t nati
     lc.kernel_stacks = config.kernel_stacks;
     lc.per_thread = config.per_thread;
     lc.unwind = config.unwind;
-    lc.stack_copy = config.stack_bytes;
+    lc.stack_copy = config.python_frames_only() ? 0 : config.stack_bytes;
+    lc.lines = config.lines;
     lc.python_frames = config.python_frames;
     if (config.timeline)
         lc.timeline_ns = static_cast<uint64_t>(config.resolution_ms * 1e6);
@@ -132,6 +133,10 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
                                 may_exec ? &waiting : nullptr);
     check_waiting(waiting, config, progress);
     plan_.functions = traced_functions(probes);
+    if (config.lines)
+        if (std::optional<RunAs> who = sudo_invoker())
+            plan_.source_reader = SourceReader{who->uid, who->groups.empty() ? std::vector<gid_t>{who->gid}
+                                                                             : who->groups};
 
     if (ensure_tracefs())
         progress.detail("mounted tracefs at /sys/kernel/tracing");
