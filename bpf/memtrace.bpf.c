@@ -33,7 +33,9 @@
 #include <bpf/bpf_core_read.h>
 #include "memtrace/abi.h"
 #include "config.bpf.h"
+#include "exec_hold.bpf.h"
 #include "functions.bpf.h"
+#include "mappings.bpf.h"
 #include "procs.bpf.h"
 #include "python.bpf.h"
 #include "python_calls.bpf.h"
@@ -130,7 +132,7 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 		/* pages this process's own thread brought in: its stack says why */
 		if ((mt_cfg.stacks == MT_STACKS_TOUCH || mt_cfg.stacks == MT_STACKS_RESIDENT) &&
 		    !(p->flags & MT_PROC_HELD) && (bpf_get_current_pid_tgid() >> 32) == tgid)
-			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size,
+			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size, rss_of(p),
 				      mt_cfg.stacks == MT_STACKS_RESIDENT ? fault_page_now() : 0);
 	}
 	update_peak(p);
@@ -197,7 +199,7 @@ static __always_inline int vm_changed(void *ctx)
 	if (vm > before) {
 		__sync_fetch_and_add(&p->mapped, vm - before);
 		if (mt_cfg.stacks == MT_STACKS_MAP && !(p->flags & MT_PROC_HELD))
-			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, 0);
+			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, rss_of(p), 0);
 	}
 	else if (before > vm)
 		__sync_fetch_and_add(&p->unmapped, before - vm);
@@ -223,7 +225,7 @@ int mt_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		/* userspace reads the mappings again: names stacks, finds Python */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (bpf_map_lookup_elem(&procs, &tgid))
-			note_exec_mapping(tgid);
+			note_exec_mapping(tgid, ctx->ret);
 	}
 	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
 		range_exit(ctx->ret);
@@ -342,6 +344,9 @@ static __always_inline void send_exec(struct mt_proc *p, struct task_struct *tas
 	rec->filename[0] = 0;
 	if (bprm)
 		bpf_probe_read_kernel_str(rec->filename, sizeof(rec->filename), BPF_CORE_READ(bprm, filename));
+	/* stopped only with its record on the way: memtrace resumes what it reads */
+	rec->held = hold_exec(task) ? 1 : 0;
+	rec->pad = 0;
 	bpf_ringbuf_submit(rec, 0);
 }
 
@@ -407,6 +412,8 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (mt_cfg.stacks && mt_cfg.per_thread)
 		rename_sampled_thread(task->pid);
 	send_exec(p, task, bprm);
+	if (mt_cfg.map_records)
+		send_exec_mappings(task, tgid);
 	return 0;
 }
 

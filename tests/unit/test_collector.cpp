@@ -97,7 +97,11 @@ public:
     void warning(const std::string &line) override { lines.push_back("warning: " + line); }
     void detail(const std::string &line) override { lines.push_back("detail: " + line); }
     void hot(const HotFunction &f) override { lines.push_back("hot: " + f.name); }
-    void live(double, const ProcessRecord &p, uint64_t) override { lines.push_back("live: " + p.comm); }
+    void live(double, const std::vector<LiveProcess> &processes, size_t rows) override
+    {
+        for (size_t i = 0; i < processes.size() && i < rows; ++i)
+            lines.push_back("live: " + processes[i].now.comm);
+    }
 };
 
 mt_proc running(uint32_t pid, uint64_t rss_pages, uint64_t peak_pages, uint32_t flags)
@@ -230,7 +234,7 @@ TEST_CASE("collector: timeline points and call marks, in bytes and seconds, by f
     config.resolution_ms = 10;
     CapturedProgress progress;
     CollectPlan plan;
-    plan.functions = {{"_Z5spikev", "spike()", "/bin/app", 1.3, 21}};
+    plan.functions = {{"_Z5spikev", "spike()", "/bin/app", 1.3, 21, "/bin/app", 0x1000, 64}};
     Collector collector(kernel, config, plan, progress);
     collector.seed();
     const uint64_t start = monotonic_ns();

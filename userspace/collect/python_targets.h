@@ -36,6 +36,10 @@ public:
     std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
                                      bool truncated = false);
     size_t processes() const { return registered_.size(); }
+    // A frame's code object (nullptr: not named), and the line it is at
+    // (-1: not known): for --lines.
+    const PythonCode *code(uint32_t pid, const PyFrameRef &ref);
+    int line(uint32_t pid, const PyFrameRef &ref);
     bool met_unsupported() const { return !warned_.empty(); }
     // -f py: without --folded: say what an unsupported version costs that.
     void for_functions_only() { functions_only_ = true; }
@@ -47,7 +51,7 @@ private:
         std::vector<LoadSegment> segments;
     };
     const Interpreter &interpreter_in(const ModuleFile &file);
-    const PythonCode *code(uint32_t pid, const PyFrameRef &ref);
+    uint32_t call_instr(uint32_t pid, uint32_t instr) const;
     void unsupported(const ModuleFile &file, const PythonVersion &version);
 
     KernelSide &kernel_;

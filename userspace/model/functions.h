@@ -18,8 +18,12 @@ struct TracedFunction {
     std::string module;
     double entry_cost_us = 0;  // estimated cost of one entry probe hit
     double return_cost_us = 0; // of one return-site probe hit
+    // where its code is (--lines): the file probed, and its address range there
+    std::string file;
+    uint64_t address = 0, size = 0; // in the file's ELF layout
     bool python = false;       // -f py: a Python function (symbol: "qualname (file.py:LINE)",
                                // module: the file); its calls are those seen at an RSS change
+    bool from_exec = false;    // found in a program a traced process exec'd: rows where it ran
 };
 
 struct FunctionRecord {

@@ -132,6 +132,7 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
 {
     return {{"kind", st.kind},
            {"file", st.path},
+            {"pprof_file", st.pprof_path},
             {"sample_bytes", st.sample_bytes},
             {"samples", st.samples},
             {"distinct_stacks", r.folded.size()},
@@ -152,6 +153,49 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
 }
 
 // What memtrace lost or counted, and what it cost.
+json tally_json(json j, const LineTally &t)
+{
+    j["bytes"] = t.bytes;
+    j["samples"] = t.samples;
+    j["peak_rss_bytes"] = t.samples ? json(t.peak_rss) : json(nullptr);
+    return j;
+}
+
+// --lines: one table per traced function, each with its "lines"
+json line_tables_json(const RunReport &r)
+{
+    json tables = json::array();
+    for (const FunctionLines &f : r.lines) {
+        json t;
+        t["pid"] = f.pid ? json(f.pid) : json(nullptr);
+        t["function"] = f.function;
+        t["language"] = f.python ? "python" : "native";
+        if (!f.module.empty())
+            t["module"] = f.module;
+        t["source_file"] = f.source_file.empty() ? json(nullptr) : json(f.source_file);
+        if (!f.source_note.empty())
+            t["source_note"] = f.source_note;
+        t["first_line"] = f.first_line;
+        t["last_line"] = f.last_line;
+        t["sample_bytes"] = r.lines_sample_bytes;
+        t["total"] = tally_json(json::object(), f.total);
+        t["unplaced_bytes"] = f.unplaced_bytes;
+        json other = json::array();
+        for (const auto &[where, tally] : f.other_files)
+            other.push_back(tally_json({{"where", where}}, tally));
+        t["other_files"] = std::move(other);
+        json lines = json::array();
+        for (const LineRow &row : f.rows) {
+            json l = tally_json({{"line", row.line}}, row.tally);
+            l["text"] = row.text ? json(*row.text) : json(nullptr);
+            lines.push_back(std::move(l));
+        }
+        t["lines"] = std::move(lines);
+        tables.push_back(std::move(t));
+    }
+    return tables;
+}
+
 void add_stats_json(json &j, const RunReport &r)
 {
     const TraceStats &s = r.stats;
@@ -238,11 +282,61 @@ json report_json(const RunReport &r)
         j["functions_by_program"] = std::move(grouped);
     }
 
+    if (!r.lines.empty())
+        j["line_tables"] = line_tables_json(r);
     if (r.stacks)
         j["stacks"] = stacks_json(*r.stacks, r);
     add_stats_json(j, r);
     return j;
 }
+
+namespace {
+
+LineTally tally_from_json(const json &t)
+{
+    LineTally tally;
+    tally.bytes = t.value("bytes", uint64_t{0});
+    tally.samples = t.value("samples", uint64_t{0});
+    if (t.contains("peak_rss_bytes") && t["peak_rss_bytes"].is_number_unsigned())
+        tally.peak_rss = t["peak_rss_bytes"].get<uint64_t>();
+    return tally;
+}
+
+std::string string_or_empty(const json &j, const char *key)
+{
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// --lines tables, as line_tables_json wrote them (for memtrace report).
+void line_tables_from_json(const json &tables, RunReport &r)
+{
+    for (const auto &t : tables) {
+        FunctionLines f;
+        f.pid = t.contains("pid") && t["pid"].is_number_unsigned() ? t["pid"].get<uint32_t>() : 0;
+        f.function = string_or_empty(t, "function");
+        f.module = string_or_empty(t, "module");
+        f.python = string_or_empty(t, "language") == "python";
+        f.source_file = string_or_empty(t, "source_file");
+        f.source_note = string_or_empty(t, "source_note");
+        f.first_line = t.value("first_line", 0);
+        f.last_line = t.value("last_line", 0);
+        f.unplaced_bytes = t.value("unplaced_bytes", uint64_t{0});
+        r.lines_sample_bytes = t.value("sample_bytes", uint64_t{0});
+        if (t.contains("total"))
+            f.total = tally_from_json(t["total"]);
+        for (const auto &o : t.value("other_files", json::array()))
+            f.other_files[string_or_empty(o, "where")] += tally_from_json(o);
+        for (const auto &l : t.value("lines", json::array())) {
+            LineRow row{l.value("line", 0), tally_from_json(l), std::nullopt};
+            if (l.contains("text") && l["text"].is_string())
+                row.text = l["text"].get<std::string>();
+            f.rows.push_back(std::move(row));
+        }
+        r.lines.push_back(std::move(f));
+    }
+}
+
+} // namespace
 
 // One row of a report's "functions", as function_json() wrote it.
 static FunctionRecord function_from_json(const json &f)
@@ -336,6 +430,8 @@ RunReport report_from_json(const json &j)
     if (j.contains("functions"))
         for (const auto &f : j["functions"])
             r.functions.push_back(function_from_json(f));
+    if (j.contains("line_tables") && j["line_tables"].is_array())
+        line_tables_from_json(j["line_tables"], r);
     if (j.contains("stats")) {
         const auto &s = j["stats"];
         r.stats.ringbuf_drops = s.value("ringbuf_drops", uint64_t{0});

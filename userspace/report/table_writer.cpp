@@ -6,6 +6,7 @@
 #include <map>
 
 #include "model/program_groups.h"
+#include "report/line_table_writer.h"
 #include "report/program_table.h"
 #include "report/text_table.h"
 #include "report/units.h"
@@ -225,7 +226,11 @@ void write_stacks(std::ostream &out, const RunReport &r)
         return;
     const StacksSummary &st = *r.stacks;
     const bool resident = st.kind == "peak" || st.kind == "end";
-    out << "\nStacks (" << st.path << "): " << format_count(st.samples) << " samples, one per "
+    const std::string files = st.pprof_path.empty() ? st.path
+                              : st.path.empty()     ? st.pprof_path
+                                                    : st.path + ", " + st.pprof_path;
+    out << "\nStacks (" << (files.empty() ? "sampled for --lines" : files)
+        << "): " << format_count(st.samples) << " samples, one per "
         << format_bytes(st.sample_bytes) << (st.kind == "map" ? " mapped" : " brought in")
         << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; ";
     if (resident)
@@ -234,7 +239,9 @@ void write_stacks(std::ostream &out, const RunReport &r)
         out << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
             << (st.kind == "touch" ? " touched" : " mapped")
             << " (the rest: each thread's last partial sample).\n";
-    if (st.unwind == "dwarf" || st.unwind == "auto") {
+    if (st.stack_bytes == 0 && st.unwind != "fp")
+        out << "  Python frames only: --lines on py: functions copies no native stack (--folded would).\n";
+    if (st.stack_bytes != 0 && (st.unwind == "dwarf" || st.unwind == "auto")) {
         out << "  Unwound (--unwind " << st.unwind << "): " << format_count(st.by_frame_pointers)
             << " by frame pointers, " << format_count(st.by_dwarf)
             << " with DWARF CFI from stack copies of up to " << format_bytes(st.stack_bytes);
@@ -424,6 +431,7 @@ void write_table(std::ostream &out, const RunReport &r)
     else
         write_tree_tables(out, r, std::move(runs));
     write_functions(out, r);
+    write_line_tables(out, r.lines, r.lines_sample_bytes, r.stacks ? r.stacks->copies_lost : 0);
     write_stacks(out, r);
     write_warnings(out, r.stats);
 }

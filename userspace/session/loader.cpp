@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdarg>
@@ -145,10 +146,13 @@ mt_config bpf_config(const LoaderConfig &config, uint32_t cpus)
     c.unwind = config.stacks != StackWeight::None ? unwind_code(config.unwind) : MT_UNWIND_FP;
     c.stack_copy = config.stack_copy;
     c.copy_cpus = cpus;
+    c.lines = config.lines && config.stacks != StackWeight::None ? 1 : 0;
     c.py_patterns = static_cast<uint32_t>(config.python_patterns.size());
     c.py_func_base = config.python_func_base;
     c.self_tgid = static_cast<uint32_t>(getpid());
     c.py_stack_frames = config.python_frames ? 1 : 0;
+    c.hold_execs = config.hold_execs ? 1 : 0;
+    c.map_records = config.stacks != StackWeight::None ? 1 : 0;
     return c;
 }
 
@@ -418,6 +422,31 @@ void BpfLoader::add_target(uint32_t tgid, bool held)
     if (bpf_map__update_elem(state_->skel->maps.targets, &tgid, sizeof(tgid), &value, sizeof(value),
                              BPF_ANY))
         fail("add pid " + std::to_string(tgid) + " to the targets", errno);
+}
+
+void BpfLoader::hold_execs(const std::vector<std::string> &names)
+{
+    for (uint32_t i = 0; i < names.size() && i < MT_HOLD_NAMES; ++i) {
+        mt_hold_name entry{};
+        entry.used = 1;
+        entry.len = static_cast<uint32_t>(std::min<size_t>(names[i].size(), MT_HOLD_NAME_LEN - 1));
+        std::memcpy(entry.name, names[i].data(), entry.len);
+        if (bpf_map__update_elem(state_->skel->maps.hold_names, &i, sizeof(i), &entry, sizeof(entry), BPF_ANY))
+            fail("set the programs whose execs -f waits for", errno);
+    }
+    state_->skel->bss->mt_holding = 1;
+}
+
+void BpfLoader::exec_examined(const mt_file_id &file)
+{
+    const uint8_t one = 1;
+    // Best effort: a full map only means that file's execs are held again.
+    bpf_map__update_elem(state_->skel->maps.hold_seen, &file, sizeof(file), &one, sizeof(one), BPF_ANY);
+}
+
+void BpfLoader::stop_holding()
+{
+    state_->skel->bss->mt_holding = 0;
 }
 
 void BpfLoader::seed_running()
