@@ -42,7 +42,7 @@ CXXFLAGS += -std=c++20 $(WARN) $(SANITIZE_WARN) $(SANITIZE) -Iinclude -Iuserspac
 LDFLAGS += $(SANITIZE)
 DEPFLAGS = -MMD -MP
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-CORE_LIBS := -ldw -lelf -lcapstone
+CORE_LIBS := -ldw -lelf -lcapstone -lz
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -I$(BUILD)
@@ -50,7 +50,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 # Userspace: everything but the loader and main is the core library, linked by
 # the unit tests: they cannot reach libbpf, so they cannot need root.
 APP_SRCS := userspace/main.cpp userspace/session/loader.cpp userspace/session/trace_session.cpp \
-            userspace/session/probe_calibration.cpp
+            userspace/session/probe_calibration.cpp userspace/session/exec_probes.cpp
 CORE_SRCS := $(filter-out $(APP_SRCS),$(shell find userspace -name '*.cpp' | sort))
 CORE_OBJS := $(CORE_SRCS:%.cpp=$(BUILD)/%.o)
 APP_OBJS := $(APP_SRCS:%.cpp=$(BUILD)/%.o)
@@ -72,12 +72,23 @@ FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp 
 	userspace/symbols/go_functions.cpp \
 	userspace/report/recording.cpp userspace/report/svg_plot.cpp userspace/report/json_writer.cpp \
 	userspace/report/table_writer.cpp userspace/report/text_table.cpp userspace/report/units.cpp \
-	userspace/model/timeline.cpp userspace/model/process.cpp
+	userspace/model/timeline.cpp userspace/model/process.cpp userspace/model/program_groups.cpp \
+	userspace/report/program_table.cpp
 FUZZ_SECONDS ?= 10
 
 .PHONY: all clean demo test check unit e2e asan install bench deps tests fuzz fuzz-smoke
 
-all: $(BUILD)/memtrace
+all: $(BUILD)/memtrace $(BUILD)/memtrace.1 $(BUILD)/memtrace.bash
+
+# The manual page and the bash completion come from the option table --help
+# shows (memtrace --help-man, --bash-completion): they cannot drift from it.
+$(BUILD)/memtrace.1: $(BUILD)/memtrace
+	$(call msg,MAN,$@)
+	$(Q)$(BUILD)/memtrace --help-man > $@
+
+$(BUILD)/memtrace.bash: $(BUILD)/memtrace
+	$(call msg,GEN,$@)
+	$(Q)$(BUILD)/memtrace --bash-completion > $@
 
 deps:
 	$(Q)./scripts/install-deps.sh
@@ -136,7 +147,7 @@ fuzz-smoke: $(FUZZ_BINS) $(WORKLOADS)
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)./scripts/fuzz-smoke $(BUILD) $(FUZZ_SECONDS) $(RESULTS)/fuzz.xml
 
-tests: $(BUILD)/memtrace $(BUILD)/unit-tests $(BUILD)/e2e-tests $(WORKLOADS) $(FUZZ_BINS)
+tests: all $(BUILD)/unit-tests $(BUILD)/e2e-tests $(WORKLOADS) $(FUZZ_BINS)
 
 $(BUILD):
 	$(Q)mkdir -p $@
@@ -180,9 +191,12 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/memtrace
 	$(Q)./bench/run.sh
 
-install: $(BUILD)/memtrace
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
+install: all
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	$(Q)install -m 0755 $(BUILD)/memtrace $(DESTDIR)$(PREFIX)/bin/memtrace
+	$(Q)install -m 0644 $(BUILD)/memtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/memtrace.1
+	$(Q)install -m 0644 $(BUILD)/memtrace.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/memtrace
 
 clean:
 	$(Q)rm -rf build build-asan

@@ -33,7 +33,9 @@
 #include <bpf/bpf_core_read.h>
 #include "memtrace/abi.h"
 #include "config.bpf.h"
+#include "exec_hold.bpf.h"
 #include "functions.bpf.h"
+#include "mappings.bpf.h"
 #include "procs.bpf.h"
 #include "python.bpf.h"
 #include "python_calls.bpf.h"
@@ -130,7 +132,7 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 		/* pages this process's own thread brought in: its stack says why */
 		if ((mt_cfg.stacks == MT_STACKS_TOUCH || mt_cfg.stacks == MT_STACKS_RESIDENT) &&
 		    !(p->flags & MT_PROC_HELD) && (bpf_get_current_pid_tgid() >> 32) == tgid)
-			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size,
+			sample_growth(ctx, tgid, (__u64)(now - before) * mt_cfg.page_size, rss_of(p),
 				      mt_cfg.stacks == MT_STACKS_RESIDENT ? fault_page_now() : 0);
 	}
 	update_peak(p);
@@ -197,7 +199,7 @@ static __always_inline int vm_changed(void *ctx)
 	if (vm > before) {
 		__sync_fetch_and_add(&p->mapped, vm - before);
 		if (mt_cfg.stacks == MT_STACKS_MAP && !(p->flags & MT_PROC_HELD))
-			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, 0);
+			sample_growth(ctx, tgid, (vm - before) * mt_cfg.page_size, rss_of(p), 0);
 	}
 	else if (before > vm)
 		__sync_fetch_and_add(&p->unmapped, before - vm);
@@ -223,7 +225,7 @@ int mt_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		/* userspace reads the mappings again: names stacks, finds Python */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (bpf_map_lookup_elem(&procs, &tgid))
-			note_exec_mapping(tgid);
+			note_exec_mapping(tgid, ctx->ret);
 	}
 	if (mt_cfg.stacks == MT_STACKS_RESIDENT)
 		range_exit(ctx->ret);
@@ -322,7 +324,8 @@ int BPF_PROG(mt_fork, struct task_struct *parent, struct task_struct *child)
 
 /* The exec record: who, and the new program's argv as /proc/PID/cmdline shows
  * it (NUL-separated). */
-static __always_inline void send_exec(struct mt_proc *p, struct task_struct *task)
+static __always_inline void send_exec(struct mt_proc *p, struct task_struct *task,
+				      struct linux_binprm *bprm)
 {
 	struct mt_rec_exec *rec = record_reserve(sizeof(*rec), MT_REC_EXEC, p->tgid, bpf_ktime_get_ns());
 
@@ -338,7 +341,46 @@ static __always_inline void send_exec(struct mt_proc *p, struct task_struct *tas
 	rec->args_len = 0;
 	if (len && !bpf_probe_read_user(rec->args, len, (void *)arg_start))
 		rec->args_len = len;
+	rec->filename[0] = 0;
+	if (bprm)
+		bpf_probe_read_kernel_str(rec->filename, sizeof(rec->filename), BPF_CORE_READ(bprm, filename));
+	/* stopped only with its record on the way: memtrace resumes what it reads */
+	rec->held = hold_exec(task) ? 1 : 0;
+	rec->pad = 0;
 	bpf_ringbuf_submit(rec, 0);
+}
+
+/*
+ * The program a traced process runs is about to be replaced by exec (the point
+ * of no return: the old address space is still whole). Its figures go to
+ * userspace as those of an earlier program of the process, so a chain of execs
+ * hides no peak. Not for memtrace's held child (a copy of memtrace) nor for a
+ * vfork-style child, whose address space is its parent's.
+ */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(mt_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
+{
+	__u32 tgid = task->tgid;
+	struct mt_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	__u64 mm = (__u64)task->mm;
+
+	if (!p || !mm || p->mm != mm || (p->flags & MT_PROC_HELD))
+		return 0;
+	__u32 *owner = bpf_map_lookup_elem(&mm_owner, &mm);
+	if (!owner || *owner != tgid)
+		return 0;
+	for (__u32 m = 0; m < MT_NR_RSS; m++)
+		p->pages[m] = counter_exact(mm, m);
+	update_peak(p);
+	p->kernel_hwm = kernel_hwm_of(mm);
+	p->exit_ns = bpf_ktime_get_ns();
+	struct mt_rec_exit *rec = record_reserve(sizeof(*rec), MT_REC_EXIT, tgid, p->exit_ns);
+	if (!rec)
+		return 0;
+	__builtin_memcpy(&rec->proc, p, sizeof(rec->proc));
+	rec->proc.flags |= MT_PROC_REPLACED;
+	bpf_ringbuf_submit(rec, 0);
+	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -369,7 +411,9 @@ int BPF_PROG(mt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	bpf_map_delete_elem(&py_procs, &tgid); /* its interpreter, if any, is found again */
 	if (mt_cfg.stacks && mt_cfg.per_thread)
 		rename_sampled_thread(task->pid);
-	send_exec(p, task);
+	send_exec(p, task, bprm);
+	if (mt_cfg.map_records)
+		send_exec_mappings(task, tgid);
 	return 0;
 }
 

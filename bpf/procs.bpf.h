@@ -241,6 +241,28 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 	return p;
 }
 
+/* The kernel's own high-water mark of `mm` (pages), as VmHWM and ru_maxrss
+ * compute it (get_mm_hiwater_rss): the approximate counters (count only),
+ * each read as at least 0, against mm->hiwater_rss. */
+static __always_inline __u64 kernel_hwm_of(__u64 mm)
+{
+	struct mm_struct *m = (struct mm_struct *)mm;
+	__u64 hwm = BPF_CORE_READ(m, hiwater_rss);
+	__u64 rss = 0;
+
+	for (__u32 i = 0; i < MT_NR_RSS; i++) {
+		if (i == MT_RSS_SWAP)
+			continue;
+		__u64 pc = mm + bpf_core_field_offset(struct mm_struct, rss_stat) +
+			   i * bpf_core_type_size(struct percpu_counter);
+		__s64 count = 0;
+		bpf_probe_read_kernel(&count, sizeof(count),
+				      (void *)(pc + bpf_core_field_offset(struct percpu_counter, count)));
+		rss += positive(count);
+	}
+	return rss > hwm ? rss : hwm;
+}
+
 /* Final figures of a process whose last thread exits. The exit tracepoint
  * fires before exit_mm(): the address space is still whole, so the counters
  * are what the program had when it ended. */
@@ -252,6 +274,7 @@ static __always_inline void proc_exit_figures(struct mt_proc *p, struct task_str
 		for (__u32 m = 0; m < MT_NR_RSS; m++)
 			p->pages[m] = counter_exact(mm, m);
 		update_peak(p);
+		p->kernel_hwm = kernel_hwm_of(mm);
 	}
 	struct signal_struct *sig = task->signal;
 	__s32 code = task->exit_code;

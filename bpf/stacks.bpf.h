@@ -18,6 +18,7 @@
 #include "maps.bpf.h"
 #include "procs.bpf.h"
 #include "records.bpf.h"
+#include "mappings.bpf.h"
 #include "python.bpf.h"
 #include "stats.bpf.h"
 
@@ -133,7 +134,7 @@ struct {
 /* Userspace names stack frames from the process's mappings: tell it when
  * executable code was mapped (ld.so loading libraries, dlopen), while the
  * process is surely alive to be read. */
-static __always_inline void note_exec_mapping(__u32 tgid)
+static __always_inline void note_exec_mapping(__u32 tgid, long addr)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 *prot = bpf_map_lookup_elem(&mmap_prot, &tid);
@@ -145,6 +146,10 @@ static __always_inline void note_exec_mapping(__u32 tgid)
 	if (!exec)
 		return;
 	new_code_gen(tgid);
+	/* --folded: the mapping itself, read now (it serves as the notice too) */
+	if (mt_cfg.map_records && addr > 0 &&
+	    send_mapping(bpf_get_current_task_btf(), tgid, (__u64)addr))
+		return;
 	struct mt_rec_hdr *rec = record_reserve(sizeof(*rec), MT_REC_EXEC_MAP, tgid, bpf_ktime_get_ns());
 	if (rec)
 		bpf_ringbuf_submit(rec, 0);
@@ -203,7 +208,7 @@ static __always_inline __u64 stack_top(__u64 sp)
  * unwinds it with DWARF CFI. Read page by page: one read across the stack's
  * top end would fail whole. */
 static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 tid, __u64 weight,
-				       __s32 kernel_stack, __u64 addr)
+				       __u64 rss, __s32 kernel_stack, __u64 addr)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	if (cpu >= mt_cfg.copy_cpus)
@@ -217,7 +222,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	/* On the main thread's stack, frames end where the program began
 	 * (mm->start_stack: argc); above are argv and the environment. */
 	__u32 want = mt_cfg.stack_copy;
-	__u64 top = stack_top(sp);
+	__u64 top = want ? stack_top(sp) : 0; /* none wanted: Python frames only (--lines) */
 	if (top > sp && top - sp <= want) {
 		want = (__u32)(top - sp);
 		flags |= MT_COPY_ENDED_EARLY; /* the whole stack: nothing is cut */
@@ -246,6 +251,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.tid = tid;
 	buf->rec.kernel_stack = kernel_stack;
 	buf->rec.weight = weight;
+	buf->rec.rss = rss;
 	buf->rec.ip = PT_REGS_IP_CORE(regs);
 	buf->rec.sp = sp;
 	buf->rec.bp = PT_REGS_FP_CORE(regs);
@@ -285,9 +291,10 @@ static __always_inline void send_sample(const struct mt_stack_key *key, __u64 we
 }
 
 /* `bytes` of growth by the current thread of `tgid`: take its stack once
- * enough has accumulated. `ctx` is the program's context, for the stack.
+ * enough has accumulated. `ctx` is the program's context, for the stack;
+ * `rss` the process's RSS now (pages), which copies carry (--lines).
  * `addr`: the page a user fault brought in (--stacks peak|end), or 0. */
-static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __u64 addr)
+static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __u64 rss, __u64 addr)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mt_sample_state *st = bpf_map_lookup_elem(&sample_state, &tid);
@@ -325,9 +332,10 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __
 	MT_COUNT(stack_samples);
 	if (mt_cfg.unwind != MT_UNWIND_FP) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-		/* Python processes: copied, so their Python frames go along */
-		if (want_dwarf(tgid, PT_REGS_IP_CORE(regs)) || py_registered(tgid)) {
-			copy_stack(regs, tgid, key.tid, weight, key.kernel_stack, addr);
+		/* Python processes: copied, so their Python frames go along;
+		 * --lines: every sample, for its RSS and its frames' lines */
+		if (mt_cfg.lines || want_dwarf(tgid, PT_REGS_IP_CORE(regs)) || py_registered(tgid)) {
+			copy_stack(regs, tgid, key.tid, weight, rss, key.kernel_stack, addr);
 			return;
 		}
 	}

@@ -3,7 +3,7 @@
 # and the demo (demo/). Included by the Makefile, which gives CC, CXX, CLANG,
 # BUILD, Q and msg; it names WORKLOADS and DEMO in its targets.
 
-WORKLOADS := $(BUILD)/workloads/memwork $(BUILD)/workloads/stackwork \
+WORKLOADS := $(BUILD)/workloads/memwork $(BUILD)/workloads/stackwork $(BUILD)/workloads/linework \
 	$(BUILD)/workloads/stackwork-debuglink $(BUILD)/workloads/residentwork
 # unwindwork (-O2, GCC's default: no frame pointers), its frame-pointer twin,
 # and a stripped copy whose symbols are found by build-id

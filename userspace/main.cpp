@@ -32,7 +32,7 @@ int trace(const Options &options)
 {
     const TraceConfig &config = options.trace;
     TraceOutputs outputs(options);
-    TerminalProgress progress(config, std::cerr);
+    TerminalProgress progress(config, std::cerr, config.interval_s && TerminalProgress::stderr_is_terminal());
     SignalInbox signals; // before the command is forked
 
     TraceSession session(config, progress);

@@ -15,6 +15,7 @@
 
 #define MT_COMM_LEN 16
 #define MT_ARGS_LEN 256 /* command-line bytes copied at exec */
+#define MT_PATH_LEN 256 /* bytes of the exec'd file's name copied at exec */
 
 /* Indices of the kernel's mm rss counters (enum MM_*PAGES, stable since 2.6.34). */
 #define MT_RSS_FILE 0
@@ -29,6 +30,7 @@
 #define MT_PROC_EXECED (1u << 2)   /* figures cover the program since its exec */
 #define MT_PROC_EXITED (1u << 3)   /* exit seen; exit_code is valid */
 #define MT_PROC_HELD (1u << 4)     /* memtrace's child before it execs the command: no stacks */
+#define MT_PROC_REPLACED (1u << 5) /* this program ended by an exec (MT_REC_EXIT of an earlier program) */
 
 /* Values in the targets map */
 #define MT_TARGET 1
@@ -71,6 +73,10 @@ struct mt_proc {
 	 * mapped (pages): stack samples taken then are kept, so totals count them */
 	__u64 touched_before_exec;
 	__u64 mapped_before_exec;
+	/* the kernel's own high-water mark of this program's address space when it
+	 * ended (exit or exec): max(mm->hiwater_rss, get_mm_rss()), what VmHWM
+	 * shows; 0 before the end */
+	__u64 kernel_hwm;
 };
 
 /*
@@ -217,10 +223,37 @@ struct mt_config {
 	__u32 unwind;           /* MT_UNWIND_*: how user stacks are walked */
 	__u32 stack_copy;       /* --stack-bytes: user stack bytes copied for DWARF (multiple of 8) */
 	__u32 copy_cpus;        /* entries of stack_scratch: CPUs that can copy a stack */
+	__u32 lines;            /* --lines: every sample is copied (with the RSS), for its lines */
 	__u32 py_patterns;      /* -f py: patterns in py_patterns; 0 = no Python calls traced */
 	__u32 py_func_base;     /* the first function id given to a Python function */
 	__u32 self_tgid;        /* memtrace itself: never traced (-a would see its own work) */
 	__u32 py_stack_frames;  /* 1: stack samples carry Python frames (not --no-python-frames) */
+	__u32 hold_execs;       /* -f patterns wait for programs exec'd later: hold such execs (hold_names) */
+	__u32 map_records;      /* --folded: each executable mapping sent as MT_REC_MAPPING */
+	__u32 pad0;
+};
+
+/*
+ * -f patterns waiting for a program a traced process will exec (its MODULE was
+ * nowhere at start, or a bare pattern matched nothing yet). A traced process
+ * exec'ing a file whose name is in hold_names, and not yet in hold_seen, is
+ * stopped (SIGSTOP, sent by the exec handler before the program's first
+ * instruction) and its exec record says so; userspace probes the program, marks
+ * the file seen, and resumes it (SIGCONT).
+ */
+#define MT_HOLD_NAMES 8
+#define MT_HOLD_NAME_LEN 64
+struct mt_hold_name {
+	__u32 used;
+	__u32 len;              /* bytes of name; 0: any program (a bare pattern) */
+	char name[MT_HOLD_NAME_LEN]; /* the file's name (basename, after symlinks) */
+};
+
+/* A file, as the kernel knows it: its superblock's dev_t (MAJOR << 20 | MINOR)
+ * and inode number. */
+struct mt_file_id {
+	__u64 dev;
+	__u64 ino;
 };
 
 /* Ring-buffer records: each starts with mt_rec_hdr; decoded in one place. */
@@ -233,6 +266,7 @@ struct mt_config {
 #define MT_REC_STACK 7    /* a user stack to unwind with DWARF (--unwind dwarf|auto) */
 #define MT_REC_SAMPLE 8   /* a frame-pointer touch sample with its page (--stacks peak|end) */
 #define MT_REC_RANGE 9    /* pages that left RSS or moved (--stacks peak|end) */
+#define MT_REC_MAPPING 10 /* an executable file mapping of a traced process (--folded) */
 #define MT_MARKS_PER_FUNC 200 /* marks kept per process and function, besides new maxima */
 
 struct mt_rec_hdr {
@@ -247,11 +281,34 @@ struct mt_rec_exec {
 	__u32 args_len;         /* bytes valid in args: NUL-separated argv */
 	char comm[MT_COMM_LEN];
 	char args[MT_ARGS_LEN];
+	__u32 held;             /* stopped for -f probes (hold_names): resume it with SIGCONT */
+	__u32 pad;
+	char filename[MT_PATH_LEN]; /* the program exec'd, as execve was given it (bprm->filename) */
 };
 
 struct mt_rec_exit {
 	struct mt_rec_hdr hdr;
 	struct mt_proc proc;    /* final figures, exit_code set */
+};
+
+/*
+ * An executable file mapping, read from the kernel's vma when it was made (at
+ * exec: the program's text and the interpreter's; at an mmap with PROT_EXEC),
+ * as perf's PERF_RECORD_MMAP2: userspace names and unwinds stacks of processes
+ * gone before it could read /proc/PID/maps. The path is the dentry chain up to
+ * the root, leaf first, each name NUL-terminated ("as\0bin\0usr\0" is /usr/bin/as).
+ */
+#define MT_MAP_PATH 256         /* path bytes kept (a name starts below this, may end past it) */
+#define MT_MAP_PATH_CUT 1       /* flags: the path is longer than kept */
+struct mt_rec_mapping {
+	struct mt_rec_hdr hdr;
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;            /* file offset of start, bytes */
+	struct mt_file_id file;
+	__u32 path_len;         /* bytes of path used */
+	__u32 flags;            /* MT_MAP_* */
+	char path[2 * MT_MAP_PATH];
 };
 
 /* A call of `func` left its function by a tail call; the callee will return to
@@ -421,6 +478,7 @@ struct mt_rec_stack {
 	__u32 tid;
 	__s32 kernel_stack;     /* id in kernel_stacks, or MT_STACK_LOST */
 	__u64 weight;           /* bytes this sample stands for */
+	__u64 rss;              /* the process's RSS when the sample was taken (pages) */
 	__u64 ip, sp, bp;       /* user registers */
 	__u64 addr;             /* --stacks peak|end: the page the sample's fault brought in; 0: none */
 	__u32 size;             /* bytes of stack copied */

@@ -267,6 +267,15 @@ TEST_CASE("-f with --children: one row per process", "[functions][children]")
             peaks.push_back(mib_of(f["max_peak_increment_bytes"]) / MiB);
     std::sort(peaks.begin(), peaks.end());
     CHECK(peaks == std::vector<uint64_t>{30, 50});
+    // grouped by program and function: calls summed, the largest peak increment
+    const nlohmann::json *grouped = nullptr;
+    for (const auto &f : r.report["functions_by_program"])
+        if (f["symbol"] == "transient_spike" && f["processes"] == 2)
+            grouped = &f;
+    REQUIRE(grouped);
+    CHECK((*grouped)["calls"] == 6);
+    CHECK(mib_of((*grouped)["max_peak_increment_bytes"]) / MiB == 50);
+    CHECK(r.result.out.find("Traced functions, per program") != std::string::npos);
 }
 
 TEST_CASE("-f: a hot function is reported while tracing, its cost at the end", "[functions]")
@@ -339,4 +348,57 @@ TEST_CASE("--list-funcs shows what a pattern would trace, without root", "[funct
     CHECK(r.out.find("2 functions in") != std::string::npos);
     RunResult none = run_memtrace({"--list-funcs", "zzz_none", funcwork()});
     CHECK(none.exit_code == 2);
+}
+
+TEST_CASE("-f MODULE:NAME for a program a child execs later, by its file's name", "[functions][children][exec]")
+{
+    require_root();
+    const std::string w = funcwork();
+    // No process has funcwork at start (sh runs, then forks and execs it): the
+    // patterns wait; its exec is held until the probes are in, so even main's
+    // one call is seen.
+    JsonRun r = run_memtrace_json({"--children", "-f", "funcwork:main,funcwork:outer_call,funcwork:inner_spike",
+                                   "--", "sh", "-c", w + " nested 100; true"});
+    REQUIRE(r.result.exit_code == 0);
+    CHECK(r.result.err.find("waits for a program the traced processes exec") != std::string::npos);
+    CHECK(r.result.err.find("probed before its first instruction") != std::string::npos);
+    CHECK(function(r, "main")["calls"] == 1);
+    const auto &outer = function(r, "outer_call");
+    const auto &inner = function(r, "inner_spike");
+    CHECK(outer["calls"] == 1);
+    CHECK(inner["calls"] == 1);
+    CHECK(within_2_percent(mib_of(inner["max_peak_increment_bytes"]), 100 * MiB));
+    CHECK(near_zero(inner["total_net_bytes"].get<int64_t>()));
+    CHECK(within_2_percent(mib_of(outer["max_peak_increment_bytes"]), 150 * MiB));
+    int64_t net = outer["total_net_bytes"];
+    CHECK(net >= int64_t(49 * MiB));
+    CHECK(net <= int64_t(52 * MiB));
+}
+
+TEST_CASE("-f NAME with --children: found in a program exec'd later; never found: said at the end",
+          "[functions][children][exec]")
+{
+    require_root();
+    const std::string w = funcwork();
+    // three children run funcwork: its exec is held once, its probes serve all three
+    JsonRun r = run_memtrace_json({"--children", "-f", "transient_spike", "--", "sh", "-c",
+                                   w + " spike 30; " + w + " spike 40; " + w + " spike 50; true"});
+    REQUIRE(r.result.exit_code == 0);
+    std::vector<uint64_t> peaks;
+    for (const auto &f : r.report["functions"])
+        if (f["symbol"] == "transient_spike" && f["calls"] == 3)
+            peaks.push_back((mib_of(f["max_peak_increment_bytes"]) + MiB / 2) / MiB);
+    std::sort(peaks.begin(), peaks.end());
+    INFO(r.report["functions"].dump(1) << "\n" << r.result.err);
+    CHECK(peaks == std::vector<uint64_t>{30, 40, 50});
+
+    RunResult none = run_memtrace({"--children", "-f", "nosuchprog:f,no_such_function", "--", "sh", "-c", "true; true"});
+    INFO(none.err);
+    CHECK(none.exit_code == 0);
+    CHECK(none.err.find("no traced process ran a program or library 'nosuchprog'") != std::string::npos);
+    CHECK(none.err.find("'no_such_function': no function of that name") != std::string::npos);
+    // without --children nothing else can run: refused at once, as before
+    RunResult refused = run_memtrace({"-f", "nosuchprog:f", "--", "true"});
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find("no module 'nosuchprog'") != std::string::npos);
 }

@@ -106,7 +106,11 @@ public:
         hots.push_back(f);
     }
     std::vector<HotFunction> hots;
-    void live(double, const ProcessRecord &p, uint64_t) override { lines.push_back("live: " + p.comm); }
+    void live(double, const std::vector<LiveProcess> &processes, size_t rows) override
+    {
+        for (size_t i = 0; i < processes.size() && i < rows; ++i)
+            lines.push_back("live: " + processes[i].now.comm);
+    }
 };
 
 mt_proc running(uint32_t pid, uint64_t rss_pages, uint64_t peak_pages, uint32_t flags)
@@ -239,7 +243,7 @@ TEST_CASE("collector: timeline points and call marks, in bytes and seconds, by f
     config.resolution_ms = 10;
     CapturedProgress progress;
     CollectPlan plan;
-    plan.functions = {{"_Z5spikev", "spike()", "/bin/app", 1.3, 21}};
+    plan.functions = {{"_Z5spikev", "spike()", "/bin/app", 1.3, 21, 0, 0, false, "/bin/app", 0x1000, 64}};
     Collector collector(kernel, config, plan, progress);
     collector.seed();
     const uint64_t start = monotonic_ns();
@@ -300,7 +304,12 @@ TEST_CASE("collector: -f probe costs are the trap plus the BPF programs' measure
     config.hot_limit = 1000;
     CapturedProgress progress;
     CollectPlan plan;
-    TracedFunction f{"hot", "hot", "/bin/app", 2.5, 23.5};
+    TracedFunction f;
+    f.symbol = "hot";
+    f.demangled = "hot";
+    f.module = "/bin/app";
+    f.entry_cost_us = 2.5;
+    f.return_cost_us = 23.5;
     f.entry_trap_us = 1.5;
     f.return_trap_us = 20;
     plan.functions = {f};

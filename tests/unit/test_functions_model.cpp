@@ -13,7 +13,8 @@ constexpr uint64_t kStart = 1'000'000'000;
 FunctionInputs inputs()
 {
     FunctionInputs in;
-    in.functions = {{"spike", "spike", "/bin/app", 6, 21}, {"_ZN1A1fEv", "A::f()", "/bin/app", 21, 21}};
+    in.functions = {{"spike", "spike", "/bin/app", 6, 21, 0, 0, false, "/bin/app", 0x1000, 64},
+                    {"_ZN1A1fEv", "A::f()", "/bin/app", 21, 21, 0, 0, false, "/bin/app", 0x2000, 64}};
     in.end_s = 5.0;
     return in;
 }

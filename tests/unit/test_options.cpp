@@ -150,6 +150,32 @@ TEST_CASE("--unwind and --stack-bytes shape the stacks of --folded")
     CHECK(error_of({"--unwind", "dwarf", "--", "ls"}).find("--folded FILE") != std::string::npos);
 }
 
+TEST_CASE("--lines: stacks sampled for it, 64K by default, with -f only")
+{
+    Options o = parse({"-f", "build", "--lines", "--", "./app"});
+    CHECK(o.trace.lines);
+    CHECK(o.trace.stacks == StackWeight::Touch);
+    CHECK(o.trace.sample_bytes == 64 * 1024);
+    CHECK_FALSE(o.trace.fold_stacks);
+    CHECK(o.folded_path.empty());
+    CHECK(parse({"-f", "build", "--lines", "--sample-bytes", "4096", "./app"}).trace.sample_bytes == 4096);
+    Options both = parse({"-f", "build", "--lines", "--folded", "x.folded", "./app"});
+    CHECK(both.trace.fold_stacks);
+    CHECK(both.trace.sample_bytes == 64 * 1024);
+    Options py = parse({"-f", "py:load", "--lines", "./app.py"});
+    CHECK(py.trace.python_frames_only());
+    CHECK_FALSE(o.trace.python_frames_only());
+    CHECK_FALSE(parse({"-f", "py:load", "--lines", "--folded", "f", "./a"}).trace.python_frames_only());
+    CHECK(error_of({"--lines", "./app"}).find("give -f FUNCTION too") != std::string::npos);
+    CHECK(error_of({"-f", "x", "--lines", "--unwind", "fp", "./app"}).find("stack copies") != std::string::npos);
+    CHECK(error_of({"-f", "x", "--lines", "--stacks", "map", "./app"}).find("--stacks map") != std::string::npos);
+    CHECK(error_of({"-f", "py:x", "--lines", "--no-python-frames", "./app"}).find("drop --no-python-frames") !=
+          std::string::npos);
+    CHECK(parse({"-f", "x", "--lines", "--no-python-frames", "./app"}).trace.lines);
+    CHECK(error_of({"-f", "x", "--lines", "--sample-bytes", "100", "./app"}).find("at least 4096") !=
+          std::string::npos);
+}
+
 TEST_CASE("--stacks peak and end: resident stacks")
 {
     CHECK(parse({"--folded", "x", "--stacks", "peak", "--", "ls"}).trace.stacks == StackWeight::Peak);
@@ -160,4 +186,34 @@ TEST_CASE("--stacks peak and end: resident stacks")
     CHECK(error_of({"--folded", "x", "--stacks", "top", "--", "ls"}).find("touch, map, peak or end") !=
           std::string::npos);
     CHECK(error_of({"--stacks", "peak", "--", "ls"}).find("--folded FILE") != std::string::npos);
+}
+
+TEST_CASE("--pprof FILE takes stacks with or without --folded, with the same sampling options", "[pprof]")
+{
+    Options alone = parse({"--pprof", "m.pb.gz", "--stacks", "peak", "--sample-bytes", "64K", "--", "ls"});
+    CHECK(alone.pprof_path == "m.pb.gz");
+    CHECK(alone.folded_path.empty());
+    CHECK(alone.trace.stacks == StackWeight::Peak);
+    CHECK(alone.trace.sample_bytes == 64 * 1024);
+    Options both = parse({"--folded", "m.folded", "--pprof", "m.pb.gz", "--", "ls"});
+    CHECK(both.trace.stacks == StackWeight::Touch);
+    CHECK(parse({"--", "ls"}).trace.stacks == StackWeight::None);
+    CHECK(error_of({"--pprof", "-", "--", "ls"}).find("binary file") != std::string::npos);
+    CHECK(error_of({"--stacks", "map", "--", "ls"}).find("--pprof FILE") != std::string::npos);
+}
+
+TEST_CASE("--help-man and --bash-completion print what make installs", "[man]")
+{
+    auto man = parse_options({"--help-man"});
+    REQUIRE(std::holds_alternative<EarlyExit>(man));
+    const std::string page = std::get<EarlyExit>(man).text;
+    CHECK(page.find(".TH MEMTRACE 1") != std::string::npos);
+    CHECK(page.find("\\fB\\-\\-pprof\\fR \\fIFILE\\fR") != std::string::npos);
+    CHECK(page.find(".SS \"memtrace plot\"") != std::string::npos);
+    auto bash = parse_options({"--bash-completion"});
+    REQUIRE(std::holds_alternative<EarlyExit>(bash));
+    CHECK(std::get<EarlyExit>(bash).text.find("compgen -W 'fp dwarf auto'") != std::string::npos);
+    auto help = parse_options({"--help"}); // hidden from --help
+    REQUIRE(std::holds_alternative<EarlyExit>(help));
+    CHECK(std::get<EarlyExit>(help).text.find("--help-man") == std::string::npos);
 }

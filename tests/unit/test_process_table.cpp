@@ -84,7 +84,7 @@ TEST_CASE("exit statuses decode like a shell's $?")
 TEST_CASE("an exec names the process; its exit ends it")
 {
     ProcessTable t;
-    t.apply_exec({7, 1, "memwork", "memwork keep 100"});
+    t.apply_exec({7, 1, "memwork", "memwork keep 100", ""});
     REQUIRE(t.find(7));
     CHECK(t.find(7)->execed);
     CHECK(t.live().size() == 1);
@@ -106,7 +106,7 @@ TEST_CASE("an exec names the process; its exit ends it")
 TEST_CASE("a forked child without exec runs its parent's command line")
 {
     ProcessTable t;
-    t.apply_exec({10, 1, "server", "server --workers 2"});
+    t.apply_exec({10, 1, "server", "server --workers 2", ""});
     mt_proc child = proc(11, 50, MT_PROC_FORKED);
     child.ppid = 10;
     t.apply_snapshot({figures_of(child, kUnits)});
@@ -114,7 +114,7 @@ TEST_CASE("a forked child without exec runs its parent's command line")
     CHECK(t.find(11)->cmdline == "server --workers 2");
 
     // once it execs, it is its own program
-    t.apply_exec({11, 10, "ls", "ls -l"});
+    t.apply_exec({11, 10, "ls", "ls -l", ""});
     CHECK(t.find(11)->cmdline == "ls -l");
 }
 
@@ -155,7 +155,7 @@ TEST_CASE("a pid that ends and is reused is two processes")
     ProcessTable t;
     mt_proc first = proc(30, 10, MT_PROC_FORKED | MT_PROC_EXITED);
     t.apply_exit(figures_of(first, kUnits));
-    t.apply_exec({30, 1, "again", "again"});
+    t.apply_exec({30, 1, "again", "again", ""});
     t.apply_snapshot({figures_of(proc(30, 20, MT_PROC_EXECED), kUnits)});
     auto all = t.records();
     REQUIRE(all.size() == 2);

@@ -127,3 +127,46 @@ TEST_CASE("sample and range records (--stacks peak|end)")
     shorter.resize(sizeof(s) - 1);
     CHECK(std::holds_alternative<MalformedRecord>(decode_record(shorter)));
 }
+
+TEST_CASE("mapping records: the kernel's names, leaf first, become a path")
+{
+    mt_rec_mapping rec{};
+    rec.hdr.type = MT_REC_MAPPING;
+    rec.hdr.tgid = 9;
+    rec.start = 0x1000;
+    rec.end = 0x3000;
+    rec.pgoff = 0x2000;
+    rec.file.dev = (8u << 20) | 1;
+    rec.file.ino = 1234;
+    const char names[] = "as\0bin\0usr\0";
+    std::memcpy(rec.path, names, sizeof(names) - 1);
+    rec.path_len = sizeof(names) - 1;
+    Record r = decode_record(bytes_of(rec));
+    auto *m = std::get_if<MappingRecord>(&r);
+    REQUIRE(m);
+    CHECK(m->pid == 9);
+    CHECK(m->path == "/usr/bin/as");
+    CHECK(m->offset == 0x2000);
+    CHECK(m->dev == ((8u << 20) | 1));
+    CHECK(m->ino == 1234);
+
+    rec.flags = MT_MAP_PATH_CUT; // only part of the path: none (found by identity)
+    r = decode_record(bytes_of(rec));
+    CHECK(std::get<MappingRecord>(r).path.empty());
+    rec.path_len = 100000; // a bad length stays inside the record
+    rec.flags = 0;
+    CHECK(std::holds_alternative<MappingRecord>(decode_record(bytes_of(rec))));
+    CHECK(path_from_names(std::string_view("", 0)) == "/");
+    CHECK(path_from_names(std::string_view("libc.so.6\0x86_64-linux-gnu\0lib\0", 31)) ==
+          "/lib/x86_64-linux-gnu/libc.so.6");
+}
+
+TEST_CASE("exec records say whether the process was held for -f probes")
+{
+    mt_rec_exec rec{};
+    rec.hdr.type = MT_REC_EXEC;
+    rec.held = 1;
+    CHECK(std::get<ExecRecord>(decode_record(bytes_of(rec))).held);
+    rec.held = 0;
+    CHECK_FALSE(std::get<ExecRecord>(decode_record(bytes_of(rec))).held);
+}

@@ -2,6 +2,8 @@
 // kallsyms, frame-pointer detection, and the folded writer.
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "symbols/stack_folding.h"
@@ -204,4 +206,40 @@ TEST_CASE("folding: the process root, thread frames, lost stacks, kernel frames 
     CHECK(lines(options) ==
           std::vector<std::string>{"app-100;fill 4096", "app-100;worker-101;[stack not captured] 8192",
                                    "app-100;worker-101;fill;-;[kernel];[kernel] 4096"});
+}
+
+TEST_CASE("mappings the kernel side reported: the file by path and identity, after the process is gone")
+{
+    TempDir dir; // an empty /proc: the process is gone
+    ModuleIndex index(dir.path().string());
+    const std::string self = "/proc/self/exe";
+    struct stat st {};
+    REQUIRE(stat(self.c_str(), &st) == 0);
+    const uint64_t dev = (static_cast<uint64_t>(major(st.st_dev)) << 20) | minor(st.st_dev);
+    char real[4096] = {};
+    REQUIRE(readlink(self.c_str(), real, sizeof(real) - 1) > 0);
+
+    index.add_mapping(4242, {0x400000, 0x500000, 0x1000, real, dev, st.st_ino});
+    MappedAddress at = index.find(4242, 0x400010);
+    REQUIRE(at.file);
+    CHECK(at.file->path == real);
+    CHECK(at.file_offset == 0x1010);
+
+    // another file at that path now (inode differs): not named from it, but
+    // the region keeps the path; a file already known is found by identity
+    index.add_mapping(4243, {0x400000, 0x500000, 0, real, dev, st.st_ino + 1});
+    CHECK_FALSE(index.find(4243, 0x400010).file);
+    CHECK(index.find(4243, 0x400010).region == real);
+    index.add_mapping(4244, {0x600000, 0x700000, 0, "/nowhere/renamed", dev, st.st_ino});
+    REQUIRE(index.find(4244, 0x600000).file);
+    CHECK(index.find(4244, 0x600000).file->path == real);
+
+    // a later mapping replaces what it overlaps, not the rest; exec forgets all
+    index.add_mapping(4242, {0x500000, 0x510000, 0, "/nowhere/other", dev, st.st_ino + 7});
+    CHECK(index.find(4242, 0x400010).file);
+    index.add_mapping(4242, {0x480000, 0x490000, 0, "/nowhere/other", dev, st.st_ino + 7});
+    CHECK_FALSE(index.find(4242, 0x400010).file);
+    CHECK(index.find(4242, 0x480010).region == "/nowhere/other");
+    index.forget(4242);
+    CHECK_FALSE(index.find(4242, 0x400010).file);
 }

@@ -12,6 +12,9 @@
  *   threads MIB T   T threads each malloc and touch MIB/T at once (and --hold it),
  *                   kept until joined
  *   forkexec MIB    fork; the child execs `memwork keep MIB`; the parent waits
+ *   execchain MIB SMALL  malloc and touch MIB, then exec `memwork keep SMALL` (same
+ *                   process): a bigger program replaced by a smaller one. Its
+ *                   report before the exec goes to <pid>.before-exec
  *   sigkill MIB     malloc and touch MIB, then SIGKILL itself
  *   idle MIB        touch MIB, then sleep until killed (for -p / -a tests)
  *
@@ -76,14 +79,15 @@ static void sleep_ms(int ms)
     }
 }
 
-/* Copies the kernel's own VmHWM / VmPeak / VmRSS lines for the tests. */
-static void report(void)
+/* Copies the kernel's own VmHWM / VmPeak / VmRSS lines for the tests, to
+ * <pid><suffix>. */
+static void report_as(const char *suffix)
 {
     const char *dir = getenv("MEMWORK_REPORT_DIR");
     if (!dir)
         return;
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%d", dir, (int)getpid());
+    snprintf(path, sizeof(path), "%s/%d%s", dir, (int)getpid(), suffix);
     FILE *in = fopen("/proc/self/status", "r");
     FILE *out = fopen(path, "w");
     if (!in || !out)
@@ -95,6 +99,11 @@ static void report(void)
             fputs(line, out);
     fclose(in);
     fclose(out);
+}
+
+static void report(void)
+{
+    report_as("");
 }
 
 static void hold(void)
@@ -131,7 +140,7 @@ int main(int argc, char **argv)
     }
     if (argc - i < 2) {
         fprintf(stderr, "usage: memwork [--wait] [--hold MS] [--align MS] "
-                        "spike|burst|keep|brk|mmap|threads|forkexec|sigkill|idle MIB [THREADS]\n");
+                        "spike|burst|keep|brk|mmap|threads|forkexec|execchain|sigkill|idle MIB [THREADS|SMALL]\n");
         return 2;
     }
     const char *mode = argv[i];
@@ -205,6 +214,20 @@ int main(int argc, char **argv)
         for (int t = 0; t < nthreads; t++)
             free(mem[t]);
         return 0;
+    } else if (!strcmp(mode, "execchain")) {
+        char *p = malloc(bytes);
+        if (!p)
+            die("malloc");
+        touch(p, bytes);
+        hold();
+        report_as(".before-exec");
+        char self[4096];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (len <= 0)
+            die("readlink");
+        self[len] = 0;
+        execl(self, "memwork", "keep", argc - i > 2 ? argv[i + 2] : "1", (char *)NULL);
+        die("exec");
     } else if (!strcmp(mode, "forkexec")) {
         pid_t child = fork();
         if (child < 0)

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <memory>
 
+#include "cli/bash_completion.h"
+#include "cli/man_page.h"
 #include "error.h"
 #include "probes/function_pattern.h"
 
@@ -35,6 +38,8 @@ constexpr const char *kFooter =
     "  sudo memtrace -f 'build_*' -- ./indexer     per call of build_*: memory at entry, true peak, kept\n"
     "  sudo memtrace -f libc:malloc -p 1234        a library function in a running process\n"
     "  sudo memtrace -f 'py:extract_*' -- python3 app.py   Python functions (CPython 3.11-3.13)\n"
+    "  sudo memtrace -f build_index --lines -- ./a per line of build_index: RSS high point, memory brought in\n"
+    "  sudo memtrace -f py:load --lines -- python3 app.py   the same for a Python function\n"
     "  memtrace --list-funcs 'Index::*' ./indexer  what a pattern would trace\n"
     "  sudo memtrace record -f build_index -- ./a  memory over time, to memtrace-DATE-TIME.mtrace\n"
     "  memtrace plot a.mtrace b.mtrace -o cmp.svg  both runs in one plot (memtrace plot --help)\n"
@@ -46,7 +51,10 @@ constexpr const char *kFooter =
     "  START/FINAL RSS  when tracing of the program began (attach, fork, exec) and ended.\n"
     "  FAULTS     user page faults; TOUCHED: memory brought into RSS in all (pages mapped in).\n"
     "  MAPPED     virtual memory mapped (mmap, brk, mremap); UNMAPPED: released.\n"
-    "  A process that execs is reported for the program it runs now, like VmHWM.\n"
+    "  A process that execs is shown once per program it ran (EXIT 'exec' for the earlier ones).\n"
+    "  --children and -a group the table by program: PROCS processes ran it, MAX PEAK RSS is\n"
+    "             the largest peak of one of them, FAULTS/TOUCHED/MAPPED are summed (-f rows\n"
+    "             too: calls summed, the largest peak increment); --per-process: a row each.\n"
     "  For a traced function (-f), per call: base = RSS at entry; peak = highest RSS of the\n"
     "             process while the call is open (any thread); PEAK INCREMENT = peak - base;\n"
     "             NET = RSS at return - base. Recursive calls fold into the outermost call.\n"
@@ -55,6 +63,14 @@ constexpr const char *kFooter =
     "             each RSS change, no probes. CALLS counts the calls seen: one during which RSS\n"
     "             never changed is not; one re-entered at the same frame before RSS changed again\n"
     "             is one with its predecessor. A call left by an exception counts as returned.\n"
+    "  --lines    per line of a traced function (memory_profiler's table), from stack samples\n"
+    "             taken every --sample-bytes brought in (64K by default; 4096 = every page, exact,\n"
+    "             at the cost of a stack copy per page fault): PEAK RSS = the process's highest RSS\n"
+    "             at a sample on the line; BROUGHT IN = memory first touched while the line (or\n"
+    "             what it called) ran; SAMPLES = samples there, not how often the line ran. Code\n"
+    "             inlined into the function counts on the line of the inlined call. Native lines\n"
+    "             need DWARF (-g or a debug file); Python lines (-f py:NAME, CPython 3.11-3.13)\n"
+    "             come from the code objects. Source text is shown when the file is readable.\n"
     "\n"
     "Needs root, or CAP_BPF + CAP_PERFMON, and a kernel >= 5.8 with BTF. Under sudo, CMD runs\n"
     "as the invoking user (SUDO_UID/SUDO_GID) unless --as-root. memtrace exits with CMD's status\n"
@@ -167,31 +183,59 @@ std::string mprof_path(const std::string &recording_path)
     return recording_path + ".dat";
 }
 
+namespace {
+
+// memtrace plot's options, bound to `out` (and `no_functions`).
+std::unique_ptr<CLI::App> plot_app(PlotArgs &out, bool &no_functions)
+{
+    auto app = std::make_unique<CLI::App>(
+        "memtrace plot: memory over time from recordings, as a self-contained SVG.\n"
+        "Several recordings are overlaid to compare runs; each peak is marked, and\n"
+        "the calls of traced functions (-f) are drawn as labelled brackets.\n\n"
+        "Usage: memtrace plot FILE... [-o OUT.svg] [--title TEXT] [--no-functions] [--png]\n",
+        "plot");
+    app->formatter(std::make_shared<HelpFormatter>());
+    app->set_help_flag("-h,--help", "Show this help and exit");
+    app->add_option("files", out.files, "Recordings (from memtrace record or --timeline)")
+        ->type_name("FILE")
+        ->required();
+    app->add_option("-o,--output", out.output,
+                    "The image to write (default: the first recording's name, .svg or .png)")
+        ->type_name("OUT");
+    app->add_option("--title", out.title, "The plot's title (default: the commands)")->type_name("TEXT");
+    app->add_flag("--no-functions", no_functions, "No brackets for traced calls");
+    app->add_flag("--png", out.png, "Write PNG instead of SVG (needs rsvg-convert: librsvg2-bin)");
+    return app;
+}
+
+// memtrace report's options, bound to `out`.
+std::unique_ptr<CLI::App> report_app(ReportArgs &out)
+{
+    auto app = std::make_unique<CLI::App>("memtrace report: the end-of-run tables of a recording, again.\n\n"
+                                          "Usage: memtrace report FILE [--json OUT]\n",
+                                          "report");
+    app->formatter(std::make_shared<HelpFormatter>());
+    app->set_help_flag("-h,--help", "Show this help and exit");
+    app->add_option("file", out.file, "A recording (from memtrace record or --timeline)")
+        ->type_name("FILE")
+        ->required();
+    app->add_option("--json", out.json_path, "Write the report as JSON to OUT ('-': stdout)")
+        ->type_name("OUT");
+    return app;
+}
+
+} // namespace
+
 std::variant<PlotArgs, EarlyExit> parse_plot_options(const std::vector<std::string> &args)
 {
     PlotArgs out;
-    CLI::App app("memtrace plot: memory over time from recordings, as a self-contained SVG.\n"
-                 "Several recordings are overlaid to compare runs; each peak is marked, and\n"
-                 "the calls of traced functions (-f) are drawn as labelled brackets.\n\n"
-                 "Usage: memtrace plot FILE... [-o OUT.svg] [--title TEXT] [--no-functions] [--png]\n",
-                 "memtrace plot");
-    app.formatter(std::make_shared<HelpFormatter>());
-    app.set_help_flag("-h,--help", "Show this help and exit");
-    app.add_option("files", out.files, "Recordings (from memtrace record or --timeline)")
-        ->type_name("FILE")
-        ->required();
-    app.add_option("-o,--output", out.output,
-                   "The image to write (default: the first recording's name, .svg or .png)")
-        ->type_name("OUT");
-    app.add_option("--title", out.title, "The plot's title (default: the commands)");
     bool no_functions = false;
-    app.add_flag("--no-functions", no_functions, "No brackets for traced calls");
-    app.add_flag("--png", out.png, "Write PNG instead of SVG (needs rsvg-convert: librsvg2-bin)");
+    std::unique_ptr<CLI::App> app = plot_app(out, no_functions);
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
-        app.parse(reversed);
+        app->parse(reversed);
     } catch (const CLI::CallForHelp &) {
-        return EarlyExit{app.help()};
+        return EarlyExit{app->help()};
     } catch (const CLI::ParseError &e) {
         throw Error(std::string(e.what()) + " (see memtrace plot --help)");
     }
@@ -209,31 +253,89 @@ std::variant<PlotArgs, EarlyExit> parse_plot_options(const std::vector<std::stri
 std::variant<ReportArgs, EarlyExit> parse_report_options(const std::vector<std::string> &args)
 {
     ReportArgs out;
-    CLI::App app("memtrace report: the end-of-run tables of a recording, again.\n\n"
-                 "Usage: memtrace report FILE [--json OUT]\n",
-                 "memtrace report");
-    app.formatter(std::make_shared<HelpFormatter>());
-    app.set_help_flag("-h,--help", "Show this help and exit");
-    app.add_option("file", out.file, "A recording (from memtrace record or --timeline)")
-        ->type_name("FILE")
-        ->required();
-    app.add_option("--json", out.json_path, "Write the report as JSON to OUT ('-': stdout)")
-        ->type_name("OUT");
+    std::unique_ptr<CLI::App> app = report_app(out);
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
-        app.parse(reversed);
+        app->parse(reversed);
     } catch (const CLI::CallForHelp &) {
-        return EarlyExit{app.help()};
+        return EarlyExit{app->help()};
     } catch (const CLI::ParseError &e) {
         throw Error(std::string(e.what()) + " (see memtrace report --help)");
     }
     return out;
 }
 
+namespace {
+
+// The options of `app` as plain data: its positionals, or its options (not hidden).
+std::vector<OptionDoc> option_docs(const CLI::App &app, bool positionals)
+{
+    std::vector<OptionDoc> out;
+    for (const CLI::Option *o : app.get_options()) {
+        if (o->get_group().empty() || o->get_positional() != positionals)
+            continue;
+        OptionDoc doc;
+        for (const std::string &name : o->get_snames())
+            doc.names.push_back("-" + name);
+        for (const std::string &name : o->get_lnames())
+            doc.names.push_back("--" + name);
+        if (positionals)
+            doc.names = {o->get_name()};
+        if (o->get_type_size_max() > 0)
+            doc.value = o->get_type_name();
+        doc.description = o->get_description();
+        doc.group = o->get_group();
+        out.push_back(std::move(doc));
+    }
+    return out;
+}
+
+CommandDoc command_doc(const CLI::App &app)
+{
+    return {app.get_name(), app.get_description(), option_docs(app, false), option_docs(app, true)};
+}
+
+// The manual page's content: memtrace's own options, plot's and report's.
+ManualDoc manual_doc(const CLI::App &app)
+{
+    ManualDoc doc;
+    doc.version = version_string();
+    doc.summary = "how much memory a process uses, its exact peak, and when (eBPF)";
+    doc.usage = std::string(kUsage).substr(std::string(kUsage).find('\n') + 1);
+    doc.description = std::string(kDescription).substr(std::string("memtrace: ").size());
+    doc.footer = kFooter;
+    doc.main = command_doc(app);
+    PlotArgs plot;
+    bool no_functions = false;
+    ReportArgs report;
+    doc.subcommands = {command_doc(*plot_app(plot, no_functions)), command_doc(*report_app(report))};
+    return doc;
+}
+
+} // namespace
+
 std::string version_string()
 {
     return std::string("memtrace ") + kVersion;
 }
+
+namespace {
+
+// --lines: the lines of -f functions, from touch samples copied with the RSS.
+void check_lines_options(const Options &opt, const std::string &stacks_kind, const std::string &unwind)
+{
+    if (opt.trace.functions.empty() && opt.trace.python_functions.empty())
+        throw Error("--lines shows the lines of traced functions: give -f FUNCTION too "
+                    "(e.g. -f build_index --lines, or -f py:load --lines)");
+    if (!stacks_kind.empty() && stacks_kind != "touch")
+        throw Error("--lines counts memory brought in (--stacks touch), not --stacks " + stacks_kind +
+                    ": drop --stacks " + stacks_kind);
+    if (unwind == "fp")
+        throw Error("--lines needs stack copies (each sample's RSS and frames): use --unwind auto "
+                    "(the default) or dwarf, not fp");
+}
+
+} // namespace
 
 std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &args)
 {
@@ -280,7 +382,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
             ->group("Duration");
     auto *interval_opt =
         app.add_option("-i,--interval", interval,
-                       "Every SECONDS, print a line per process on stderr")
+                       "Every SECONDS, show the traced processes on stderr: a live table redrawn in "
+                       "place on a terminal (largest peak first), a line per process otherwise")
             ->type_name("SECONDS")
             ->check(positive_seconds())
             ->group("Duration");
@@ -306,6 +409,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->type_name("N")
         ->check(whole_number_in(1, 4000000000u))
         ->group("Functions");
+    app.add_flag("--lines", opt.trace.lines,
+                 "Per line of each traced function (-f): RSS at the line's high point and memory "
+                 "it brought in, from stack samples (--sample-bytes, 64K by default with --lines; "
+                 "4096 is exact per page)")
+        ->group("Functions");
     std::vector<std::string> debug_dirs;
     app.add_option("--debuginfo-dir", debug_dirs,
                    "Also look for separate debug files under DIR (default /usr/lib/debug)")
@@ -314,6 +422,11 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
 
     app.add_option("--folded", opt.folded_path,
                    "Write flame-graph stacks to FILE: 'root;...;leaf BYTES' lines")
+        ->type_name("FILE")
+        ->group("Stacks");
+    app.add_option("--pprof", opt.pprof_path,
+                   "Write the same stacks to FILE as a gzipped pprof profile (go tool pprof), with "
+                   "or without --folded")
         ->type_name("FILE")
         ->group("Stacks");
     std::string stacks_kind;
@@ -327,7 +440,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->group("Stacks");
     std::string sample_bytes;
     app.add_option("--sample-bytes", sample_bytes,
-                   "Take a stack every N bytes of growth per thread (default 512K; 4096 = every page)")
+                   "Take a stack every N bytes of growth per thread (default 512K, 64K with --lines; "
+                   "4096 = every page)")
         ->type_name("N")
         ->group("Stacks");
     std::string unwind;
@@ -379,6 +493,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                         ->type_name("N")
                         ->check(whole_number_in(1, 1000000))
                         ->group("Output");
+    app.add_flag("--per-process", opt.trace.per_process,
+                 "With --children or -a: a table row per process (each program of an exec chain "
+                 "its own), instead of one per program")
+        ->group("Output");
     app.add_flag("-q,--quiet", opt.trace.quiet, "No progress messages on stderr")->group("Output");
     app.add_flag("-v,--verbose", opt.trace.verbose, "Show libbpf and verifier messages")->group("Output");
     app.add_option("--max-procs", opt.trace.max_procs, "Processes traced at once (default 16384)")
@@ -386,10 +504,16 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         ->check(whole_number_in(16, 4194304))
         ->group("Advanced");
 
+    bool help_man = false, help_bash = false; // hidden: make builds memtrace.1 and the completion
+    app.add_flag("--help-man", help_man, "Print the manual page (roff) and exit")->group("");
+    app.add_flag("--bash-completion", help_bash, "Print the bash completion script and exit")->group("");
+
     // CLI11 wants argv in reverse order for parse(vector).
     std::vector<std::string> reversed(own.rbegin(), own.rend());
     try {
         app.parse(reversed);
+        if (help_man || help_bash)
+            return EarlyExit{help_man ? man_page(manual_doc(app)) : bash_completion(manual_doc(app))};
     } catch (const CLI::CallForHelp &) {
         return EarlyExit{app.help()};
     } catch (const CLI::CallForVersion &) {
@@ -451,11 +575,18 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         {"peak", StackWeight::Peak},   {"end", StackWeight::End}};
     if (!stacks_kind.empty() && !kWeights.count(stacks_kind))
         throw Error("--stacks: expected touch, map, peak or end, got '" + stacks_kind + "'");
-    if (opt.folded_path.empty() &&
+    if (opt.trace.lines)
+        check_lines_options(opt, stacks_kind, unwind);
+    // --folded and --pprof write the stacks; --lines samples them for its tables
+    opt.trace.fold_stacks = !opt.folded_path.empty() || !opt.pprof_path.empty();
+    const bool stacks_wanted = opt.trace.fold_stacks || opt.trace.lines;
+    if (!stacks_wanted &&
         (!stacks_kind.empty() || !sample_bytes.empty() || opt.trace.kernel_stacks || opt.trace.per_pid ||
          opt.trace.per_thread || no_python_frames || !unwind.empty() || !stack_bytes.empty()))
         throw Error("--stacks, --sample-bytes, --unwind, --stack-bytes, --kernel-stacks, --per-pid, "
-                    "--per-thread and --no-python-frames shape the stacks of --folded FILE: give it too");
+                    "--per-thread and --no-python-frames shape the stacks of --folded FILE (or --pprof FILE, "
+                    "--lines): "
+                    "give it too");
     if (!unwind.empty()) {
         if (unwind == "fp")
             opt.trace.unwind = UnwindMode::FramePointers;
@@ -475,14 +606,21 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         opt.trace.stack_bytes = static_cast<uint32_t>(n & ~uint64_t{7});
     }
     opt.trace.python_frames = !no_python_frames;
-    if (!opt.folded_path.empty()) {
+    if (opt.trace.lines && no_python_frames && !opt.trace.python_functions.empty())
+        throw Error("--lines on py: functions reads the samples' Python frames: drop --no-python-frames");
+    if (stacks_wanted) {
         opt.trace.stacks = stacks_kind.empty() ? StackWeight::Touch : kWeights.at(stacks_kind);
+        if (opt.trace.lines)
+            opt.trace.sample_bytes = TraceConfig::kLinesSampleBytes;
         if (!sample_bytes.empty())
             opt.trace.sample_bytes = parse_size(sample_bytes, "--sample-bytes");
         if (opt.trace.sample_bytes < 4096)
             throw Error("--sample-bytes: at least 4096 (one page), got " + sample_bytes);
         if (opt.folded_path == "-" && (opt.json_path == "-"))
             throw Error("--folded - and --json - would both write to stdout: pick one");
+        if (opt.pprof_path == "-")
+            throw Error("--pprof writes a binary file, not to stdout: give a file name (e.g. --pprof "
+                        "mem.pb.gz)");
     }
     if (!opt.list_funcs.empty()) {
         if (all)
@@ -508,6 +646,9 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     opt.trace.mode = all ? TraceMode::All : !opt.trace.pids.empty() ? TraceMode::Pids : TraceMode::Command;
     if (opt.trace.as_root && opt.trace.mode != TraceMode::Command)
         throw Error("--as-root applies to a command run with '--', not to -p or -a");
+    if (opt.trace.per_process && !opt.trace.children && opt.trace.mode != TraceMode::All)
+        throw Error("--per-process applies to --children and -a, whose tables are grouped by "
+                    "program; without them every process has its row already");
     if (duration_opt->count())
         opt.trace.duration_s = seconds_limit(duration);
     if (interval_opt->count())

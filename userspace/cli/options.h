@@ -25,6 +25,7 @@ struct Options {
     std::string table_path;   // -o; empty: stdout
     std::string json_path;    // --json; "-": stdout
     std::string folded_path;  // --folded FILE
+    std::string pprof_path;   // --pprof FILE: the same stacks, gzipped pprof
     std::string timeline_path; // --timeline FILE (memtrace record -o FILE)
     bool mprof_format = false; // --format mprof: also FILE.dat
     std::string list_funcs;   // --list-funcs PATTERN: print matches and exit

@@ -1,6 +1,7 @@
 #include "collect/collector.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +85,8 @@ Collector::Collector(KernelSide &kernel, const TraceConfig &config, CollectPlan 
         stacks_.emplace(kernel, config, progress);
         if (!plan_.executable.empty())
             stacks_->add_program(plan_.executable);
+        if (config.lines)
+            stacks_->sample_lines(plan_.functions, page_size_);
     }
 }
 
@@ -230,7 +233,7 @@ Stop Collector::run(SignalInbox &signals)
     std::optional<uint64_t> deadline = ns_after(start_ns_, config_.duration_s);
     std::optional<uint64_t> next_tick = ns_after(start_ns_, config_.interval_s);
     std::optional<uint64_t> next_hot_check, next_drain;
-    if (!plan_.functions.empty())
+    if (!plan_.functions.empty() || plan_.exec_functions)
         next_hot_check = start_ns_ + 1000000000ull;
     // Stack copies, timeline points and call marks do not wake memtrace until
     // their ring is a quarter full (lazy_wakeup in bpf/records.bpf.h): read
@@ -303,14 +306,23 @@ void Collector::drain()
 void Collector::handle(Record &record)
 {
     if (auto *exec = std::get_if<ExecRecord>(&record)) {
-        table_.apply_exec({exec->pid, exec->ppid, exec->comm, exec->cmdline});
+        table_.apply_exec({exec->pid, exec->ppid, exec->comm, exec->cmdline, exec->exe});
         if (stacks_)
-            stacks_->mappings_changed(exec->pid);
+            stacks_->program_changed(exec->pid, exec->ts_ns);
+        if (exec->held)
+            held_exec(exec->pid);
     } else if (auto *exit = std::get_if<ExitRecord>(&record)) {
-        table_.apply_exit(figures_of(exit->proc, units_));
-        peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
+        if (exit->proc.flags & MT_PROC_REPLACED) { // an earlier program of an exec chain
+            table_.apply_replaced(figures_of(exit->proc, units_));
+        } else {
+            table_.apply_exit(figures_of(exit->proc, units_));
+            peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
+            if (stacks_)
+                stacks_->process_ended(exit->proc.tgid);
+        }
+    } else if (auto *mapping = std::get_if<MappingRecord>(&record)) {
         if (stacks_)
-            stacks_->process_ended(exit->proc.tgid);
+            stacks_->add_mapping(*mapping);
     } else if (auto *mapped = std::get_if<ExecMapRecord>(&record)) {
         if (stacks_)
             stacks_->mappings_changed(mapped->pid);
@@ -340,6 +352,18 @@ void Collector::handle(Record &record)
     }
 }
 
+// Held at exec for the -f patterns waiting for a program: probed, then resumed.
+void Collector::held_exec(uint32_t pid)
+{
+    if (!plan_.exec_functions) {
+        kill(static_cast<pid_t>(pid), SIGCONT); // cannot be: nothing holds then
+        return;
+    }
+    for (TracedFunction &f : plan_.exec_functions->held_exec(pid, static_cast<uint32_t>(plan_.functions.size())))
+        plan_.functions.push_back(std::move(f));
+    warned_hot_.resize(plan_.functions.size(), false);
+}
+
 // Calls that leave by tail call return through the tail callee: a probe at
 // their return address ends them on time.
 void Collector::attach_return_probes()
@@ -365,9 +389,12 @@ void Collector::attach_return_probes()
 void Collector::fill_cmdlines()
 {
     ProcFs procfs;
-    for (uint32_t pid : table_.live_pids_without_cmdline())
+    for (uint32_t pid : table_.live_pids_without_cmdline()) {
         if (auto line = procfs.cmdline(static_cast<pid_t>(pid)))
             table_.set_cmdline(pid, *line);
+        if (auto exe = procfs.exe(static_cast<pid_t>(pid)))
+            table_.set_exe(pid, *exe);
+    }
 }
 
 void Collector::live_lines(uint64_t now)
@@ -379,11 +406,14 @@ void Collector::live_lines(uint64_t now)
                      [](const auto &a, const auto &b) { return a.final_rss > b.final_rss; });
     const size_t rows = config_.top.value_or(config_.mode == TraceMode::All ? 10 : live.size());
     const double elapsed = static_cast<double>(now - start_ns_) / 1e9;
-    for (size_t i = 0; i < live.size() && i < rows; ++i) {
-        auto [prev, fresh] = previous_rss_.try_emplace(live[i].pid, live[i].start_rss);
-        progress_.live(elapsed, live[i], prev->second);
-        previous_rss_[live[i].pid] = live[i].final_rss;
+    std::vector<LiveProcess> processes;
+    for (ProcessRecord &p : live) {
+        auto [prev, fresh] = previous_rss_.try_emplace(p.pid, p.start_rss);
+        const uint64_t previous = prev->second;
+        prev->second = p.final_rss;
+        processes.push_back({std::move(p), previous});
     }
+    progress_.live(elapsed, processes, rows);
 }
 
 Collector::HitCost Collector::hit_cost(const TracedFunction &f) const
@@ -429,6 +459,8 @@ void Collector::check_hot(uint64_t now)
 
 Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
 {
+    if (plan_.exec_functions)
+        plan_.exec_functions->stop_holding(); // the drain resumes those held meanwhile
     drain(); // exit records are written before a process becomes waitable
     if (!plan_.functions.empty())
         check_hot(monotonic_ns()); // a run shorter than the check's second is judged too
@@ -461,6 +493,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
         for (const ProcessRecord &p : table_.records())
             comms[p.pid] = p.comm; // the live process, or the last that ended
         out.stacks = stacks_->finish(comms, stack_cuts(final_procs));
+        out.stacks->source_reader = plan_.source_reader;
         run.stacks_untracked = stacks_->untracked();
         run.stacks_by_dwarf = stacks_->unwound();
         run.stacks_cut_short = stacks_->cut_short();
@@ -468,6 +501,9 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
     }
     finish_recording(run, final_procs);
     check_python_patterns();
+    if (plan_.exec_functions)
+        for (const std::string &line : plan_.exec_functions->never_matched())
+            progress_.warning(line);
     return out;
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "collect/exec_functions.h"
 #include "collect/kernel_figures.h"
 #include "collect/kernel_side.h"
 #include "collect/python_functions.h"
@@ -39,6 +40,8 @@ struct CollectPlan {
     std::vector<pid_t> probe_pids;        // where probes attach; empty: every process
     std::vector<TracedFunction> functions; // -f, by id
     std::set<std::pair<std::string, uint64_t>> probed_returns; // (file, offset) probed up front
+    ExecFunctions *exec_functions = nullptr; // -f patterns waiting for programs exec'd later
+    std::optional<SourceReader> source_reader; // --lines: source shown only if readable by it
 };
 
 struct Collected {
@@ -71,6 +74,7 @@ private:
 
     void drain();
     void handle(Record &record);
+    void held_exec(uint32_t pid);
     void attach_return_probes();
     void fill_cmdlines();
     void live_lines(uint64_t now);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collect/line_samples.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
 #include "symbols/stack_folding.h"
@@ -24,9 +25,11 @@ public:
     // `read_maps()` reads the mappings of processes that mapped code since
     // (their records came on the other ring buffer).
     // `python` names the Python frames samples carry (nullptr: none do).
+    // `mappings_until(ts)` brings the mappings up to that moment (ktime):
+    // copies are unwound in time order, each against the mappings of its time.
     DwarfStacks(const ModuleIndex &index, DwarfUnwinder &unwinder,
                 std::function<void(uint32_t)> refresh, std::function<void()> read_maps,
-                PythonTargets *python = nullptr);
+                PythonTargets *python = nullptr, std::function<void(uint64_t)> mappings_until = {});
     // Samples of one (process, thread, stack) are summed into one, unless
     // each is kept with its time and page (--stacks peak|end).
     void keep_each_sample(bool keep) { keep_each_ = keep; }
@@ -37,7 +40,20 @@ public:
     // bound, nor wait until the processes (and their mappings) are gone.
     void add(StackRecord record);
     static constexpr size_t kBatch = 256;
-    void unwind_pending();
+    // A copy whose instruction lies in no known mapping waits up to
+    // kDeferrals drains: its mapping's record, on the other ring, may not
+    // have been read yet (a full batch unwound in the middle of a drain does
+    // not count). `last_chance`: unwind every copy now.
+    static constexpr uint32_t kDeferrals = 2;
+    void unwind_pending(bool last_chance = false) { unwind_queued(last_chance ? Pass::Last : Pass::Drain); }
+
+    // --lines: each unwound sample goes to `lines` too; `python_only`: the
+    // samples carry no stack (Python functions only): not unwound.
+    void set_line_sampler(LineSampler *lines, bool python_only)
+    {
+        lines_ = lines;
+        python_only_ = python_only;
+    }
 
     // Adds the unwound samples to `raw`, with ids of their own.
     void merge_into(RawStacks &raw) const;
@@ -49,13 +65,21 @@ public:
 
 private:
     void add_sample(const RawStackSample &sample);
+    enum class Pass { Batch, Drain, Last };
+    void unwind_queued(Pass pass);
+    void unwind(const StackRecord &rec);
+    std::vector<RawUserFrame> native_frames(const StackRecord &rec, std::string &key, bool &by_address);
 
     const ModuleIndex &index_;
     DwarfUnwinder &unwinder_;
     std::function<void(uint32_t)> refresh_;
     std::function<void()> read_maps_;
     PythonTargets *python_;
-    std::vector<StackRecord> pending_;
+    std::function<void(uint64_t)> mappings_until_;
+    std::vector<std::pair<StackRecord, uint32_t>> pending_; // with the drains it waited
+    size_t waiting_ = 0; // of them, deferred by the last pass
+    LineSampler *lines_ = nullptr;
+    bool python_only_ = false;
     std::vector<RawStackSample> samples_;
     std::map<int32_t, std::vector<RawUserFrame>> frames_;
     std::map<std::string, int32_t> ids_; // identical stacks share an id (across processes

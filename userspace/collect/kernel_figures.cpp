@@ -52,6 +52,12 @@ ProcessRecord figures_of(const mt_proc &proc, const KernelUnits &units)
     rec.attached = proc.flags & MT_PROC_ATTACHED;
     rec.forked = proc.flags & MT_PROC_FORKED;
     rec.execed = proc.flags & MT_PROC_EXECED;
+    if (proc.kernel_hwm)
+        rec.kernel_hwm = proc.kernel_hwm * page;
+    if (proc.flags & MT_PROC_REPLACED) {
+        rec.replaced = true;
+        rec.end_s = units.seconds(proc.exit_ns);
+    }
     if (proc.flags & MT_PROC_EXITED) {
         rec.exited = true;
         rec.wait_status = proc.exit_code;

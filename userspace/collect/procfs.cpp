@@ -108,6 +108,16 @@ std::optional<std::string> ProcFs::cmdline(pid_t pid) const
     return join_cmdline(*raw);
 }
 
+std::optional<std::string> ProcFs::exe(pid_t pid) const
+{
+    std::error_code ec;
+    std::filesystem::path target =
+        std::filesystem::read_symlink(root_ + "/" + std::to_string(pid) + "/exe", ec);
+    if (ec || target.empty())
+        return std::nullopt;
+    return target.string();
+}
+
 std::optional<std::string> ProcFs::environ_value(pid_t pid, const std::string &name) const
 {
     auto raw = read(pid, "environ");

@@ -25,6 +25,7 @@ public:
 
     PidInfo inspect(pid_t pid) const;
     std::optional<std::string> cmdline(pid_t pid) const; // argv joined by spaces
+    std::optional<std::string> exe(pid_t pid) const;     // the program's file (link target)
     std::optional<uint64_t> status_kib(pid_t pid, const std::string &field) const; // "VmHWM"
     std::optional<std::string> environ_value(pid_t pid, const std::string &name) const;
     // CPU time the process has used, all threads, user + system (the kernel's

@@ -153,21 +153,33 @@ const PythonCode *PythonTargets::code(uint32_t pid, const PyFrameRef &ref)
     return it->second ? &*it->second : nullptr;
 }
 
+uint32_t PythonTargets::call_instr(uint32_t pid, uint32_t instr) const
+{
+    auto known = registered_.find(pid);
+    const bool instr_is_next = known != registered_.end() && known->second.second.instr_is_next;
+    if (instr_is_next && instr != UINT32_MAX && instr >= 2)
+        instr -= 2; // the call in progress, not what follows it
+    return instr;
+}
+
+int PythonTargets::line(uint32_t pid, const PyFrameRef &ref)
+{
+    const PythonCode *c = code(pid, ref);
+    if (!c || ref.instr == UINT32_MAX)
+        return -1;
+    return c ? python_line(*c, call_instr(pid, ref.instr)) : -1;
+}
+
 std::vector<RawUserFrame> PythonTargets::frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
                                                 bool truncated)
 {
     std::vector<RawUserFrame> out;
-    auto known = registered_.find(pid);
-    const bool instr_is_next = known != registered_.end() && known->second.second.instr_is_next;
     for (const PyFrameRef &ref : refs) {
         RawUserFrame f;
         f.kind = RawUserFrame::Python;
         f.value = ref.entry ? 1 : 0;
         if (const PythonCode *c = code(pid, ref)) {
-            uint32_t instr = ref.instr;
-            if (instr_is_next && instr != UINT32_MAX && instr >= 2)
-                instr -= 2; // the call in progress, not what follows it
-            f.name = python_frame_text(*c, instr);
+            f.name = python_frame_text(*c, call_instr(pid, ref.instr));
         } else {
             char text[64];
             std::snprintf(text, sizeof(text), "[python code 0x%llx]",

@@ -38,6 +38,10 @@ public:
     size_t processes() const { return processes_; }
     // A process that ended: its code objects' names go.
     void forget(uint32_t pid);
+    // A frame's code object (nullptr: not named), and the line it is at
+    // (-1: not known): for --lines.
+    const PythonCode *code(uint32_t pid, const PyFrameRef &ref);
+    int line(uint32_t pid, const PyFrameRef &ref);
     bool met_unsupported() const { return !warned_.empty(); }
     // -f py: without --folded: say what an unsupported version costs that.
     void for_functions_only() { functions_only_ = true; }
@@ -49,7 +53,7 @@ private:
         std::vector<LoadSegment> segments;
     };
     const Interpreter &interpreter_in(const ModuleFile &file);
-    const PythonCode *code(uint32_t pid, const PyFrameRef &ref);
+    uint32_t call_instr(uint32_t pid, uint32_t instr) const;
     void unsupported(const ModuleFile &file, const PythonVersion &version);
 
     KernelSide &kernel_;

@@ -20,6 +20,21 @@ std::string join_cmdline(std::string_view raw)
     return out;
 }
 
+std::string path_from_names(std::string_view leaf_first)
+{
+    std::string path;
+    while (!leaf_first.empty()) {
+        size_t end = leaf_first.find('\0');
+        std::string_view name = leaf_first.substr(0, end);
+        if (!name.empty())
+            path = "/" + std::string(name) + path;
+        if (end == std::string_view::npos)
+            break;
+        leaf_first.remove_prefix(end + 1);
+    }
+    return path.empty() ? "/" : path;
+}
+
 namespace {
 
 Record decode_stack(const mt_rec_hdr &hdr, std::span<const std::byte> bytes)
@@ -41,6 +56,7 @@ Record decode_stack(const mt_rec_hdr &hdr, std::span<const std::byte> bytes)
     out.snapshot.stack.assign(data, data + rec.size);
     out.snapshot.ended_early = rec.flags & MT_COPY_ENDED_EARLY;
     out.weight = rec.weight;
+    out.rss_pages = rec.rss;
     out.kernel_stack = rec.kernel_stack;
     out.label_tid = rec.tid;
     out.ts_ns = hdr.ts_ns;
@@ -69,7 +85,17 @@ Record decode_record(std::span<const std::byte> bytes)
         std::memcpy(&rec, bytes.data(), sizeof(rec));
         size_t len = rec.args_len < MT_ARGS_LEN ? rec.args_len : MT_ARGS_LEN;
         return ExecRecord{hdr.tgid, rec.ppid, hdr.ts_ns, comm_string(rec.comm),
-                          join_cmdline(std::string_view(rec.args, len))};
+                          join_cmdline(std::string_view(rec.args, len)), rec.held != 0,
+                          std::string(rec.filename, strnlen(rec.filename, MT_PATH_LEN))};
+    }
+    case MT_REC_MAPPING: {
+        mt_rec_mapping rec{};
+        if (bytes.size() < sizeof(rec))
+            return MalformedRecord{"short mapping record"};
+        std::memcpy(&rec, bytes.data(), sizeof(rec));
+        const size_t len = rec.path_len < sizeof(rec.path) ? rec.path_len : sizeof(rec.path);
+        return MappingRecord{hdr.tgid, hdr.ts_ns, rec.start, rec.end, rec.pgoff, rec.file.dev, rec.file.ino,
+                             rec.flags & MT_MAP_PATH_CUT ? "" : path_from_names(std::string_view(rec.path, len))};
     }
     case MT_REC_EXIT: {
         mt_rec_exit rec{};

@@ -13,13 +13,16 @@
 
 namespace memtrace {
 
-static_assert(sizeof(mt_proc) == 248, "mt_proc layout changed: update BPF and userspace together");
+static_assert(sizeof(mt_proc) == 256, "mt_proc layout changed: update BPF and userspace together");
 static_assert(sizeof(mt_rec_hdr) == 16);
-static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN);
+static_assert(sizeof(mt_rec_exec) == 16 + 8 + MT_COMM_LEN + MT_ARGS_LEN + 8 + MT_PATH_LEN);
+static_assert(sizeof(mt_hold_name) == 8 + MT_HOLD_NAME_LEN);
+static_assert(sizeof(mt_file_id) == 16);
+static_assert(sizeof(mt_rec_mapping) == 16 + 24 + 16 + 8 + 2 * MT_MAP_PATH);
 static_assert(sizeof(mt_rec_exit) == 16 + sizeof(mt_proc));
 static_assert(sizeof(mt_stats) == 28 * 8);
-static_assert(sizeof(mt_config) == 3 * 8 + 14 * 4);
-static_assert(sizeof(mt_rec_stack) == 16 + 56 + 8 + MT_PY_FRAMES * 24);
+static_assert(sizeof(mt_config) == 3 * 8 + 18 * 4);
+static_assert(sizeof(mt_rec_stack) == 16 + 64 + 8 + MT_PY_FRAMES * 24);
 static_assert(sizeof(mt_rec_sample) == 16 + 32);
 static_assert(sizeof(mt_rec_range) == 16 + 40);
 static_assert(sizeof(mt_py_proc) == 8 + 20 * 2);
@@ -41,6 +44,8 @@ struct ExecRecord {
     uint64_t ts_ns = 0;
     std::string comm;
     std::string cmdline; // argv joined by spaces
+    bool held = false;   // stopped for -f probes: resume it (SIGCONT) once they are attached
+    std::string exe;     // the file exec'd, as execve was given it
 };
 
 struct ExitRecord {
@@ -51,6 +56,15 @@ struct ExitRecord {
 // A traced process mapped executable code: its mappings should be read again.
 struct ExecMapRecord {
     uint32_t pid = 0;
+};
+
+// An executable file mapping, read by the kernel side as it was made (--folded).
+struct MappingRecord {
+    uint32_t pid = 0;
+    uint64_t ts_ns = 0;
+    uint64_t start = 0, end = 0, offset = 0;
+    uint64_t dev = 0, ino = 0; // dev as the kernel encodes it (MAJOR << 20 | MINOR)
+    std::string path;          // "" when the kernel side could not read it whole
 };
 
 // A timeline interval of one process ended (pages, ktime).
@@ -91,6 +105,7 @@ struct StackRecord {
     std::vector<PyFrameRef> python; // innermost first
     uint32_t python_status = 0;     // MT_PY_*
     uint64_t weight = 0;       // bytes the sample stands for
+    uint64_t rss_pages = 0;    // the process's RSS when it was taken
     int32_t kernel_stack = -1; // id in the kernel stack map, or < 0
     uint32_t label_tid = 0;    // 0 unless per-thread stacks
     uint64_t ts_ns = 0;        // when it was taken
@@ -119,7 +134,11 @@ struct MalformedRecord {
 };
 
 using Record = std::variant<ExecRecord, ExitRecord, ExecMapRecord, PointRecord, MarkRecord,
-                            RetsiteRecord, StackRecord, SampleRecord, RangeRecord, MalformedRecord>;
+                            RetsiteRecord, StackRecord, SampleRecord, RangeRecord, MappingRecord,
+                            MalformedRecord>;
+
+// The kernel side's path (names leaf first, each NUL-terminated) as a path.
+std::string path_from_names(std::string_view leaf_first);
 
 Record decode_record(std::span<const std::byte> bytes);
 

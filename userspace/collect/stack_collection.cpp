@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "collect/signal_inbox.h"
 #include "symbols/modules.h"
 
 namespace memtrace {
@@ -34,7 +35,7 @@ StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config, 
         return;
     unwinder_.emplace(*modules_, config.debug_dirs);
     dwarf_.emplace(*modules_, *unwinder_, [this](uint32_t pid) { read_mappings(pid); },
-                   [this] { read_queued(); }, &python_);
+                   [this] { read_queued(); }, &python_, [this](uint64_t ts) { mappings_until(ts); });
     dwarf_->keep_each_sample(config.resident_stacks());
 }
 
@@ -76,10 +77,44 @@ void StackCollection::read_queued()
     to_read_.clear();
 }
 
+void StackCollection::add_mapping(const MappingRecord &m)
+{
+    mapping_changes_.push_back(
+        {m.ts_ns, m.pid, ModuleIndex::KernelMapping{m.start, m.end, m.offset, m.path, m.dev, m.ino}});
+    to_read_.insert(m.pid); // what else depends on mappings (hints, Python), while it lives
+}
+
+void StackCollection::program_changed(uint32_t pid, uint64_t ts_ns)
+{
+    mapping_changes_.push_back({ts_ns, pid, std::nullopt});
+    to_read_.insert(pid);
+}
+
+void StackCollection::mappings_until(uint64_t ts_ns)
+{
+    size_t done = 0;
+    for (; done < mapping_changes_.size() && mapping_changes_[done].ts_ns <= ts_ns; ++done) {
+        const MappingChange &c = mapping_changes_[done];
+        if (c.mapping)
+            modules_->add_mapping(static_cast<pid_t>(c.pid), *c.mapping);
+        else
+            modules_->forget(static_cast<pid_t>(c.pid));
+    }
+    mapping_changes_.erase(mapping_changes_.begin(), mapping_changes_.begin() + static_cast<std::ptrdiff_t>(done));
+}
+
 void StackCollection::add_copy(StackRecord copy)
 {
     if (dwarf_)
         dwarf_->add(std::move(copy));
+}
+
+void StackCollection::sample_lines(std::vector<TracedFunction> functions, uint64_t page_size)
+{
+    if (!dwarf_)
+        return; // --lines asks for copies: never without them
+    lines_.emplace(std::move(functions), config_.python_functions, page_size);
+    dwarf_->set_line_sampler(&*lines_, config_.python_frames_only());
 }
 
 void StackCollection::add_sample(const SampleRecord &s)
@@ -87,11 +122,24 @@ void StackCollection::add_sample(const SampleRecord &s)
     samples_.push_back({s.pid, s.tid, s.user_stack, s.kernel_stack, s.weight, s.ts_ns, s.addr});
 }
 
+// Copies first, each with the mappings of its moment; then what is left of
+// the kernel's mappings, then /proc (what it shows now may have lost code
+// the copies ran).
 void StackCollection::after_drain()
 {
+    if (!dwarf_) {
+        mappings_until(UINT64_MAX);
+        read_queued();
+        release_ended();
+        return;
+    }
+    dwarf_->unwind_pending();
+    // A copy taken before a mapping reported now may still be on its way (the
+    // copies' ring is read every MT_DRAIN_MS): recent changes wait for it.
+    const uint64_t settled = 2 * MT_DRAIN_MS * 1000000ull;
+    const uint64_t now = monotonic_ns();
+    mappings_until(now > settled ? now - settled : 0);
     read_queued();
-    if (dwarf_)
-        dwarf_->unwind_pending();
     release_ended();
 }
 
@@ -101,17 +149,22 @@ void StackCollection::process_ended(uint32_t pid)
         ended_.push_back(pid);
 }
 
+// -a: what memtrace kept for processes that ended, released a few drains
+// later: their copies may still wait for mappings (DwarfStacks::kDeferrals).
 void StackCollection::release_ended()
 {
-    for (uint32_t pid : ended_before_) {
+    ended_drains_.push_back(std::move(ended_));
+    ended_.clear();
+    if (ended_drains_.size() <= DwarfStacks::kDeferrals + 1)
+        return;
+    for (uint32_t pid : ended_drains_.front()) {
         if (unwinder_)
             unwinder_->forget(static_cast<pid_t>(pid));
         modules_->forget(static_cast<pid_t>(pid));
         python_.forget(pid);
         to_read_.erase(pid);
     }
-    ended_before_ = std::move(ended_);
-    ended_.clear();
+    ended_drains_.pop_front();
 }
 
 std::map<std::string, uint64_t> StackCollection::cut_short() const
@@ -161,6 +214,9 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
     for (const auto &[key, bytes] : kernel_.read_stack_bytes())
         raw.samples.push_back({key.tgid, key.tid, key.user_stack, key.kernel_stack, bytes});
     raw.samples.insert(raw.samples.end(), samples_.begin(), samples_.end());
+    if (dwarf_)
+        dwarf_->unwind_pending(/*last_chance=*/true);
+    mappings_until(UINT64_MAX); // their files name build-ids too
     for (const RawStackSample &sample : raw.samples)
         add_user_frames(raw, sample.user_id, unknown_build_id);
     if (dwarf_)
@@ -177,6 +233,8 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
         modules_->scan_directories(LibrarySearch().default_dirs);
     ev.modules = modules_;
     ev.comms = comms;
+    if (lines_)
+        ev.lines = lines_->evidence();
     ev.uids = uids_;
     return ev;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "collect/dwarf_stacks.h"
 #include "collect/kernel_side.h"
+#include "collect/line_samples.h"
 #include "collect/python_targets.h"
 #include "collect/records.h"
 #include "collect/resident_stacks.h"
@@ -33,9 +35,18 @@ public:
     void add_program(const std::string &executable);
     // Reads a process's mappings now (attach).
     void read_mappings(uint32_t pid);
-    // Reads them after the current drain (exec, new code mapped).
+    // Reads them after the current drain (new code mapped).
     void mappings_changed(uint32_t pid) { to_read_.insert(pid); }
+    // A mapping the kernel side read when it was made (--folded): kept
+    // whether or not the process is still there to be read.
+    void add_mapping(const MappingRecord &mapping);
+    // The process exec'd: its old mappings go (copies of the old program
+    // waiting are unwound first), the new ones are read.
+    void program_changed(uint32_t pid, uint64_t ts_ns);
     void add_copy(StackRecord copy);
+    // --lines: the samples' bytes and RSS go to the lines of these functions
+    // (native, by id) and of the Python functions config.python_functions names.
+    void sample_lines(std::vector<TracedFunction> functions, uint64_t page_size);
     // --stacks peak|end: a frame-pointer sample with its page; a range that
     // left RSS or moved.
     void add_sample(const SampleRecord &sample);
@@ -64,6 +75,7 @@ public:
 private:
     void read_queued();
     void release_ended();
+    void mappings_until(uint64_t ts_ns);
     void add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id);
 
     KernelSide &kernel_;
@@ -71,10 +83,20 @@ private:
     std::shared_ptr<ModuleIndex> modules_;
     std::optional<DwarfUnwinder> unwinder_;
     std::optional<DwarfStacks> dwarf_;
+    std::optional<LineSampler> lines_;
     UnwindHints hints_;
     PythonTargets python_;
     std::set<uint32_t> to_read_;
-    std::vector<uint32_t> ended_, ended_before_; // this drain, the one before
+    std::vector<uint32_t> ended_;                    // this drain
+    std::deque<std::vector<uint32_t>> ended_drains_; // by drain, oldest first
+    // Mappings the kernel side reported, and execs (no mapping: the process's
+    // are gone), applied in time order with the stack copies.
+    struct MappingChange {
+        uint64_t ts_ns = 0;
+        uint32_t pid = 0;
+        std::optional<ModuleIndex::KernelMapping> mapping;
+    };
+    std::vector<MappingChange> mapping_changes_;
     std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
     ResidentRanges ranges_;
     uint64_t untracked_ = 0;

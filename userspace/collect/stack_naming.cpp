@@ -3,6 +3,7 @@
 #include <iostream>
 #include <optional>
 
+#include "collect/line_naming.h"
 #include "symbols/elf_file.h"
 #include "symbols/symbolizer.h"
 #include "unwind/frame_pointers.h"
@@ -36,6 +37,10 @@ NamedStacks name_stacks(const StackEvidence &evidence, const TraceConfig &config
         }
     NamedStacks named;
     named.folded = fold_stacks(evidence.raw, namer, fold);
+    if (evidence.lines) {
+        SourceFiles sources(evidence.source_reader);
+        named.lines = name_lines(*evidence.lines, symbolizer, sources);
+    }
     if (config.unwind == UnwindMode::FramePointers) // the others unwind such code with its CFI
         for (const auto &[open_path, shown] : namer.files_seen()) {
             // unreadable now: it named no frame either

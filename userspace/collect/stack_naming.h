@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "collect/line_samples.h"
 #include "model/folded.h"
 #include "model/trace_config.h"
 #include "symbols/module_index.h"
+#include "symbols/source_file.h"
 #include "symbols/stack_folding.h"
 
 namespace memtrace {
@@ -21,6 +24,8 @@ struct StackEvidence {
     RawStacks raw;
     std::shared_ptr<ModuleIndex> modules;
     std::map<uint32_t, std::string> comms; // process names by pid
+    std::optional<LineEvidence> lines;      // --lines
+    std::optional<SourceReader> source_reader; // who may see source text (sudo's invoker)
     std::map<uint32_t, uid_t> uids;         // the user each ran as, noted while it lived
 };
 

@@ -5,6 +5,7 @@
 
 #include "report/folded_writer.h"
 #include "report/json_writer.h"
+#include "report/pprof_writer.h"
 #include "report/recording.h"
 #include "report/table_writer.h"
 
@@ -15,12 +16,15 @@ TraceOutputs::TraceOutputs(const Options &options) : options_(options)
     refuse_shared_files({{"-o", options.table_path},
                          {"--json", options.json_path},
                          {"--folded", options.folded_path},
+                         {"--pprof", options.pprof_path},
                          {"--timeline", options.timeline_path},
                          {"--format mprof", options.mprof_format ? mprof_path(options.timeline_path) : ""}});
     if (!options.json_path.empty())
         json_.emplace(options.json_path);
     if (!options.folded_path.empty())
         folded_.emplace(options.folded_path);
+    if (!options.pprof_path.empty())
+        pprof_.emplace(options.pprof_path);
     if (!options.timeline_path.empty()) {
         timeline_.emplace(options.timeline_path);
         if (timeline_->replaces_file())
@@ -35,8 +39,10 @@ TraceOutputs::TraceOutputs(const Options &options) : options_(options)
 bool TraceOutputs::write(RunResult &run)
 {
     RunReport &report = run.report;
-    if (report.stacks)
+    if (report.stacks) {
         report.stacks->path = options_.folded_path == "-" ? "stdout" : options_.folded_path;
+        report.stacks->pprof_path = options_.pprof_path;
+    }
     bool written = true;
     if (table_) {
         std::ostringstream text;
@@ -65,6 +71,11 @@ bool TraceOutputs::write(RunResult &run)
         std::ostringstream text;
         write_folded(text, report.folded);
         written &= folded_->write(text.str());
+    }
+    if (pprof_ && report.stacks) {
+        const PprofHeader header{report.stacks->kind, report.stacks->sample_bytes, 0,
+                                 static_cast<int64_t>(report.duration_s * 1e9)};
+        written &= pprof_->write(pprof_file(report.folded, header));
     }
     if (json_) {
         std::ostringstream text;

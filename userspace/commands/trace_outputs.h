@@ -23,7 +23,7 @@ public:
 private:
     const Options &options_;
     std::optional<RecordingFileStream> stream_;
-    std::optional<OutputFile> table_, json_, folded_, timeline_, mprof_;
+    std::optional<OutputFile> table_, json_, folded_, pprof_, timeline_, mprof_;
 };
 
 } // namespace memtrace

@@ -7,23 +7,48 @@
 #include <string>
 #include <vector>
 
+#include "model/line_table.h"
+
 namespace memtrace {
+
+// Where a frame's code is, for formats that keep more than its name (pprof):
+// the file it was mapped from (and its build-id, the offset in it), and its
+// source file and line where known (Python frames). All empty for frames of
+// no file (the process, a thread, kernel frames, markers).
+struct FrameSource {
+    std::string module;   // the mapped file's path, as the process saw it
+    std::string build_id; // hex
+    uint64_t offset = 0;  // in the module (the call's byte for return addresses)
+    std::string file;     // source file
+    int64_t line = 0;     // 0: unknown
+
+    bool operator==(const FrameSource &) const = default;
+};
 
 struct FoldedLine {
     std::string stack; // frames joined by ';', root first
     uint64_t bytes = 0;
+    std::vector<std::string> frames;   // root first
+    std::vector<FrameSource> sources;  // beside frames (of the first sample with this stack)
 };
 
 class FoldedStacks {
 public:
     // `frames` root first; each must be free of ';' and newlines (folded_safe).
-    void add(const std::vector<std::string> &frames, uint64_t bytes);
+    // `sources`: empty, or one per frame.
+    void add(const std::vector<std::string> &frames, uint64_t bytes,
+             const std::vector<FrameSource> &sources = {});
     std::vector<FoldedLine> lines() const; // sorted by stack
     uint64_t total() const { return total_; }
     size_t size() const { return by_stack_.size(); }
 
 private:
-    std::map<std::string, uint64_t> by_stack_;
+    struct Entry {
+        uint64_t bytes = 0;
+        std::vector<std::string> frames;
+        std::vector<FrameSource> sources;
+    };
+    std::map<std::string, Entry> by_stack_;
     uint64_t total_ = 0;
 };
 
@@ -31,6 +56,7 @@ private:
 struct NamedStacks {
     FoldedStacks folded;
     std::vector<std::string> without_frame_pointers; // files whose stacks stop short (fp)
+    std::vector<FunctionLines> lines; // --lines: per traced function
 };
 
 } // namespace memtrace

@@ -70,7 +70,8 @@ std::vector<FunctionRecord> build_function_records(const FunctionInputs &in)
 
     for (uint32_t pid : in.every_function_for)
         for (uint32_t id = 0; id < in.functions.size(); ++id)
-            if (!in.functions[id].python) // Python functions are known by being seen
+            // Python functions are known by being seen; those of programs exec'd later, where they ran
+            if (!in.functions[id].python && !in.functions[id].from_exec)
                 record(pid, id);
 
     std::vector<FunctionRecord> out;

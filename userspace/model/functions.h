@@ -23,8 +23,12 @@ struct TracedFunction {
     // rest, the BPF program's run time, is measured while tracing.
     double entry_trap_us = 0, return_trap_us = 0;
     bool cost_measured = false; // entry/return_cost_us: trap + measured BPF time
+    // where its code is (--lines): the file probed, and its address range there
+    std::string file;
+    uint64_t address = 0, size = 0; // in the file's ELF layout
     bool python = false;       // -f py: a Python function (symbol: "qualname (file.py:LINE)",
                                // module: the file); its calls are those seen at an RSS change
+    bool from_exec = false;    // found in a program a traced process exec'd: rows where it ran
 };
 
 struct FunctionRecord {

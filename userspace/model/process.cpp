@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <algorithm>
+
 
 namespace memtrace {
 
@@ -22,6 +24,14 @@ std::optional<int> ProcessRecord::exit_signal() const
     return *wait_status & 0x7f;
 }
 
+uint64_t highest_peak(const ProcessRecord &rec)
+{
+    uint64_t peak = rec.peak_rss;
+    for (const ProcessRecord &e : rec.earlier_programs)
+        peak = std::max(peak, e.peak_rss);
+    return peak;
+}
+
 std::string signal_name(int sig)
 {
     const char *abbrev = sigabbrev_np(sig);
@@ -31,7 +41,9 @@ std::string signal_name(int sig)
 void apply_figures(ProcessRecord &rec, const ProcessRecord &figures)
 {
     const uint32_t ppid = rec.ppid;
-    const std::string comm = rec.comm, cmdline = rec.cmdline;
+    const std::string comm = rec.comm, cmdline = rec.cmdline, exe = rec.exe;
+    std::vector<ProcessRecord> earlier = std::move(rec.earlier_programs);
+    const uint64_t earlier_not_kept = rec.earlier_programs_not_kept;
     const std::optional<int> wait_status = rec.wait_status;
     const std::optional<uint64_t> kernel_maxrss = rec.kernel_maxrss;
     const bool exited = rec.exited;
@@ -42,6 +54,9 @@ void apply_figures(ProcessRecord &rec, const ProcessRecord &figures)
     if (rec.comm.empty())
         rec.comm = comm;
     rec.cmdline = cmdline;
+    rec.exe = exe;
+    rec.earlier_programs = std::move(earlier);
+    rec.earlier_programs_not_kept = earlier_not_kept;
     rec.kernel_maxrss = kernel_maxrss;
     if (!figures.exited) {
         rec.exited = exited;

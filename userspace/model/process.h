@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-
+#include <vector>
 
 namespace memtrace {
 
@@ -13,6 +13,7 @@ struct ProcessRecord {
     uint32_t ppid = 0;
     std::string comm;
     std::string cmdline;
+    std::string exe; // the program's file (as exec was given it, or /proc/PID/exe); "" unknown
 
     uint64_t start_rss = 0;  // RSS when tracing of this program began
     uint64_t final_rss = 0;  // at exit, or when tracing ended
@@ -43,6 +44,16 @@ struct ProcessRecord {
     bool exited = false;
     std::optional<int> wait_status;          // as wait(2) encodes it
     std::optional<uint64_t> kernel_maxrss;   // ru_maxrss from wait4, for the command
+    // The kernel's own high-water mark of this program's address space at its end
+    // (exit or exec): VmHWM then. ru_maxrss is the highest of every program the
+    // process ran, memtrace's copy before the command's exec included.
+    std::optional<uint64_t> kernel_hwm;
+    bool replaced = false; // this program ended by an exec (an earlier program)
+    // The programs this process ran before the current one, oldest first
+    // (each with replaced = true): a chain of execs hides no peak.
+    std::vector<ProcessRecord> earlier_programs;
+    uint64_t earlier_programs_not_kept = 0; // past kEarlierProgramsKept, the smallest go
+    static constexpr size_t kEarlierProgramsKept = 1000;
 
     uint64_t growth() const { return peak_rss > start_rss ? peak_rss - start_rss : 0; }
     std::optional<int> exit_code() const;    // status, or 128 + signal
@@ -55,12 +66,17 @@ struct ProcessExec {
     uint32_t ppid = 0;
     std::string comm;
     std::string cmdline;
+    std::string exe; // as execve was given it
 };
 
 // Takes the kernel's latest figures of a process (`figures`: a record as the
 // kernel side describes it, collect/kernel_figures.h) into `rec`, keeping what
 // only userspace knows (command line, wait status, ru_maxrss).
 void apply_figures(ProcessRecord &rec, const ProcessRecord &figures);
+
+// The highest peak of every program the process ran (its own, and those
+// before its latest exec).
+uint64_t highest_peak(const ProcessRecord &rec);
 
 // "SIGKILL" for 9, "signal 64" where no name is known.
 std::string signal_name(int sig);

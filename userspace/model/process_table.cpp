@@ -15,10 +15,15 @@ ProcessRecord &ProcessTable::live_record(uint32_t pid)
 void ProcessTable::inherit_cmdline(ProcessRecord &rec) const
 {
     // A child forked without exec runs its parent's program.
-    if (!rec.cmdline.empty() || !rec.forked || rec.execed || !rec.ppid)
+    if (!rec.forked || rec.execed || !rec.ppid)
         return;
-    if (const ProcessRecord *parent = find(rec.ppid))
+    const ProcessRecord *parent = find(rec.ppid);
+    if (!parent)
+        return;
+    if (rec.cmdline.empty())
         rec.cmdline = parent->cmdline;
+    if (rec.exe.empty())
+        rec.exe = parent->exe;
 }
 
 void ProcessTable::apply_exec(const ProcessExec &exec)
@@ -29,7 +34,33 @@ void ProcessTable::apply_exec(const ProcessExec &exec)
         p.cmdline = exec.cmdline;
     if (exec.ppid)
         p.ppid = exec.ppid;
+    p.exe = exec.exe;
     p.execed = true;
+}
+
+void ProcessTable::apply_replaced(const ProcessRecord &figures)
+{
+    ProcessRecord &p = live_record(figures.pid);
+    ProcessRecord image;
+    image.pid = p.pid;
+    image.ppid = p.ppid;
+    image.comm = p.comm;
+    image.cmdline = p.cmdline;
+    image.exe = p.exe;
+    apply_figures(image, figures);
+    image.exited = false;
+    image.end_s = figures.end_s; // when it exec'd
+    inherit_cmdline(image);
+    std::vector<ProcessRecord> &earlier = p.earlier_programs;
+    earlier.push_back(std::move(image));
+    if (earlier.size() > ProcessRecord::kEarlierProgramsKept) {
+        // a process that execs without end: the smallest peak goes, counted
+        auto smallest = std::min_element(earlier.begin(), earlier.end(), [](auto &a, auto &b) {
+            return a.peak_rss < b.peak_rss;
+        });
+        earlier.erase(smallest);
+        ++p.earlier_programs_not_kept;
+    }
 }
 
 void ProcessTable::apply_exit(const ProcessRecord &figures)
@@ -111,6 +142,12 @@ void ProcessTable::set_cmdline(uint32_t pid, const std::string &cmdline)
 {
     if (auto it = live_.find(pid); it != live_.end())
         it->second.cmdline = cmdline;
+}
+
+void ProcessTable::set_exe(uint32_t pid, const std::string &exe)
+{
+    if (auto it = live_.find(pid); it != live_.end() && it->second.exe.empty())
+        it->second.exe = exe;
 }
 
 std::vector<uint32_t> ProcessTable::live_pids_without_cmdline() const

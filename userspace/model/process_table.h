@@ -18,6 +18,9 @@ public:
     void apply_exec(const ProcessExec &exec);
     // The final figures of a process that ended.
     void apply_exit(const ProcessRecord &figures);
+    // The final figures of a program that a process replaced by exec: kept as
+    // one of its earlier programs.
+    void apply_replaced(const ProcessRecord &figures);
     // Figures of processes still in the kernel's map (live, or exited when
     // their exit record was lost).
     void apply_snapshot(const std::vector<ProcessRecord> &figures);
@@ -25,6 +28,7 @@ public:
     // The command memtrace ran: its wait status and ru_maxrss from wait4.
     void set_wait_result(uint32_t pid, int wait_status, uint64_t maxrss_bytes);
     void set_cmdline(uint32_t pid, const std::string &cmdline);
+    void set_exe(uint32_t pid, const std::string &exe); // where exec did not say
 
     // With -a a long trace sees processes without end: keep at most `limit`
     // ended ones, the largest by peak RSS and by growth; count the others.

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "model/process.h"
 
@@ -18,6 +19,12 @@ struct HotFunction {
     bool measured = false;       // cost: trap measured at start + BPF run time measured now
 };
 
+// -i: a process as it is now, and its RSS at the previous interval.
+struct LiveProcess {
+    ProcessRecord now;
+    uint64_t previous_rss = 0;
+};
+
 class Progress {
 public:
     virtual ~Progress() = default;
@@ -25,8 +32,9 @@ public:
     virtual void warning(const std::string &line) = 0; // something the user should act on
     virtual void detail(const std::string &line) = 0;  // shown with -v only
     virtual void hot(const HotFunction &function) = 0; // once per function
-    // -i: one process's line, with its RSS at the previous line.
-    virtual void live(double elapsed_s, const ProcessRecord &now, uint64_t previous_rss) = 0;
+    // -i: the processes traced now, largest RSS first; at most `rows` of them
+    // are worth showing (--top; 10 with -a).
+    virtual void live(double elapsed_s, const std::vector<LiveProcess> &processes, size_t rows) = 0;
 };
 
 } // namespace memtrace

@@ -37,7 +37,7 @@ StacksSummary stacks_summary(const CollectedRun &run, const NamedStacks &named,
     st.kernel_stacks_lost = stats.kernel_stacks_lost;
     st.samples_lost = stats.stack_bytes_full;
     st.unwind = unwind_name(config.unwind);
-    st.stack_bytes = config.stack_copies() ? config.stack_bytes : 0;
+    st.stack_bytes = config.stack_copies() && !config.python_frames_only() ? config.stack_bytes : 0;
     st.by_dwarf = run.stacks_by_dwarf;
     st.copies_lost = stats.stack_copy_drops;
     st.by_frame_pointers = st.samples - std::min(st.samples, stats.stack_copies + st.copies_lost);
@@ -114,6 +114,8 @@ RunResult build_run(CollectedRun run, std::optional<NamedStacks> stacks, const T
     report.pids = run.pids;
     report.duration_s = run.duration_s;
     report.top = config.top;
+    report.children = config.children;
+    report.per_process = config.per_process;
     report.end_reason = end_reason(run, config);
     if (!run.functions.functions.empty()) {
         report.functions = build_function_records(run.functions);
@@ -124,6 +126,9 @@ RunResult build_run(CollectedRun run, std::optional<NamedStacks> stacks, const T
     if (stacks) {
         report.stacks = stacks_summary(run, *stacks, config);
         report.folded = std::move(stacks->folded);
+        report.lines = std::move(stacks->lines);
+        if (config.lines)
+            report.lines_sample_bytes = config.sample_bytes;
     }
     result.exit_code = exit_code(run);
     report.processes = std::move(run.processes);

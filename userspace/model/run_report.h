@@ -79,7 +79,8 @@ struct StacksSummary {
     uint64_t kernel_stacks_lost = 0;
     uint64_t samples_lost = 0;   // not counted: map full
     std::vector<std::string> without_frame_pointers; // files whose stacks stop short (fp)
-    std::string path;            // the folded file
+    std::string path;            // the folded file ("stdout"; "" with --pprof alone)
+    std::string pprof_path;      // --pprof FILE
     std::string unwind;          // "fp", "dwarf" or "auto"
     uint64_t stack_bytes = 0;    // copied per DWARF sample
     uint64_t by_frame_pointers = 0; // samples walked by frame pointers (in the kernel)
@@ -106,10 +107,16 @@ struct RunReport {
     std::vector<FunctionRecord> functions; // -f, sorted by max peak increment
     std::optional<StacksSummary> stacks;   // --folded
     FoldedStacks folded;
+    std::vector<FunctionLines> lines;      // --lines: per traced function
+    uint64_t lines_sample_bytes = 0;       // --lines: bytes per stack sample
     size_t probes_attached = 0;
     TraceStats stats;
     SelfCost cost;
     std::optional<unsigned> top;        // rows per table (-a, --top)
+    bool children = false;              // --children
+    bool per_process = false;           // --per-process: no grouping by program
+    // --children and -a: the tables have a row per program, not per process
+    bool by_program() const { return !per_process && (children || mode == TraceMode::All); }
 };
 
 } // namespace memtrace

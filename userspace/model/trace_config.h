@@ -50,6 +50,7 @@ struct TraceConfig {
     std::optional<unsigned> top;      // --top: rows per table and live lines
     bool quiet = false;
     bool verbose = false;
+    bool per_process = false;         // --per-process: a table row per process, not per program
 
     // traced functions (-f)
     std::vector<std::string> functions;   // patterns, one per entry
@@ -68,10 +69,18 @@ struct TraceConfig {
     uint32_t stack_bytes = kDefaultStackCopy; // stack copied per DWARF sample
     bool python_frames = true;            // read CPython's frames (--no-python-frames: off)
 
+    // --lines: each traced function's lines, from stack samples (stacks on, Touch)
+    bool lines = false;
+    bool fold_stacks = false; // --folded: the samples are folded too (else for --lines only)
+    static constexpr uint64_t kLinesSampleBytes = 64 * 1024; // --sample-bytes default with --lines
+
     // timeline (--timeline, memtrace record)
     bool timeline = false;
     double resolution_ms = 10;            // --resolution
 
+    // --lines on Python functions alone, without --folded: the samples' Python
+    // frames are all it needs, no native stack is copied or unwound.
+    bool python_frames_only() const { return lines && !fold_stacks && functions.empty(); }
     bool stack_copies() const { return stacks != StackWeight::None && unwind != UnwindMode::FramePointers; }
     // --stacks peak|end: samples replayed against the pages that left RSS
     bool resident_stacks() const { return stacks == StackWeight::Peak || stacks == StackWeight::End; }

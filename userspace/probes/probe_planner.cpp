@@ -169,8 +169,10 @@ size_t edit_distance(const std::string &a, const std::string &b)
 
 namespace {
 
-// The modules a pattern searches: its MODULE part, or every module.
-std::vector<Module> candidate_modules(const FunctionPattern &pattern, const PlanRequest &req)
+// The modules a pattern searches: its MODULE part, or every module. None when
+// MODULE is nowhere and `may_wait` (a program exec'd later may be it).
+std::vector<Module> candidate_modules(const FunctionPattern &pattern, const PlanRequest &req,
+                                      bool may_wait)
 {
     if (pattern.module.empty())
         return req.modules;
@@ -188,6 +190,8 @@ std::vector<Module> candidate_modules(const FunctionPattern &pattern, const Plan
         file = std::filesystem::absolute(pattern.module).string();
     else
         file = find_library(pattern.module, req.search);
+    if (!file && may_wait)
+        return {};
     if (!file)
         throw Error("no module '" + pattern.module + "' for -f '" + pattern.text +
                     "': not loaded by the target and not found in the library "
@@ -309,6 +313,13 @@ Error no_match(const FunctionPattern &pattern, const std::vector<const ModuleSym
 
 std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
 {
+    return plan_function_probes(req, nullptr);
+}
+
+std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req,
+                                                std::vector<WaitingPattern> *pending,
+                                                uint32_t first_id)
+{
     std::map<std::string, std::unique_ptr<ModuleSymbols>> loaded; // by open_path
     // null, and why, when the module cannot be read or is not ELF
     auto symbols_of = [&](const Module &m, std::string &why) -> const ModuleSymbols * {
@@ -331,7 +342,13 @@ std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
         std::vector<const ModuleSymbols *> searched;
         size_t matched_here = 0;
         std::vector<std::string> ifunc_only;
-        for (const Module &m : candidate_modules(pattern, req)) {
+        const std::vector<Module> candidates = candidate_modules(pattern, req, pending != nullptr);
+        if (candidates.empty() && pending && !pattern.module.empty()) {
+            pending->push_back({pattern, "no module '" + pattern.module +
+                                             "' loaded by the target or in the library path"});
+            continue;
+        }
+        for (const Module &m : candidates) {
             std::string why;
             const ModuleSymbols *ms = symbols_of(m, why);
             if (!ms) {
@@ -348,7 +365,7 @@ std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
                 std::optional<FunctionProbe> probe = plan_probe(*ms, m, index, pattern);
                 if (!probe)
                     continue;
-                probe->id = static_cast<uint32_t>(probes.size());
+                probe->id = first_id + static_cast<uint32_t>(probes.size());
                 probes.push_back(std::move(*probe));
                 ++matched_here;
                 if (probes.size() > req.max_probes)
@@ -362,7 +379,9 @@ std::vector<FunctionProbe> plan_function_probes(const PlanRequest &req)
             if (pattern.module.empty() && matched_here > 0)
                 break;
         }
-        if (matched_here == 0)
+        if (matched_here == 0 && pending && pattern.module.empty()) // a program exec'd later may have it
+            pending->push_back({pattern, no_match(pattern, searched, ifunc_only).what()});
+        else if (matched_here == 0)
             throw no_match(pattern, searched, ifunc_only);
     }
     return probes;

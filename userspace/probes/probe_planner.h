@@ -46,6 +46,20 @@ struct PlanRequest {
 // the closest names), a module that cannot be found, more than max_probes.
 std::vector<FunctionProbe> plan_function_probes(const PlanRequest &request);
 
+// A pattern that names nothing in the target yet, and why (the error it would be).
+struct WaitingPattern {
+    FunctionPattern pattern;
+    std::string why;
+};
+
+// The same, for targets that may exec programs later: a pattern whose MODULE
+// is nowhere yet, or (without MODULE) that matches nothing yet, is put in
+// `pending` (to be matched against the programs exec'd) instead of failing.
+// `first_id`: the id of the first function planned.
+std::vector<FunctionProbe> plan_function_probes(const PlanRequest &request,
+                                                std::vector<WaitingPattern> *pending,
+                                                uint32_t first_id = 0);
+
 // Levenshtein distance, for "did you mean".
 size_t edit_distance(const std::string &a, const std::string &b);
 

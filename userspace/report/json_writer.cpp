@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "model/program_groups.h"
 
 namespace memtrace {
 
@@ -62,14 +63,43 @@ json process_json(const ProcessRecord &p, const RunReport &r)
     j["unmapped_bytes"] = p.unmapped;
     j["exit_code"] = p.exit_code() ? json(*p.exit_code()) : json(nullptr);
     j["exit_signal"] = p.exit_signal() ? json(signal_name(*p.exit_signal())) : json(nullptr);
-    j["running"] = !p.exited;
+    j["running"] = !p.exited && !p.replaced;
     j["execed"] = p.execed;
     j["start_s"] = rounded(p.start_s);
     j["peak_s"] = rounded(p.peak_s);
     j["end_s"] = p.end_s ? json(rounded(*p.end_s)) : json(nullptr);
     if (p.kernel_maxrss)
         j["kernel_maxrss_bytes"] = *p.kernel_maxrss;
+    j["exe"] = p.exe;
+    j["kernel_hwm_bytes"] = p.kernel_hwm ? json(*p.kernel_hwm) : json(nullptr);
+    if (p.replaced) {
+        j["ended_by_exec"] = true;
+        return j;
+    }
+    // the programs it ran before its latest exec, oldest first: no peak hidden
+    json earlier = json::array();
+    for (const ProcessRecord &e : p.earlier_programs)
+        earlier.push_back(process_json(e, r));
+    j["earlier_programs"] = std::move(earlier);
+    j["highest_peak_rss_bytes"] = highest_peak(p);
+    if (p.earlier_programs_not_kept)
+        j["earlier_programs_not_kept"] = p.earlier_programs_not_kept;
     return j;
+}
+
+json program_json(const ProgramGroup &g)
+{
+    return {{"program", g.program},
+            {"comm", g.comm},
+            {"processes", g.runs},
+            {"running", g.running},
+            {"max_peak_rss_bytes", g.max_peak_rss},
+            {"max_peak_pid", g.max_peak_pid},
+            {"final_rss_bytes", g.final_rss},
+            {"page_faults", g.page_faults},
+            {"touched_bytes", g.touched},
+            {"mapped_bytes", g.mapped},
+            {"unmapped_bytes", g.unmapped}};
 }
 
 json function_json(const FunctionRecord &f)
@@ -108,6 +138,7 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
 {
     return {{"kind", st.kind},
            {"file", st.path},
+            {"pprof_file", st.pprof_path},
             {"sample_bytes", st.sample_bytes},
             {"samples", st.samples},
             {"distinct_stacks", r.folded.size()},
@@ -128,6 +159,49 @@ json stacks_json(const StacksSummary &st, const RunReport &r)
 }
 
 // What memtrace lost or counted, and what it cost.
+json tally_json(json j, const LineTally &t)
+{
+    j["bytes"] = t.bytes;
+    j["samples"] = t.samples;
+    j["peak_rss_bytes"] = t.samples ? json(t.peak_rss) : json(nullptr);
+    return j;
+}
+
+// --lines: one table per traced function, each with its "lines"
+json line_tables_json(const RunReport &r)
+{
+    json tables = json::array();
+    for (const FunctionLines &f : r.lines) {
+        json t;
+        t["pid"] = f.pid ? json(f.pid) : json(nullptr);
+        t["function"] = f.function;
+        t["language"] = f.python ? "python" : "native";
+        if (!f.module.empty())
+            t["module"] = f.module;
+        t["source_file"] = f.source_file.empty() ? json(nullptr) : json(f.source_file);
+        if (!f.source_note.empty())
+            t["source_note"] = f.source_note;
+        t["first_line"] = f.first_line;
+        t["last_line"] = f.last_line;
+        t["sample_bytes"] = r.lines_sample_bytes;
+        t["total"] = tally_json(json::object(), f.total);
+        t["unplaced_bytes"] = f.unplaced_bytes;
+        json other = json::array();
+        for (const auto &[where, tally] : f.other_files)
+            other.push_back(tally_json({{"where", where}}, tally));
+        t["other_files"] = std::move(other);
+        json lines = json::array();
+        for (const LineRow &row : f.rows) {
+            json l = tally_json({{"line", row.line}}, row.tally);
+            l["text"] = row.text ? json(*row.text) : json(nullptr);
+            lines.push_back(std::move(l));
+        }
+        t["lines"] = std::move(lines);
+        tables.push_back(std::move(t));
+    }
+    return tables;
+}
+
 void add_stats_json(json &j, const RunReport &r)
 {
     const TraceStats &s = r.stats;
@@ -181,6 +255,7 @@ json report_json(const RunReport &r)
         j["pids"] = r.pids;
     j["duration_s"] = rounded(r.duration_s);
     j["end_reason"] = r.end_reason;
+    j["children"] = r.children;
 
     std::vector<ProcessRecord> procs = r.processes;
     std::stable_sort(procs.begin(), procs.end(),
@@ -189,18 +264,85 @@ json report_json(const RunReport &r)
     for (const auto &p : procs)
         list.push_back(process_json(p, r));
     j["processes"] = std::move(list);
+    // the same processes grouped by program (each program of an exec chain counts)
+    json programs = json::array();
+    for (const ProgramGroup &g : group_by_program(r.processes))
+        programs.push_back(program_json(g));
+    j["programs"] = std::move(programs);
+    RunningTotal running = running_total(r.processes);
+    j["running_at_end"] = {{"processes", running.processes}, {"rss_bytes", running.rss}};
 
     json functions = json::array();
     for (const FunctionRecord &f : r.functions)
         functions.push_back(function_json(f));
     if (!r.functions.empty() || r.probes_attached)
         j["functions"] = std::move(functions);
+    if (!r.functions.empty()) {
+        json grouped = json::array();
+        for (const FunctionGroup &g : group_functions(r.functions, r.processes)) {
+            json fj = function_json(g.figures);
+            fj["program"] = g.program;
+            fj["processes"] = g.processes;
+            grouped.push_back(std::move(fj));
+        }
+        j["functions_by_program"] = std::move(grouped);
+    }
 
+    if (!r.lines.empty())
+        j["line_tables"] = line_tables_json(r);
     if (r.stacks)
         j["stacks"] = stacks_json(*r.stacks, r);
     add_stats_json(j, r);
     return j;
 }
+
+namespace {
+
+LineTally tally_from_json(const json &t)
+{
+    LineTally tally;
+    tally.bytes = t.value("bytes", uint64_t{0});
+    tally.samples = t.value("samples", uint64_t{0});
+    if (t.contains("peak_rss_bytes") && t["peak_rss_bytes"].is_number_unsigned())
+        tally.peak_rss = t["peak_rss_bytes"].get<uint64_t>();
+    return tally;
+}
+
+std::string string_or_empty(const json &j, const char *key)
+{
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// --lines tables, as line_tables_json wrote them (for memtrace report).
+void line_tables_from_json(const json &tables, RunReport &r)
+{
+    for (const auto &t : tables) {
+        FunctionLines f;
+        f.pid = t.contains("pid") && t["pid"].is_number_unsigned() ? t["pid"].get<uint32_t>() : 0;
+        f.function = string_or_empty(t, "function");
+        f.module = string_or_empty(t, "module");
+        f.python = string_or_empty(t, "language") == "python";
+        f.source_file = string_or_empty(t, "source_file");
+        f.source_note = string_or_empty(t, "source_note");
+        f.first_line = t.value("first_line", 0);
+        f.last_line = t.value("last_line", 0);
+        f.unplaced_bytes = t.value("unplaced_bytes", uint64_t{0});
+        r.lines_sample_bytes = t.value("sample_bytes", uint64_t{0});
+        if (t.contains("total"))
+            f.total = tally_from_json(t["total"]);
+        for (const auto &o : t.value("other_files", json::array()))
+            f.other_files[string_or_empty(o, "where")] += tally_from_json(o);
+        for (const auto &l : t.value("lines", json::array())) {
+            LineRow row{l.value("line", 0), tally_from_json(l), std::nullopt};
+            if (l.contains("text") && l["text"].is_string())
+                row.text = l["text"].get<std::string>();
+            f.rows.push_back(std::move(row));
+        }
+        r.lines.push_back(std::move(f));
+    }
+}
+
+} // namespace
 
 // One row of a report's "functions", as function_json() wrote it.
 static FunctionRecord function_from_json(const json &f)
@@ -232,6 +374,57 @@ static FunctionRecord function_from_json(const json &f)
     return fr;
 }
 
+// One entry of a report's "processes" (or of its "earlier_programs", at
+// `depth` 1: a recording is untrusted input, nesting goes no deeper).
+static ProcessRecord process_from_json(const json &p, int depth)
+{
+    ProcessRecord rec;
+    rec.pid = p.value("pid", 0u);
+    rec.ppid = p.value("ppid", 0u);
+    rec.comm = p.value("comm", "");
+    rec.cmdline = p.value("cmdline", "");
+    rec.peak_rss = p.value("peak_rss_bytes", uint64_t{0});
+    rec.start_rss = p.value("start_rss_bytes", uint64_t{0});
+    rec.final_rss = p.value("final_rss_bytes", uint64_t{0});
+    rec.peak_anon = p.value("peak_anon_bytes", uint64_t{0});
+    rec.peak_file = p.value("peak_file_bytes", uint64_t{0});
+    rec.peak_shmem = p.value("peak_shmem_bytes", uint64_t{0});
+    rec.final_swap = p.value("final_swap_bytes", uint64_t{0});
+    rec.peak_vm = p.value("peak_vm_bytes", uint64_t{0});
+    rec.final_vm = p.value("final_vm_bytes", uint64_t{0});
+    rec.page_faults = p.value("page_faults", uint64_t{0});
+    rec.touched = p.value("touched_bytes", uint64_t{0});
+    rec.mapped = p.value("mapped_bytes", uint64_t{0});
+    rec.unmapped = p.value("unmapped_bytes", uint64_t{0});
+    rec.start_s = p.value("start_s", 0.0);
+    rec.peak_s = p.value("peak_s", 0.0);
+    if (p.contains("end_s") && p["end_s"].is_number())
+        rec.end_s = p["end_s"].get<double>();
+    std::string origin = p.value("origin", "");
+    rec.forked = origin == "forked";
+    rec.attached = origin == "attached";
+    rec.execed = p.value("execed", false);
+    rec.exited = !p.value("running", false);
+    if (p.contains("exit_signal") && p["exit_signal"].is_string()) {
+        for (int sig = 1; sig < 65; ++sig)
+            if (signal_name(sig) == p["exit_signal"].get<std::string>())
+                rec.wait_status = sig;
+    } else if (p.contains("exit_code") && p["exit_code"].is_number()) {
+        rec.wait_status = (p["exit_code"].get<int>() & 0xff) << 8;
+    }
+    if (p.contains("kernel_maxrss_bytes"))
+        rec.kernel_maxrss = p["kernel_maxrss_bytes"].get<uint64_t>();
+    rec.exe = p.value("exe", "");
+    if (p.contains("kernel_hwm_bytes") && p["kernel_hwm_bytes"].is_number())
+        rec.kernel_hwm = p["kernel_hwm_bytes"].get<uint64_t>();
+    rec.replaced = p.value("ended_by_exec", false);
+    if (depth == 0 && p.contains("earlier_programs") && p["earlier_programs"].is_array())
+        for (const auto &e : p["earlier_programs"])
+            if (rec.earlier_programs.size() < ProcessRecord::kEarlierProgramsKept)
+                rec.earlier_programs.push_back(process_from_json(e, 1));
+    return rec;
+}
+
 RunReport report_from_json(const json &j)
 {
     if (!j.is_object() || j.value("version", 0) != 1 || !j.contains("processes"))
@@ -244,48 +437,14 @@ RunReport report_from_json(const json &j)
     r.pids = j.value("pids", std::vector<uint32_t>{});
     r.duration_s = j.value("duration_s", 0.0);
     r.end_reason = j.value("end_reason", "");
-    for (const auto &p : j["processes"]) {
-        ProcessRecord rec;
-        rec.pid = p.value("pid", 0u);
-        rec.ppid = p.value("ppid", 0u);
-        rec.comm = p.value("comm", "");
-        rec.cmdline = p.value("cmdline", "");
-        rec.peak_rss = p.value("peak_rss_bytes", uint64_t{0});
-        rec.start_rss = p.value("start_rss_bytes", uint64_t{0});
-        rec.final_rss = p.value("final_rss_bytes", uint64_t{0});
-        rec.peak_anon = p.value("peak_anon_bytes", uint64_t{0});
-        rec.peak_file = p.value("peak_file_bytes", uint64_t{0});
-        rec.peak_shmem = p.value("peak_shmem_bytes", uint64_t{0});
-        rec.final_swap = p.value("final_swap_bytes", uint64_t{0});
-        rec.peak_vm = p.value("peak_vm_bytes", uint64_t{0});
-        rec.final_vm = p.value("final_vm_bytes", uint64_t{0});
-        rec.page_faults = p.value("page_faults", uint64_t{0});
-        rec.touched = p.value("touched_bytes", uint64_t{0});
-        rec.mapped = p.value("mapped_bytes", uint64_t{0});
-        rec.unmapped = p.value("unmapped_bytes", uint64_t{0});
-        rec.start_s = p.value("start_s", 0.0);
-        rec.peak_s = p.value("peak_s", 0.0);
-        if (p.contains("end_s") && p["end_s"].is_number())
-            rec.end_s = p["end_s"].get<double>();
-        std::string origin = p.value("origin", "");
-        rec.forked = origin == "forked";
-        rec.attached = origin == "attached";
-        rec.execed = p.value("execed", false);
-        rec.exited = !p.value("running", false);
-        if (p.contains("exit_signal") && p["exit_signal"].is_string()) {
-            for (int sig = 1; sig < 65; ++sig)
-                if (signal_name(sig) == p["exit_signal"].get<std::string>())
-                    rec.wait_status = sig;
-        } else if (p.contains("exit_code") && p["exit_code"].is_number()) {
-            rec.wait_status = (p["exit_code"].get<int>() & 0xff) << 8;
-        }
-        if (p.contains("kernel_maxrss_bytes"))
-            rec.kernel_maxrss = p["kernel_maxrss_bytes"].get<uint64_t>();
-        r.processes.push_back(std::move(rec));
-    }
+    r.children = j.value("children", false);
+    for (const auto &p : j["processes"])
+        r.processes.push_back(process_from_json(p, 0));
     if (j.contains("functions"))
         for (const auto &f : j["functions"])
             r.functions.push_back(function_from_json(f));
+    if (j.contains("line_tables") && j["line_tables"].is_array())
+        line_tables_from_json(j["line_tables"], r);
     if (j.contains("stats")) {
         const auto &s = j["stats"];
         r.stats.ringbuf_drops = s.value("ringbuf_drops", uint64_t{0});

@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <map>
 
+#include "model/program_groups.h"
+#include "report/line_table_writer.h"
+#include "report/program_table.h"
 #include "report/text_table.h"
 #include "report/units.h"
 
@@ -15,6 +18,8 @@ constexpr size_t kCmdlineWidth = 60;
 
 std::string exit_cell(const ProcessRecord &p)
 {
+    if (p.replaced)
+        return "exec"; // an earlier program of the process: exec replaced it
     if (auto sig = p.exit_signal())
         return signal_name(*sig);
     if (auto code = p.exit_code())
@@ -138,6 +143,7 @@ void write_functions(std::ostream &out, const RunReport &r)
     bool several_pids = false;
     for (const auto &f : r.functions)
         several_pids |= f.pid != r.functions.front().pid;
+    const bool grouped = several_pids && r.by_program();
     TextTable t;
     t.add_column("FUNCTION", A::Left);
     t.add_column("MODULE", A::Left);
@@ -166,8 +172,12 @@ void write_functions(std::ostream &out, const RunReport &r)
         cost += f.estimated_cost_s;
         hits += f.probe_hits();
     }
-    out << "\nTraced functions, by the largest peak increment of one call:\n";
-    t.write(out);
+    if (grouped) {
+        write_function_groups(out, group_functions(r.functions, r.processes));
+    } else {
+        out << "\nTraced functions, by the largest peak increment of one call:\n";
+        t.write(out);
+    }
     out << "\nPEAK INCREMENT: the most one call raised the process's RSS above its RSS at entry,\n"
            "  at its highest point (memory allocated and freed inside the call counts; any thread).\n"
            "PEAK RSS: the highest process RSS during a call. NET (TOTAL): what the calls kept,\n"
@@ -222,7 +232,11 @@ void write_stacks(std::ostream &out, const RunReport &r)
         return;
     const StacksSummary &st = *r.stacks;
     const bool resident = st.kind == "peak" || st.kind == "end";
-    out << "\nStacks (" << st.path << "): " << format_count(st.samples) << " samples, one per "
+    const std::string files = st.pprof_path.empty() ? st.path
+                              : st.path.empty()     ? st.pprof_path
+                                                    : st.path + ", " + st.pprof_path;
+    out << "\nStacks (" << (files.empty() ? "sampled for --lines" : files)
+        << "): " << format_count(st.samples) << " samples, one per "
         << format_bytes(st.sample_bytes) << (st.kind == "map" ? " mapped" : " brought in")
         << " per thread, in " << format_count(r.folded.size()) << " distinct stacks; ";
     if (resident)
@@ -231,7 +245,9 @@ void write_stacks(std::ostream &out, const RunReport &r)
         out << format_bytes(st.folded_total) << " of the " << format_bytes(st.exact_total)
             << (st.kind == "touch" ? " touched" : " mapped")
             << " (the rest: each thread's last partial sample).\n";
-    if (st.unwind == "dwarf" || st.unwind == "auto") {
+    if (st.stack_bytes == 0 && st.unwind != "fp")
+        out << "  Python frames only: --lines on py: functions copies no native stack (--folded would).\n";
+    if (st.stack_bytes != 0 && (st.unwind == "dwarf" || st.unwind == "auto")) {
         out << "  Unwound (--unwind " << st.unwind << "): " << format_count(st.by_frame_pointers)
             << " by frame pointers, " << format_count(st.by_dwarf)
             << " with DWARF CFI from stack copies of up to " << format_bytes(st.stack_bytes);
@@ -341,52 +357,87 @@ std::string describe_end(const ProcessRecord &p)
     return p.exited ? "exited" : "is still running";
 }
 
+namespace {
+
+// -a: the biggest and the fastest-growing processes, and programs.
+void write_all_tables(std::ostream &out, const RunReport &r, const std::vector<ProcessRecord> &procs)
+{
+    size_t top = r.top.value_or(10);
+    auto by_peak = procs;
+    std::stable_sort(by_peak.begin(), by_peak.end(), [](auto &a, auto &b) { return a.peak_rss > b.peak_rss; });
+    if (by_peak.size() > top)
+        by_peak.resize(top);
+    out << "Top " << by_peak.size() << " by peak RSS:\n";
+    write_processes(out, by_peak, false);
+
+    auto by_growth = procs;
+    std::stable_sort(by_growth.begin(), by_growth.end(),
+                     [](auto &a, auto &b) { return a.growth() > b.growth(); });
+    if (by_growth.size() > top)
+        by_growth.resize(top);
+    out << "\nTop " << by_growth.size() << " by growth while traced:\n";
+    write_processes(out, by_growth, true);
+    write_legend(out, true);
+    if (r.by_program()) {
+        auto groups = group_by_program(r.processes);
+        if (groups.size() > top)
+            groups.resize(top);
+        out << "\nTop " << groups.size() << " programs by the largest peak of one process:\n";
+        write_program_groups(out, groups);
+        write_program_legend(out);
+    }
+    out << '\n';
+    write_running_total(out, running_total(r.processes));
+    if (r.stats.ended_not_kept)
+        out << "Not listed: " << format_count(r.stats.ended_not_kept)
+            << " processes that ended while traced (counted in 'seen'): past "
+            << format_count(TraceStats::kEndedKept)
+            << " ended processes, memtrace keeps only the biggest and fastest-growing.\n";
+}
+
+// A command, its children, or -p: every program each process ran.
+void write_tree_tables(std::ostream &out, const RunReport &r, std::vector<ProcessRecord> procs)
+{
+    if (r.by_program()) {
+        auto groups = group_by_program(r.processes);
+        if (r.top && groups.size() > *r.top)
+            groups.resize(*r.top);
+        write_program_groups(out, groups);
+        write_program_legend(out);
+        write_command_line(out, r);
+        return;
+    }
+    // Parents before the children they started; a process's programs in order.
+    std::stable_sort(procs.begin(), procs.end(), [](auto &a, auto &b) {
+        return a.start_s != b.start_s ? a.start_s < b.start_s : a.pid < b.pid;
+    });
+    if (r.top && procs.size() > *r.top) {
+        std::stable_sort(procs.begin(), procs.end(), [](auto &a, auto &b) { return a.peak_rss > b.peak_rss; });
+        procs.resize(*r.top);
+    }
+    write_processes(out, procs, false);
+    write_legend(out, false);
+    if (std::any_of(procs.begin(), procs.end(), [](auto &p) { return p.replaced; }))
+        out << "EXIT exec: a program the process replaced by exec (its figures end there).\n";
+}
+
+} // namespace
+
 void write_table(std::ostream &out, const RunReport &r)
 {
     write_headline(out, r);
-    std::vector<ProcessRecord> procs = r.processes;
-    if (procs.empty()) {
+    std::vector<ProcessRecord> runs = program_runs(r.processes); // each program of an exec chain
+    if (runs.empty()) {
         out << "No process was traced.\n";
         write_warnings(out, r.stats);
         return;
     }
-    if (r.mode == TraceMode::All) {
-        size_t top = r.top.value_or(10);
-        auto by_peak = procs;
-        std::stable_sort(by_peak.begin(), by_peak.end(),
-                         [](auto &a, auto &b) { return a.peak_rss > b.peak_rss; });
-        if (by_peak.size() > top)
-            by_peak.resize(top);
-        out << "Top " << by_peak.size() << " by peak RSS:\n";
-        write_processes(out, by_peak, false);
-
-        auto by_growth = procs;
-        std::stable_sort(by_growth.begin(), by_growth.end(),
-                         [](auto &a, auto &b) { return a.growth() > b.growth(); });
-        if (by_growth.size() > top)
-            by_growth.resize(top);
-        out << "\nTop " << by_growth.size() << " by growth while traced:\n";
-        write_processes(out, by_growth, true);
-        write_legend(out, true);
-        if (r.stats.ended_not_kept)
-            out << "Not listed: " << format_count(r.stats.ended_not_kept)
-                << " processes that ended while traced (counted in 'seen'): past "
-                << format_count(TraceStats::kEndedKept)
-                << " ended processes, memtrace keeps only the biggest and fastest-growing.\n";
-    } else {
-        // Parents before the children they started.
-        std::stable_sort(procs.begin(), procs.end(), [](auto &a, auto &b) {
-            return a.start_s != b.start_s ? a.start_s < b.start_s : a.pid < b.pid;
-        });
-        if (r.top && procs.size() > *r.top) {
-            std::stable_sort(procs.begin(), procs.end(),
-                             [](auto &a, auto &b) { return a.peak_rss > b.peak_rss; });
-            procs.resize(*r.top);
-        }
-        write_processes(out, procs, false);
-        write_legend(out, false);
-    }
+    if (r.mode == TraceMode::All)
+        write_all_tables(out, r, runs);
+    else
+        write_tree_tables(out, r, std::move(runs));
     write_functions(out, r);
+    write_line_tables(out, r.lines, r.lines_sample_bytes, r.stacks ? r.stacks->copies_lost : 0);
     write_stacks(out, r);
     write_warnings(out, r.stats);
 }

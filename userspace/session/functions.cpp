@@ -30,7 +30,8 @@ bool runs_python(const std::vector<Module> &modules)
 
 std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patterns,
                                           const TraceConfig &config, const std::string &executable,
-                                          const std::vector<pid_t> &pids, const ProcFs &procfs)
+                                          const std::vector<pid_t> &pids, const ProcFs &procfs,
+                                          std::vector<WaitingPattern> *pending)
 {
     PlanRequest req;
     for (const auto &text : patterns)
@@ -58,7 +59,7 @@ std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patter
     }
     req.search = LibrarySearch::from_environment(ld_library_path);
     try {
-        return plan_function_probes(req);
+        return plan_function_probes(req, pending);
     } catch (const Error &e) {
         const std::string what = e.what();
         if (what.rfind("no function matches", 0) != 0 || !runs_python(req.modules))
@@ -105,10 +106,17 @@ std::vector<TracedFunction> traced_functions(const std::vector<FunctionProbe> &p
 {
     std::vector<TracedFunction> out;
     for (const FunctionProbe &p : probes) {
-        TracedFunction f{p.symbol, p.demangled, p.module, probe_cost_us(p.entry_insn),
-                         probe_cost_us(ProbeInsn::SingleStep)};
+        TracedFunction f;
+        f.symbol = p.symbol;
+        f.demangled = p.demangled;
+        f.module = p.module;
+        f.entry_cost_us = probe_cost_us(p.entry_insn);
+        f.return_cost_us = probe_cost_us(ProbeInsn::SingleStep);
         f.entry_trap_us = traps.of(p.entry_insn);
         f.return_trap_us = traps.ret_us;
+        f.file = p.attach_path;
+        f.address = p.address;
+        f.size = p.size;
         out.push_back(std::move(f));
     }
     return out;

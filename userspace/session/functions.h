@@ -17,9 +17,11 @@ class ProcFs;
 
 // The functions `patterns` name in the target: a program about to run
 // (`executable`), or running processes (`pids`). Throws Error with advice.
+// With `pending`, patterns that may name a program exec'd later wait there.
 std::vector<FunctionProbe> plan_functions(const std::vector<std::string> &patterns,
                                           const TraceConfig &config, const std::string &executable,
-                                          const std::vector<pid_t> &pids, const ProcFs &procfs);
+                                          const std::vector<pid_t> &pids, const ProcFs &procfs,
+                                          std::vector<WaitingPattern> *pending = nullptr);
 
 // -f py: on -p PIDs none of which runs CPython: throws Error (exit 2) saying so.
 void check_python_pids(const std::string &pattern, const std::vector<pid_t> &pids);

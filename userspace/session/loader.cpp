@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdarg>
@@ -146,10 +147,13 @@ mt_config bpf_config(const LoaderConfig &config, uint32_t cpus)
     c.unwind = config.stacks != StackWeight::None ? unwind_code(config.unwind) : MT_UNWIND_FP;
     c.stack_copy = config.stack_copy;
     c.copy_cpus = cpus;
+    c.lines = config.lines && config.stacks != StackWeight::None ? 1 : 0;
     c.py_patterns = static_cast<uint32_t>(config.python_patterns.size());
     c.py_func_base = config.python_func_base;
     c.self_tgid = static_cast<uint32_t>(getpid());
     c.py_stack_frames = config.python_frames ? 1 : 0;
+    c.hold_execs = config.hold_execs ? 1 : 0;
+    c.map_records = config.stacks != StackWeight::None ? 1 : 0;
     return c;
 }
 
@@ -280,6 +284,10 @@ void choose_programs(memtrace_bpf *skel, const LoaderConfig &config)
     // mt_py_calls must see each rss_stat event before mt_rss_stat counts it:
     // programs on a tracepoint run in the order they were attached.
     bpf_program__set_autoattach(skel->progs.mt_rss_stat, !python);
+    // Earlier programs of an exec chain need sched_prepare_exec (Linux 6.10+):
+    // without it each process is reported for its last program only.
+    bpf_program__set_autoload(skel->progs.mt_prepare_exec,
+                              libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0);
     if (!python)
         for (bpf_map *map : {skel->maps.py_threads, skel->maps.py_targets, skel->maps.py_funcs})
             bpf_map__set_max_entries(map, 1);
@@ -420,6 +428,31 @@ void BpfLoader::add_target(uint32_t tgid, bool held)
     if (bpf_map__update_elem(state_->skel->maps.targets, &tgid, sizeof(tgid), &value, sizeof(value),
                              BPF_ANY))
         fail("add pid " + std::to_string(tgid) + " to the targets", errno);
+}
+
+void BpfLoader::hold_execs(const std::vector<std::string> &names)
+{
+    for (uint32_t i = 0; i < names.size() && i < MT_HOLD_NAMES; ++i) {
+        mt_hold_name entry{};
+        entry.used = 1;
+        entry.len = static_cast<uint32_t>(std::min<size_t>(names[i].size(), MT_HOLD_NAME_LEN - 1));
+        std::memcpy(entry.name, names[i].data(), entry.len);
+        if (bpf_map__update_elem(state_->skel->maps.hold_names, &i, sizeof(i), &entry, sizeof(entry), BPF_ANY))
+            fail("set the programs whose execs -f waits for", errno);
+    }
+    state_->skel->bss->mt_holding = 1;
+}
+
+void BpfLoader::exec_examined(const mt_file_id &file)
+{
+    const uint8_t one = 1;
+    // Best effort: a full map only means that file's execs are held again.
+    bpf_map__update_elem(state_->skel->maps.hold_seen, &file, sizeof(file), &one, sizeof(one), BPF_ANY);
+}
+
+void BpfLoader::stop_holding()
+{
+    state_->skel->bss->mt_holding = 0;
 }
 
 void BpfLoader::seed_running()

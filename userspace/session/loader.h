@@ -36,7 +36,9 @@ struct LoaderConfig {
     uint64_t timeline_ns = 0;     // --timeline: interval length, 0 = off
     UnwindMode unwind = UnwindMode::FramePointers; // --unwind
     uint32_t stack_copy = MT_STACK_COPY_DEFAULT; // --stack-bytes
+    bool lines = false;           // --lines: every stack sample copied, with the RSS
     bool python_frames = true;    // stack samples walk Python frames (--no-python-frames: off)
+    bool hold_execs = false;      // -f patterns wait for programs exec'd later (exec_hold.bpf.h)
 };
 
 // memtrace's BPF programs, loaded and attached: the kernel side the collector
@@ -52,6 +54,12 @@ public:
     // `held`: memtrace's child that will exec the command: what it does before
     // its exec is memtrace's own code, not sampled into stacks.
     void add_target(uint32_t tgid, bool held = false);
+
+    // -f for programs exec'd later: hold execs of files with these names ("":
+    // any), until stop_holding(); a file examined is not held again.
+    void hold_execs(const std::vector<std::string> &names);
+    void exec_examined(const mt_file_id &file);
+    void stop_holding();
 
     void seed_running() override;
     void attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids) override;

@@ -14,6 +14,7 @@
 #include "collect/python_functions.h"
 #include "collect/signal_inbox.h"
 #include "error.h"
+#include "session/exec_probes.h"
 #include "session/functions.h"
 #include "session/probe_calibration.h"
 #include "session/loader.h"
@@ -21,6 +22,24 @@
 
 namespace memtrace {
 namespace {
+
+// Patterns left waiting for programs exec'd later: not under -a without a
+// MODULE (every new program in the system would be held), nor beside py:
+// (Python functions' ids follow the native ones, fixed at start).
+void check_waiting(const std::vector<WaitingPattern> &waiting, const TraceConfig &config,
+                   Progress &progress)
+{
+    for (const auto &[p, why] : waiting) {
+        if (config.mode == TraceMode::All && p.module.empty())
+            throw Error("no function matches '" + p.text + "': with -a, name its program or "
+                        "library (-f MODULE:" + p.symbol + ")");
+        if (!config.python_functions.empty())
+            throw Error("-f '" + p.text + "' names no function in the target yet (a program it "
+                        "execs later may have it), which cannot be combined with -f py: yet: "
+                        "give the file's path (-f /path/to/program:" + p.symbol + ")");
+        progress.info("-f '" + p.text + "' waits for a program the traced processes exec (" + why + ")");
+    }
+}
 
 LoaderConfig loader_config(const TraceConfig &config, bool probes, uint32_t native_functions)
 {
@@ -39,7 +58,8 @@ LoaderConfig loader_config(const TraceConfig &config, bool probes, uint32_t nati
     lc.kernel_stacks = config.kernel_stacks;
     lc.per_thread = config.per_thread;
     lc.unwind = config.unwind;
-    lc.stack_copy = config.stack_bytes;
+    lc.stack_copy = config.python_frames_only() ? 0 : config.stack_bytes;
+    lc.lines = config.lines;
     lc.python_frames = config.python_frames;
     if (config.timeline)
         lc.timeline_ns = static_cast<uint64_t>(config.resolution_ms * 1e6);
@@ -76,6 +96,19 @@ void end_command_tree(SignalInbox &signals)
     }
 }
 
+// The probes' cost, measured: BPF run time while tracing, traps now.
+TrapCosts measured_probe_costs(BpfLoader &loader, Progress &progress)
+{
+    if (!loader.enable_run_time_stats())
+        progress.detail("BPF run-time statistics refused: probe costs are design.md's estimates");
+    TrapCosts traps = measure_trap_costs(loader);
+    progress.detail("uprobe trap costs (µs): nop5 " + std::to_string(traps.nop5_us) + ", emulated " +
+                    std::to_string(traps.emulated_us) + ", single-stepped " +
+                    std::to_string(traps.single_step_us) + ", ret " + std::to_string(traps.ret_us) +
+                    (traps.measured ? "" : " (not all measured)"));
+    return traps;
+}
+
 } // namespace
 
 TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
@@ -104,8 +137,19 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
             check_python_pids(config.python_functions.front(), plan_.pids);
     }
     std::vector<FunctionProbe> probes;
+    // With --children (or -a), a pattern may name a program a target execs
+    // later. Without, a pattern that names nothing is refused now (a typo
+    // said at once), as a MODULE nowhere to be found.
+    std::vector<WaitingPattern> waiting;
+    const bool may_exec = config.children || config.mode == TraceMode::All;
     if (!config.functions.empty())
-        probes = plan_functions(config.functions, config, plan_.executable, plan_.pids, procfs);
+        probes = plan_functions(config.functions, config, plan_.executable, plan_.pids, procfs,
+                                may_exec ? &waiting : nullptr);
+    check_waiting(waiting, config, progress);
+    if (config.lines)
+        if (std::optional<RunAs> who = sudo_invoker())
+            plan_.source_reader = SourceReader{who->uid, who->groups.empty() ? std::vector<gid_t>{who->gid}
+                                                                             : who->groups};
 
     if (ensure_tracefs())
         progress.detail("mounted tracefs at /sys/kernel/tracing");
@@ -118,19 +162,12 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
         plan_.command = command_->pid();
     }
 
-    loader_ = std::make_unique<BpfLoader>(
-        loader_config(config, !probes.empty(), static_cast<uint32_t>(probes.size())));
-    TrapCosts traps;
-    if (!probes.empty()) {
-        // the probes' cost, measured: BPF run time while tracing, traps now
-        if (!loader_->enable_run_time_stats())
-            progress.detail("BPF run-time statistics refused: probe costs are design.md's estimates");
-        traps = measure_trap_costs(*loader_);
-        progress.detail("uprobe trap costs (µs): nop5 " + std::to_string(traps.nop5_us) + ", emulated " +
-                        std::to_string(traps.emulated_us) + ", single-stepped " +
-                        std::to_string(traps.single_step_us) + ", ret " + std::to_string(traps.ret_us) +
-                        (traps.measured ? "" : " (not all measured)"));
-    }
+    LoaderConfig lc = loader_config(config, !probes.empty() || !waiting.empty(),
+                                    static_cast<uint32_t>(probes.size()));
+    lc.hold_execs = !waiting.empty();
+    loader_ = std::make_unique<BpfLoader>(lc);
+    const TrapCosts traps =
+        (!probes.empty() || !waiting.empty()) ? measured_probe_costs(*loader_, progress) : TrapCosts{};
     plan_.functions = traced_functions(probes, traps);
     if (command_)
         loader_->add_target(static_cast<uint32_t>(command_->pid()), /*held=*/true);
@@ -148,6 +185,11 @@ TraceSession::TraceSession(const TraceConfig &config, Progress &progress)
         for (const FunctionProbe &f : probes)
             for (uint64_t off : f.retaddr_offsets)
                 plan_.probed_returns.emplace(f.module, off);
+    }
+    if (!waiting.empty()) {
+        exec_probes_ = std::make_unique<ExecProbes>(*loader_, std::move(waiting), config,
+                                                    plan_.probe_pids, plan_.executable, progress);
+        plan_.exec_functions = exec_probes_.get();
     }
 }
 

@@ -18,6 +18,7 @@
 namespace memtrace {
 
 class BpfLoader;
+class ExecProbes;
 
 class TraceSession {
 public:
@@ -44,6 +45,7 @@ private:
     Progress &progress_;
     std::optional<HeldCommand> command_;
     std::unique_ptr<BpfLoader> loader_;
+    std::unique_ptr<ExecProbes> exec_probes_; // uses loader_: declared after it, destroyed first
     CollectPlan plan_;
 };
 

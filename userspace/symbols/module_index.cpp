@@ -2,7 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,13 +18,26 @@
 namespace memtrace {
 namespace fs = std::filesystem;
 
-const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path)
+namespace {
+
+// (dev, inode) as the kernel side reports them: dev_t is MAJOR << 20 | MINOR there.
+std::pair<uint64_t, uint64_t> kernel_id(const struct stat &st)
+{
+    return {(static_cast<uint64_t>(major(st.st_dev)) << 20) | minor(st.st_dev), st.st_ino};
+}
+
+} // namespace
+
+const ModuleFile *ModuleIndex::remember(const std::string &path, const std::string &open_path,
+                                        const std::pair<uint64_t, uint64_t> *expected)
 {
     // An open descriptor reads the file after it is deleted or replaced, and
     // after the process (and its map_files/) is gone.
     UniqueFd fd = open_regular_file(open_path).fd; // a FIFO is no module, and must not block
     struct stat st {};
     if (fd ? fstat(fd.get(), &st) != 0 : stat(open_path.c_str(), &st) != 0)
+        return nullptr;
+    if (expected && (!fd || kernel_id(st) != *expected))
         return nullptr;
     // Same path, same file: one entry (a replaced file at the same path is another).
     std::string identity = path + "@" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
@@ -39,6 +56,7 @@ const ModuleFile *ModuleIndex::remember(const std::string &path, const std::stri
     const ModuleFile *raw = file.get();
     files_.push_back(std::move(file));
     by_path_[identity] = raw;
+    by_kernel_id_.emplace(kernel_id(st), raw);
     if (!raw->build_id.empty())
         by_id_.emplace(raw->build_id, raw);
     return raw;
@@ -68,15 +86,48 @@ bool ModuleIndex::snapshot(pid_t pid)
     }
     if (mappings.empty() && text.str().empty())
         return false;
-    maps_[pid] = std::move(mappings);
-    generations_[pid] = next_generation_++;
+    merge(pid, std::move(mappings));
     return true;
+}
+
+void ModuleIndex::merge(pid_t pid, std::vector<Mapping> fresh)
+{
+    std::vector<Mapping> &have = maps_[pid];
+    for (Mapping &m : fresh) {
+        // what it overlaps is gone, and so is the same part of the same file
+        // elsewhere (unmapped, then mapped again: dlclose, dlopen)
+        std::erase_if(have, [&](const Mapping &old) {
+            return (old.start < m.end && m.start < old.end) ||
+                   (m.file && old.file == m.file && old.offset == m.offset);
+        });
+        have.push_back(std::move(m));
+    }
+    std::sort(have.begin(), have.end(), [](const Mapping &a, const Mapping &b) { return a.start < b.start; });
+    generations_[pid] = next_generation_++;
+}
+
+void ModuleIndex::add_mapping(pid_t pid, const KernelMapping &k)
+{
+    // Through the process first: map_files/ opens the very file mapped (deleted,
+    // or in another mount namespace); then its root, then the path as it is here.
+    char range[64];
+    std::snprintf(range, sizeof(range), "/%" PRIx64 "-%" PRIx64, k.start, k.end);
+    const std::string dir = proc_root_ + "/" + std::to_string(pid);
+    const ModuleFile *file = nullptr;
+    const std::pair<uint64_t, uint64_t> id{k.dev, k.ino};
+    for (const std::string &candidate : {dir + "/map_files" + range, dir + "/root" + k.path, k.path})
+        if (!k.path.empty() && (file = remember(k.path, candidate, &id)))
+            break;
+    if (!file)
+        if (auto known = by_kernel_id_.find({k.dev, k.ino}); known != by_kernel_id_.end())
+            file = known->second;
+    merge(pid, {{k.start, k.end, k.offset, file, k.path}});
 }
 
 void ModuleIndex::forget(pid_t pid)
 {
     maps_.erase(pid);
-    generations_.erase(pid);
+    generations_[pid] = next_generation_++;
 }
 
 const std::vector<ModuleIndex::Mapping> *ModuleIndex::mappings(pid_t pid) const

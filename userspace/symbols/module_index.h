@@ -36,9 +36,24 @@ public:
     ModuleIndex(const ModuleIndex &) = delete;
     ModuleIndex &operator=(const ModuleIndex &) = delete;
 
-    // Reads the process's executable mappings (again: after exec or dlopen the
-    // snapshot is replaced). False if the process is gone.
+    // Reads the process's executable mappings (again after dlopen: the new
+    // ones replace those they overlap; the others stay, for samples taken
+    // before code was unmapped). False if the process is gone.
     bool snapshot(pid_t pid);
+    // An executable mapping the kernel side reported as it was made
+    // (--folded: the process may be gone by now). `path` as the kernel read
+    // it; the file is the one with that identity (dev as the kernel encodes
+    // it: MAJOR << 20 | MINOR, and inode): opened through the process while it
+    // lives, else by path, else a file already known.
+    struct KernelMapping {
+        uint64_t start = 0, end = 0, offset = 0;
+        std::string path;
+        uint64_t dev = 0, ino = 0;
+    };
+    void add_mapping(pid_t pid, const KernelMapping &mapping);
+    // The process runs another program (exec), or ended (-a, its stacks unwound):
+    // its mappings go (frames are kept by file, which stays).
+    void forget(pid_t pid);
     // A file known otherwise (the program memtrace runs, its DT_NEEDED).
     void add_file(const std::string &path);
     // Last resort for build-ids no snapshot saw: the files in these directories.
@@ -58,18 +73,20 @@ public:
     const ModuleFile *by_build_id(const std::string &hex) const;
     MappedAddress find(pid_t pid, uint64_t address) const;
     bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
-    // A process that ended and whose stacks are unwound: its mappings go
-    // (frames are kept by file, which stays).
-    void forget(pid_t pid);
     size_t files() const { return files_.size(); }
 
 private:
-    const ModuleFile *remember(const std::string &path, const std::string &open_path);
+    // `expected`: the file must be this one (kernel dev, inode), checked on
+    // the descriptor opened (not on a name that could be swapped meanwhile).
+    const ModuleFile *remember(const std::string &path, const std::string &open_path,
+                               const std::pair<uint64_t, uint64_t> *expected = nullptr);
+    void merge(pid_t pid, std::vector<Mapping> fresh);
 
     std::string proc_root_;
     std::vector<std::unique_ptr<ModuleFile>> files_;
     std::map<std::string, const ModuleFile *> by_id_;
     std::map<std::string, const ModuleFile *> by_path_; // path + inode identity
+    std::map<std::pair<uint64_t, uint64_t>, const ModuleFile *> by_kernel_id_; // (dev, inode)
     std::map<pid_t, std::vector<Mapping>> maps_;
     std::map<pid_t, uint64_t> generations_;
     uint64_t next_generation_ = 1;

@@ -12,13 +12,14 @@ bool frame_pointer_root(const std::string &frame)
 FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options)
 {
     FoldedStacks folded;
-    std::map<std::pair<uint32_t, int32_t>, std::vector<std::string>> user_names; // by (pid, id)
+    std::map<std::pair<uint32_t, int32_t>, std::vector<NamedFrame>> user_names; // by (pid, id)
     std::map<int32_t, std::vector<std::string>> kernel_names;
     for (const RawStackSample &s : raw.samples) {
         std::string comm = options.comm_of ? options.comm_of(s.tgid) : "";
         if (comm.empty())
             comm = "[pid " + std::to_string(s.tgid) + "]";
         std::vector<std::string> frames;
+        std::vector<FrameSource> sources;
         bool per_pid = options.per_pid || options.per_thread;
         frames.push_back(folded_safe(per_pid ? comm + "-" + std::to_string(s.tgid) : comm));
         if (options.per_thread && s.tid) {
@@ -37,16 +38,21 @@ FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOpti
             auto key = std::make_pair(by_address ? s.tgid : 0u, s.user_id);
             auto cached = user_names.find(key);
             if (cached == user_names.end()) {
-                std::vector<std::string> names =
-                    namer.user_frames(static_cast<pid_t>(s.tgid), user->second);
+                std::vector<NamedFrame> names =
+                    namer.named_user_frames(static_cast<pid_t>(s.tgid), user->second);
                 if (options.trim_to_frame_pointer_roots) {
-                    auto root = std::find_if(names.begin(), names.end(), frame_pointer_root);
+                    auto root = std::find_if(names.begin(), names.end(),
+                                             [](const NamedFrame &f) { return frame_pointer_root(f.name); });
                     if (root != names.end())
                         names.erase(names.begin(), root);
                 }
                 cached = user_names.emplace(key, std::move(names)).first;
             }
-            frames.insert(frames.end(), cached->second.begin(), cached->second.end());
+            sources.resize(frames.size());
+            for (const NamedFrame &f : cached->second) {
+                frames.push_back(f.name);
+                sources.push_back(f.source);
+            }
         } else {
             frames.push_back("[stack not captured]");
         }
@@ -58,7 +64,8 @@ FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOpti
             frames.push_back("-");
             frames.insert(frames.end(), cached->second.begin(), cached->second.end());
         }
-        folded.add(frames, s.bytes);
+        sources.resize(frames.size());
+        folded.add(frames, s.bytes, sources);
     }
     return folded;
 }

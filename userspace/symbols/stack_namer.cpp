@@ -37,12 +37,12 @@ const PerfMap &StackNamer::perf_map(pid_t pid)
 }
 
 void StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup,
-                              std::vector<std::string> &out)
+                              std::vector<NamedFrame> &out)
 {
     auto key = std::make_tuple(&file, offset, lookup);
     auto named = named_.find(key);
     if (named == named_.end()) {
-        std::vector<std::string> names;
+        std::vector<NamedFrame> names;
         name_uncached(file, offset, lookup, names);
         if (named_.size() >= kNamedKept)
             named_.clear();
@@ -52,29 +52,38 @@ void StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t 
 }
 
 void StackNamer::name_uncached(const ModuleFile &file, uint64_t offset, uint64_t lookup,
-                               std::vector<std::string> &out)
+                               std::vector<NamedFrame> &out)
 {
+    const FrameSource source{file.path, file.build_id, lookup, "", 0};
     std::string name = symbols_.function_at(file.open_path, file.path, lookup);
     if (!name.empty()) {
         files_seen_.emplace(file.open_path, file.path);
         for (std::string &inlined : symbols_.inlined_at(file.open_path, file.path, lookup))
-            out.push_back(inlined + " [inlined]");
-        out.push_back(std::move(name));
+            out.push_back({inlined + " [inlined]", source});
+        out.push_back({std::move(name), source});
         return;
     }
     if (!symbols_.loaded_offset(file.open_path, file.path, offset)) {
-        out.push_back("[unknown]"); // not code of this file: a broken frame-pointer chain
+        out.push_back({"[unknown]", {}}); // not code of this file: a broken frame-pointer chain
         return;
     }
     files_seen_.emplace(file.open_path, file.path);
     char text[64];
     std::snprintf(text, sizeof(text), "+0x%llx]", static_cast<unsigned long long>(offset));
-    out.push_back("[" + std::filesystem::path(file.path).filename().string() + text);
+    out.push_back({"[" + std::filesystem::path(file.path).filename().string() + text, source});
 }
 
 std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<RawUserFrame> &frames)
 {
     std::vector<std::string> names;
+    for (NamedFrame &f : named_user_frames(pid, frames))
+        names.push_back(std::move(f.name));
+    return names;
+}
+
+std::vector<NamedFrame> StackNamer::named_user_frames(pid_t pid, const std::vector<RawUserFrame> &frames)
+{
+    std::vector<NamedFrame> names;
     std::vector<RawUserFrame> python;
     for (size_t i = 0; i < frames.size(); ++i) {
         const RawUserFrame &f = frames[i];
@@ -85,7 +94,7 @@ std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<Ra
         // Every frame but the innermost holds a return address: the call is one byte before.
         uint64_t back = i == 0 ? 0 : 1;
         if (f.kind == RawUserFrame::Marker) {
-            names.push_back(f.name);
+            names.push_back({f.name, {}});
             continue;
         }
         if (f.kind == RawUserFrame::File && f.file) {
@@ -99,46 +108,75 @@ std::vector<std::string> StackNamer::user_frames(pid_t pid, const std::vector<Ra
                 char text[96];
                 std::snprintf(text, sizeof(text), "[build-id %.12s+0x%llx]", f.build_id.c_str(),
                               static_cast<unsigned long long>(f.value));
-                names.push_back(text);
+                names.push_back({text, {"", f.build_id, f.value - back, "", 0}});
             }
             continue;
         }
         std::string jit = perf_map(pid).name_at(f.value - back);
         if (!jit.empty()) {
-            names.push_back(jit);
+            names.push_back({jit, {}});
             continue;
         }
         MappedAddress where = index_.find(pid, f.value);
         if (where.file)
             name_in_file(*where.file, where.file_offset, where.file_offset - back, names);
         else if (!where.region.empty())
-            names.push_back(where.region[0] == '[' ? where.region : "[" + where.region + "]");
+            names.push_back({where.region[0] == '[' ? where.region : "[" + where.region + "]", {}});
         else
-            names.push_back("[unknown]");
+            names.push_back({"[unknown]", {}});
     }
     if (!python.empty())
         merge_python_frames(names, python);
     std::reverse(names.begin(), names.end());
     for (auto &n : names)
-        n = folded_safe(std::move(n));
+        n.name = folded_safe(std::move(n.name));
     return names;
+}
+
+FrameSource python_frame_source(const std::string &text)
+{
+    FrameSource source;
+    const size_t open = text.find(" ("); // qualnames have no spaces; file names may
+    const size_t colon = text.rfind(':');
+    if (open == std::string::npos || colon == std::string::npos || colon < open || text.back() != ')')
+        return source;
+    int64_t line = 0;
+    for (size_t i = colon + 1; i + 1 < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9' || line > 100000000)
+            return source;
+        line = line * 10 + (text[i] - '0');
+    }
+    source.file = text.substr(open + 2, colon - open - 2);
+    source.line = line;
+    return source;
 }
 
 void merge_python_frames(std::vector<std::string> &native, const std::vector<RawUserFrame> &python)
 {
-    std::vector<std::vector<std::string>> calls(1); // one per _PyEval_EvalFrameDefault, leaf first
+    std::vector<NamedFrame> frames;
+    for (std::string &name : native)
+        frames.push_back({std::move(name), {}});
+    merge_python_frames(frames, python);
+    native.clear();
+    for (NamedFrame &f : frames)
+        native.push_back(std::move(f.name));
+}
+
+void merge_python_frames(std::vector<NamedFrame> &native, const std::vector<RawUserFrame> &python)
+{
+    std::vector<std::vector<NamedFrame>> calls(1); // one per _PyEval_EvalFrameDefault, leaf first
     for (const RawUserFrame &f : python) {
-        calls.back().push_back(f.name);
+        calls.back().push_back({f.name, python_frame_source(f.name)});
         if (f.value & 1)
             calls.emplace_back();
     }
     if (calls.back().empty())
         calls.pop_back();
-    std::vector<std::string> merged;
+    std::vector<NamedFrame> merged;
     size_t next = 0;
     size_t after_last = 0; // where the Python frames put in place end
-    for (std::string &name : native) {
-        if (name == "_PyEval_EvalFrameDefault" && next < calls.size()) {
+    for (NamedFrame &name : native) {
+        if (name.name == "_PyEval_EvalFrameDefault" && next < calls.size()) {
             merged.insert(merged.end(), calls[next].begin(), calls[next].end());
             after_last = merged.size();
             ++next;
@@ -151,7 +189,7 @@ void merge_python_frames(std::vector<std::string> &native, const std::vector<Raw
     // (before a [cut short] frame).
     auto where = merged.begin() + static_cast<std::ptrdiff_t>(after_last);
     if (next == 0) {
-        const bool cut = !merged.empty() && merged.back().rfind("[cut short", 0) == 0;
+        const bool cut = !merged.empty() && merged.back().name.rfind("[cut short", 0) == 0;
         where = cut ? merged.end() - 1 : merged.end();
     }
     for (; next < calls.size(); ++next) {

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "model/folded.h"
 #include "symbols/module_index.h"
 #include "symbols/symbolizer.h"
 
@@ -31,6 +32,13 @@ struct RawUserFrame {
     uint64_t value = 0;               // file offset (BuildId, File) or address (Ip)
 };
 
+// A frame's name, and where its code is (module, build-id, offset; Python:
+// source file and line).
+struct NamedFrame {
+    std::string name;
+    FrameSource source;
+};
+
 class StackNamer {
 public:
     StackNamer(const ModuleIndex &index, Symbolizer &symbols, const KernelSymbols *kernel,
@@ -38,6 +46,7 @@ public:
 
     // Leaf first in, root first out.
     std::vector<std::string> user_frames(pid_t pid, const std::vector<RawUserFrame> &leaf_first);
+    std::vector<NamedFrame> named_user_frames(pid_t pid, const std::vector<RawUserFrame> &leaf_first);
     std::vector<std::string> kernel_frames(const std::vector<uint64_t> &leaf_first);
 
     // Files that frames came from (open path -> path shown), for the
@@ -52,9 +61,9 @@ private:
     // The frame's function, and before it (leaf side) the functions inlined
     // there, "name [inlined]".
     void name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup_offset,
-                      std::vector<std::string> &leaf_first);
+                      std::vector<NamedFrame> &leaf_first);
     void name_uncached(const ModuleFile &file, uint64_t offset, uint64_t lookup_offset,
-                       std::vector<std::string> &leaf_first);
+                       std::vector<NamedFrame> &leaf_first);
     const PerfMap &perf_map(pid_t pid);
 
     const ModuleIndex &index_;
@@ -67,7 +76,7 @@ private:
     // Frames already named, by (file, offset, lookup offset): the same libc
     // frames come in thousands of processes, and inlined frames cost a walk of
     // the debug information each. Emptied when full.
-    std::map<std::tuple<const ModuleFile *, uint64_t, uint64_t>, std::vector<std::string>> named_;
+    std::map<std::tuple<const ModuleFile *, uint64_t, uint64_t>, std::vector<NamedFrame>> named_;
     static constexpr size_t kNamedKept = 1 << 18;
 };
 
@@ -76,7 +85,11 @@ private:
 // each frame marked as a call's outermost). Python frames left over go right
 // outside the last ones put in place (or, with none, to the root side before
 // a [cut short] frame).
+void merge_python_frames(std::vector<NamedFrame> &native, const std::vector<RawUserFrame> &python);
 void merge_python_frames(std::vector<std::string> &native, const std::vector<RawUserFrame> &python);
+
+// A Python frame's text, "qualname (file.py:LINE)", as a source: file and line.
+FrameSource python_frame_source(const std::string &text);
 
 // A frame name safe for the folded format: ';' separates frames and a newline
 // ends the line, so both are replaced.

@@ -180,6 +180,136 @@ std::vector<std::string> Symbolizer::inlined_at(const std::string &open_path,
     return names;
 }
 
+namespace {
+
+// A line table's or a DIE's file name, made absolute with the unit's
+// compilation directory when it is relative.
+std::string absolute_source(Dwarf_Die *cu, const char *name)
+{
+    if (!name || !*name)
+        return "";
+    std::string file = name;
+    if (file.front() == '/')
+        return file;
+    Dwarf_Attribute attr;
+    const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+    return dir && *dir ? std::string(dir) + "/" + file : file;
+}
+
+// Where the outermost function inlined at this spot was called from: a
+// line of the function that holds the code. `scopes` innermost first.
+std::optional<Symbolizer::SourceLine> call_site(Dwarf_Die *cu, Dwarf_Die *scopes, int n)
+{
+    Dwarf_Die *outermost = nullptr;
+    for (int i = 0; i < n; ++i) {
+        const int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_subprogram)
+            break;
+        if (tag == DW_TAG_inlined_subroutine)
+            outermost = &scopes[i];
+    }
+    if (!outermost)
+        return std::nullopt;
+    Dwarf_Attribute attr;
+    Dwarf_Word file_index = 0, line = 0;
+    if (dwarf_formudata(dwarf_attr(outermost, DW_AT_call_file, &attr), &file_index) != 0 ||
+        dwarf_formudata(dwarf_attr(outermost, DW_AT_call_line, &attr), &line) != 0 || line == 0)
+        return std::nullopt;
+    Dwarf_Files *files = nullptr;
+    size_t nfiles = 0;
+    if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file_index >= nfiles)
+        return std::nullopt;
+    return Symbolizer::SourceLine{absolute_source(cu, dwarf_filesrc(files, file_index, nullptr, nullptr)),
+                                  static_cast<int>(line)};
+}
+
+} // namespace
+
+std::optional<Symbolizer::SourceLine> Symbolizer::source_line(const std::string &open_path,
+                                                              const std::string &path,
+                                                              uint64_t file_offset)
+{
+    Module *m = module(open_path, path);
+    if (!m)
+        return std::nullopt;
+    auto vaddr = m->elf->vaddr_of(file_offset);
+    if (!vaddr)
+        return std::nullopt;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = dwfl_module_addrdie(m->mod, *vaddr + m->bias, &bias);
+    if (!cu)
+        return std::nullopt;
+    const Dwarf_Addr addr = *vaddr + m->bias - bias;
+    Dwarf_Die *scopes = nullptr;
+    const int n = dwarf_getscopes(cu, addr, &scopes);
+    std::optional<SourceLine> site = n > 0 ? call_site(cu, scopes, n) : std::nullopt;
+    free(scopes);
+    if (site)
+        return site;
+    Dwarf_Line *line = dwarf_getsrc_die(cu, addr);
+    int lineno = 0;
+    if (!line || dwarf_lineno(line, &lineno) != 0 || lineno <= 0)
+        return std::nullopt;
+    return SourceLine{absolute_source(cu, dwarf_linesrc(line, nullptr, nullptr)), lineno};
+}
+
+namespace {
+
+// The last line of `file` among the line table rows of the function's code.
+int last_line_in(Dwarf_Die *cu, Dwarf_Die *function, const std::string &file, int first)
+{
+    Dwarf_Lines *lines = nullptr;
+    size_t n = 0;
+    int last = first;
+    if (dwarf_getsrclines(cu, &lines, &n) != 0)
+        return last;
+    for (size_t i = 0; i < n; ++i) {
+        Dwarf_Line *line = dwarf_onesrcline(lines, i);
+        Dwarf_Addr addr = 0;
+        int lineno = 0;
+        if (!line || dwarf_lineaddr(line, &addr) != 0 || dwarf_lineno(line, &lineno) != 0)
+            continue;
+        if (lineno <= last || dwarf_haspc(function, addr) <= 0)
+            continue;
+        if (absolute_source(cu, dwarf_linesrc(line, nullptr, nullptr)) == file)
+            last = lineno;
+    }
+    return last;
+}
+
+} // namespace
+
+std::optional<Symbolizer::FunctionSource> Symbolizer::function_source(const std::string &open_path,
+                                                                      const std::string &path,
+                                                                      uint64_t vaddr)
+{
+    Module *m = module(open_path, path);
+    if (!m)
+        return std::nullopt;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = dwfl_module_addrdie(m->mod, vaddr + m->bias, &bias);
+    if (!cu)
+        return std::nullopt;
+    Dwarf_Die *scopes = nullptr;
+    const int n = dwarf_getscopes(cu, vaddr + m->bias - bias, &scopes);
+    std::optional<FunctionSource> out;
+    for (int i = 0; i < n && !out; ++i) {
+        if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
+            continue;
+        int decl_line = 0;
+        const char *decl_file = dwarf_decl_file(&scopes[i]);
+        if (!decl_file || dwarf_decl_line(&scopes[i], &decl_line) != 0 || decl_line <= 0)
+            break;
+        FunctionSource src;
+        src.file = absolute_source(cu, decl_file);
+        src.first_line = decl_line;
+        src.last_line = last_line_in(cu, &scopes[i], src.file, decl_line);
+        out = std::move(src);
+    }
+    free(scopes);
+    return out;
+}
+
 bool Symbolizer::loaded_offset(const std::string &open_path, const std::string &path,
                                uint64_t file_offset)
 {

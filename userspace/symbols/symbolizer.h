@@ -31,6 +31,24 @@ public:
     // file or its debug file has it), innermost first; empty when none.
     std::vector<std::string> inlined_at(const std::string &open_path, const std::string &path,
                                         uint64_t file_offset);
+    // --lines. The source line of the instruction at `file_offset`, in the
+    // function that holds it: where code of a function inlined into it runs,
+    // the line of the inlined call. Nullopt without DWARF line information.
+    struct SourceLine {
+        std::string file; // absolute when the debug info allows
+        int line = 0;
+    };
+    std::optional<SourceLine> source_line(const std::string &open_path, const std::string &path,
+                                          uint64_t file_offset);
+    // The lines of the function at `vaddr` (its address in the ELF file):
+    // its declaration's file and line, and the last line of that file its
+    // code comes from. Nullopt without DWARF debug info.
+    struct FunctionSource {
+        std::string file;
+        int first_line = 0, last_line = 0;
+    };
+    std::optional<FunctionSource> function_source(const std::string &open_path, const std::string &path,
+                                                  uint64_t vaddr);
     // Whether `file_offset` lies in a loaded segment of the file (a frame
     // pointer chain through code without frame pointers yields wild ones).
     bool loaded_offset(const std::string &open_path, const std::string &path,

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Executable file mappings read from the kernel's vmas as they are made
+ * (--folded; abi.h, mt_rec_mapping), as perf's PERF_RECORD_MMAP2 does: a
+ * process that ends within milliseconds (as, ranlib) is gone before memtrace
+ * could read /proc/PID/maps, and a library mapped and unmapped between two
+ * reads was never seen. bpf_d_path is refused on tracepoints, so the path is
+ * the dentry chain, crossing mounts, up to the root; with the file's dev and
+ * inode userspace checks it opened the same file.
+ */
+#ifndef MEMTRACE_MAPPINGS_BPF_H
+#define MEMTRACE_MAPPINGS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "memtrace/abi.h"
+#include "config.bpf.h"
+#include "exec_hold.bpf.h"
+#include "records.bpf.h"
+
+#define MT_PATH_DEPTH 32
+#define MT_VM_EXEC 0x4
+
+/* The file's path as names leaf first, each NUL-terminated; its length. */
+static __always_inline __u32 read_path(struct file *file, char *buf, __u32 *flags)
+{
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	__u64 vfsmnt = (__u64)BPF_CORE_READ(file, f_path.mnt);
+	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
+	struct mount *mnt = (struct mount *)(vfsmnt - mnt_off);
+	__u32 off = 0;
+
+	for (int i = 0; i < MT_PATH_DEPTH; i++) {
+		struct dentry *root = BPF_CORE_READ((struct vfsmount *)vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (d == root || d == parent) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+			if (d != root || up == mnt)
+				return off; /* the root */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint); /* on to the mount point */
+			mnt = up;
+			vfsmnt = (__u64)up + mnt_off;
+			continue;
+		}
+		if (off >= MT_MAP_PATH) {
+			*flags |= MT_MAP_PATH_CUT;
+			return off;
+		}
+		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+		long n = bpf_probe_read_kernel_str(buf + (off & (MT_MAP_PATH - 1)), MT_MAP_PATH, name);
+		if (n <= 0)
+			return off;
+		off += n;
+		d = parent;
+	}
+	*flags |= MT_MAP_PATH_CUT;
+	return off;
+}
+
+struct mapping_ctx {
+	__u32 tgid;
+	__u32 sent;
+};
+
+static long send_mapping_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct mapping_ctx *ctx = data;
+	struct file *file = vma->vm_file;
+
+	if (!file || !(vma->vm_flags & MT_VM_EXEC))
+		return 0;
+	struct mt_rec_mapping *rec =
+		record_reserve(sizeof(*rec), MT_REC_MAPPING, ctx->tgid, bpf_ktime_get_ns());
+	if (!rec)
+		return 0;
+	rec->start = vma->vm_start;
+	rec->end = vma->vm_end;
+	rec->pgoff = (__u64)vma->vm_pgoff * mt_cfg.page_size;
+	file_id_of(file, &rec->file);
+	rec->flags = 0;
+	rec->path_len = read_path(file, rec->path, &rec->flags);
+	bpf_ringbuf_submit(rec, lazy_wakeup(&events));
+	ctx->sent = 1;
+	return 0;
+}
+
+/* The executable file mapping at `addr` of `task` (current, or exec'ing) as
+ * a record; false if none was sent (no such mapping, or the mm was busy). */
+static __always_inline bool send_mapping(struct task_struct *task, __u32 tgid, __u64 addr)
+{
+	struct mapping_ctx ctx = {.tgid = tgid};
+
+	if (bpf_find_vma(task, addr, send_mapping_cb, &ctx, 0))
+		return false;
+	return ctx.sent;
+}
+
+/* At exec: the program's text and the interpreter's (where the task will
+ * start: ld.so), which the kernel mapped without an mmap call. */
+static __always_inline void send_exec_mappings(struct task_struct *task, __u32 tgid)
+{
+	__u64 code = BPF_CORE_READ(task, mm, start_code);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 ip = regs ? BPF_CORE_READ(regs, ip) : 0;
+
+	send_mapping(task, tgid, code);
+	if (ip && (ip < code || ip >= BPF_CORE_READ(task, mm, end_code)))
+		send_mapping(task, tgid, ip);
+}
+
+#endif /* MEMTRACE_MAPPINGS_BPF_H */
