@@ -7,7 +7,9 @@
  * attaches the probes, marks the file seen (later execs of it run on: the
  * probes are on the file) and sends SIGCONT. Only the first exec of each such
  * file stops, and only while memtrace holds (mt_holding: cleared at the end,
- * so nothing is stopped that no one would resume).
+ * so nothing is stopped that no one would resume). Held processes are noted in
+ * held_pids until memtrace resumes them; if memtrace dies first (SIGKILL, a
+ * crash), mt_self_exit resumes them as its last thread exits.
  */
 #ifndef MEMTRACE_EXEC_HOLD_BPF_H
 #define MEMTRACE_EXEC_HOLD_BPF_H
@@ -19,6 +21,20 @@
 #include "config.bpf.h"
 
 #define MT_SIGSTOP 19
+#define MT_SIGCONT 18
+
+/* Processes stopped at exec and not yet resumed by memtrace (tgid -> 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} held_pids SEC(".maps");
+
+/* Linux 6.13+ (memtrace loads mt_self_exit only where the kernel has them). */
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, __u64 value) __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -94,7 +110,33 @@ static __always_inline bool hold_exec(struct task_struct *task)
 		return false;
 	if (!hold_name_matches(name, len))
 		return false;
-	return bpf_send_signal(MT_SIGSTOP) == 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	const __u8 one = 1;
+	/* noted first: once stopped, a process no one would resume must be found */
+	if (bpf_map_update_elem(&held_pids, &tgid, &one, BPF_ANY))
+		return false;
+	if (bpf_send_signal(MT_SIGSTOP) == 0)
+		return true;
+	bpf_map_delete_elem(&held_pids, &tgid);
+	return false;
+}
+
+static long resume_held(struct bpf_map *map, __u32 *tgid, __u8 *value, void *ctx)
+{
+	struct task_struct *t = bpf_task_from_pid((s32)*tgid);
+
+	if (t) {
+		bpf_send_signal_task(t, MT_SIGCONT, PIDTYPE_TGID, 0);
+		bpf_task_release(t);
+	}
+	return 0;
+}
+
+/* memtrace's last thread exits (its links still attached: the file table is
+ * closed after this tracepoint): resume what it held and can no longer. */
+static __always_inline void resume_all_held(void)
+{
+	bpf_for_each_map_elem(&held_pids, resume_held, NULL, 0);
 }
 
 #endif /* MEMTRACE_EXEC_HOLD_BPF_H */

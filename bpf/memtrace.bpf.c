@@ -456,6 +456,15 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	return 0;
 }
 
+/* Loaded with -f patterns that wait for exec'd programs (exec_hold.bpf.h). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(mt_self_exit, struct task_struct *task, bool group_dead)
+{
+	if (group_dead && task->tgid == mt_cfg.self_tgid)
+		resume_all_held();
+	return 0;
+}
+
 /* Run once at attach: seeds the figures of traced processes that exist already,
  * including idle ones that would otherwise produce no event. */
 SEC("iter/task")

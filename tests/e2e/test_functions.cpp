@@ -375,6 +375,62 @@ TEST_CASE("-f MODULE:NAME for a program a child execs later, by its file's name"
     CHECK(net <= int64_t(52 * MiB));
 }
 
+namespace {
+
+// The pid of a process running `exe` (full path) in state `state`, or -1.
+pid_t process_running(const std::string &exe, char state)
+{
+    for (const auto &entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        std::error_code ec;
+        if (std::filesystem::read_symlink(entry.path() / "exe", ec) != exe || ec)
+            continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        size_t close = text.rfind(')');
+        if (close != std::string::npos && close + 2 < text.size() && text[close + 2] == state)
+            return static_cast<pid_t>(std::stoi(name));
+    }
+    return -1;
+}
+
+} // namespace
+
+TEST_CASE("-f for a program exec'd later: a process held when memtrace is killed (-9) is resumed",
+          "[functions][children][exec]")
+{
+    require_root();
+    const std::string w = funcwork();
+    // the command runs once memtrace holds execs: it marks that, then execs funcwork a second later
+    const std::string dir = report_dir(), started = dir + "/started", done = dir + "/done";
+    Background mt({memtrace_bin(), "--children", "-f", "funcwork:main", "--", "sh", "-c",
+                   "touch " + started + "; sleep 1; " + w + " spike 10 && touch " + done});
+    for (int i = 0; i < 300 && !std::filesystem::exists(started); ++i)
+        usleep(100 * 1000);
+    REQUIRE(std::filesystem::exists(started));
+    // memtrace stopped: funcwork's exec is held and no one reads its record
+    mt.signal(SIGSTOP);
+    pid_t held = -1;
+    for (int i = 0; i < 100 && held < 0; ++i) {
+        usleep(100 * 1000);
+        held = process_running(w, 'T');
+    }
+    REQUIRE(held > 0);
+    mt.signal(SIGKILL);
+    mt.wait(30);
+    // The kernel side resumes it as memtrace's last thread exits, and it runs to
+    // its end. (Without that, a held process stays stopped, or when its process
+    // group is orphaned, as the command's is here, the kernel sends the group
+    // SIGHUP then SIGCONT: it dies.)
+    for (int i = 0; i < 100 && !std::filesystem::exists(done); ++i)
+        usleep(100 * 1000);
+    if (process_running(w, 'T') == held)
+        kill(held, SIGKILL); // left stopped: the test fails, the machine is not left with it
+    CHECK(std::filesystem::exists(done));
+}
+
 TEST_CASE("-f NAME with --children: found in a program exec'd later; never found: said at the end",
           "[functions][children][exec]")
 {

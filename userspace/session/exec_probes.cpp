@@ -28,8 +28,13 @@ bool kernel_file_id(const std::string &path, mt_file_id &id)
 
 // Resumes a held process whatever happens while it is held.
 struct Resume {
+    BpfLoader &loader;
     pid_t pid;
-    ~Resume() { kill(pid, SIGCONT); }
+    ~Resume()
+    {
+        kill(pid, SIGCONT);
+        loader.resumed(static_cast<uint32_t>(pid)); // after: dying in between resumes it twice, not never
+    }
 };
 
 } // namespace
@@ -71,7 +76,7 @@ ExecProbes::ExecProbes(BpfLoader &loader, std::vector<WaitingPattern> waiting,
 
 std::vector<TracedFunction> ExecProbes::held_exec(uint32_t pid, uint32_t first_id)
 {
-    Resume resume{static_cast<pid_t>(pid)};
+    Resume resume{loader_, static_cast<pid_t>(pid)};
     const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
     try {
         std::vector<TracedFunction> found = probe_program(pid, first_id);

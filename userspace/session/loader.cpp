@@ -286,6 +286,10 @@ void choose_programs(memtrace_bpf *skel, const LoaderConfig &config)
     bpf_program__set_autoattach(skel->progs.mt_rss_stat, !python);
     // Earlier programs of an exec chain need sched_prepare_exec (Linux 6.10+):
     // without it each process is reported for its last program only.
+    // Held processes resumed by the kernel if memtrace dies holding them (Linux 6.13+ kfuncs)
+    bpf_program__set_autoload(skel->progs.mt_self_exit,
+                              config.hold_execs &&
+                                  libbpf_find_vmlinux_btf_id("bpf_send_signal_task", BPF_TRACE_FENTRY) > 0);
     bpf_program__set_autoload(skel->progs.mt_prepare_exec,
                               libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0);
     if (!python)
@@ -448,6 +452,11 @@ void BpfLoader::exec_examined(const mt_file_id &file)
     const uint8_t one = 1;
     // Best effort: a full map only means that file's execs are held again.
     bpf_map__update_elem(state_->skel->maps.hold_seen, &file, sizeof(file), &one, sizeof(one), BPF_ANY);
+}
+
+void BpfLoader::resumed(uint32_t tgid)
+{
+    bpf_map__delete_elem(state_->skel->maps.held_pids, &tgid, sizeof(tgid), 0);
 }
 
 void BpfLoader::stop_holding()

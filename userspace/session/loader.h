@@ -60,6 +60,8 @@ public:
     void hold_execs(const std::vector<std::string> &names);
     void exec_examined(const mt_file_id &file);
     void stop_holding();
+    // A held process was sent SIGCONT: the kernel side need not resume it.
+    void resumed(uint32_t tgid);
 
     void seed_running() override;
     void attach_probes(const std::vector<ProbeSite> &sites, const std::vector<pid_t> &pids) override;
