@@ -73,7 +73,7 @@ FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp 
 	userspace/report/recording.cpp userspace/report/svg_plot.cpp userspace/report/json_writer.cpp \
 	userspace/report/table_writer.cpp userspace/report/text_table.cpp userspace/report/units.cpp \
 	userspace/model/timeline.cpp userspace/model/process.cpp userspace/model/program_groups.cpp \
-	userspace/report/program_table.cpp
+	userspace/report/program_table.cpp userspace/model/line_table.cpp userspace/report/line_table_writer.cpp
 FUZZ_SECONDS ?= 10
 
 .PHONY: all clean demo test check unit e2e asan install bench deps tests fuzz fuzz-smoke
