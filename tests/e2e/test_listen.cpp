@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -68,6 +69,18 @@ std::optional<double> sample(const std::string &text, const std::string &series)
     for (std::string line; std::getline(lines, line);)
         if (line.compare(0, series.size() + 1, series + " ") == 0)
             return std::stod(line.substr(series.size() + 1));
+    return std::nullopt;
+}
+
+// A traced function's sample: its module label is the file probed (a path).
+std::optional<double> function_sample(const std::string &text, const std::string &metric,
+                                      const std::string &function)
+{
+    const std::string start = metric + "{function=\"" + function + "\",module=\"";
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+        if (line.compare(0, start.size(), start) == 0)
+            return std::stod(line.substr(line.rfind(' ') + 1));
     return std::nullopt;
 }
 
@@ -219,6 +232,61 @@ TEST_CASE("--listen -- CMD: /metrics while tracing, its peak RSS the workload's 
     CHECK(r.out.find("memwork") != std::string::npos); // the end-of-run table, as always
     CHECK(http(port, "GET /metrics HTTP/1.1").empty()); // gone with memtrace
     CHECK(memtrace_programs_loaded().empty());
+}
+
+TEST_CASE("--listen -f: each function's calls, largest peak increment and net, as the JSON has them",
+          "[listen][functions]")
+{
+    require_root();
+    const uint16_t port = free_port();
+    const std::string json = report_dir() + "/report.json";
+    Background tracer({memtrace_bin(), "--listen", ":" + std::to_string(port), "--json", json, "-f",
+                       "outer_call,inner_spike", "--", workload("funcwork"), "--hold", "60000", "nested", "100"});
+    Descendants below;
+    REQUIRE(tracer.wait_for_stderr("serving metrics at"));
+    const auto value = [](const std::string &text, const std::string &metric, const std::string &function) {
+        return function_sample(text, metric, function);
+    };
+    const std::string outer = "outer_call", inner = "inner_spike";
+    std::string text;
+    for (int i = 0; i < 200; ++i, usleep(100000)) { // until both calls have returned
+        text = body_of(http(port, "GET /metrics HTTP/1.1"));
+        if (value(text, "memtrace_function_calls_total", outer) == 1.0 &&
+            value(text, "memtrace_function_active_calls", outer) == 0.0)
+            break;
+    }
+    below.find(tracer.pid());
+    INFO(text);
+    REQUIRE(value(text, "memtrace_function_calls_total", inner) == 1.0);
+    const double inner_inc = value(text, "memtrace_function_peak_increment_max_bytes", inner).value_or(0);
+    const double outer_inc = value(text, "memtrace_function_peak_increment_max_bytes", outer).value_or(0);
+    const double outer_net = value(text, "memtrace_function_net_bytes", outer).value_or(0);
+    // known by construction: outer keeps 50 MiB, inner spikes 100 MiB on top of it
+    CHECK(std::abs(inner_inc - 100.0 * MiB) <= 2.0 * MiB);
+    CHECK(std::abs(outer_inc - 150.0 * MiB) <= 3.0 * MiB);
+    CHECK(outer_net >= 49.0 * MiB);
+    CHECK(outer_net <= 52.0 * MiB);
+    CHECK(std::abs(value(text, "memtrace_function_net_bytes", inner).value_or(1e18)) <= 1.0 * MiB);
+
+    tracer.signal(SIGTERM);
+    RunResult r = tracer.wait(30);
+    INFO(r.err);
+    std::ifstream in(json);
+    REQUIRE(in.good());
+    const nlohmann::json report = nlohmann::json::parse(in);
+    // nothing changed since the scrape (the program sleeps): the same numbers as the JSON
+    for (const auto &f : report["functions"]) {
+        const std::string labels = f.value("symbol", "");
+        INFO(f.dump());
+        CHECK(value(text, "memtrace_function_calls_total", labels) == f["calls"].get<double>());
+        CHECK(value(text, "memtrace_function_peak_increment_max_bytes", labels) ==
+              f["max_peak_increment_bytes"].get<double>());
+        CHECK(value(text, "memtrace_function_net_bytes", labels) == f["total_net_bytes"].get<double>());
+    }
+    for (const auto &p : report["processes"])
+        if (p["comm"] == "funcwork")
+            CHECK(sample(text, "memtrace_process_peak_rss_bytes{pid=\"" + std::to_string(p["pid"].get<int>()) +
+                                   "\",comm=\"funcwork\"}") == p["peak_rss_bytes"].get<double>());
 }
 
 TEST_CASE("--listen -p PID and --children: the top N by RSS, the rest summed in 'other'", "[listen]")

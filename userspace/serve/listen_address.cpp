@@ -13,8 +13,8 @@
 namespace memtrace {
 namespace {
 
-constexpr const char *kForm = "expected HOST:PORT or :PORT (127.0.0.1:9100, [::1]:9100, :9100; "
-                              "0.0.0.0:9100 or [::]:9100 for every interface)";
+constexpr const char *kForm = "expected HOST:PORT or :PORT (127.0.0.1:9977, [::1]:9977, :9977; "
+                              "0.0.0.0:9977 or [::]:9977 for every interface)";
 
 uint16_t parse_port(const std::string &text, const std::string &whole)
 {
