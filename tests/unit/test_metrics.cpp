@@ -193,4 +193,6 @@ TEST_CASE("--listen options: --listen-top needs --listen; the address is checked
     CHECK(std::get<Options>(parse_options({"--listen", ":1", "-a"})).listen_top == 20);
     CHECK_THROWS_WITH(parse_options({"--listen-top", "5", "-a"}), Catch::Contains("give it too"));
     CHECK_THROWS_WITH(parse_options({"--listen", "x", "-a"}), Catch::Contains("no port"));
+    CHECK_THROWS_WITH(parse_options({"--listen", ":1", "--list-funcs", "f", "--", "ls"}),
+                      Catch::Contains("drop one"));
 }

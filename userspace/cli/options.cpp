@@ -640,6 +640,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (!opt.list_funcs.empty()) {
         if (all)
             throw Error("--list-funcs needs -p PID or a program, not -a");
+        if (app.count("--listen"))
+            throw Error("--listen serves the figures of a trace; --list-funcs traces nothing: drop one");
         if (opt.trace.pids.empty() && command.empty())
             throw Error("--list-funcs needs -p PID or a program (e.g. --list-funcs 'build_*' ./app)");
         if (!opt.trace.pids.empty() && !command.empty())
