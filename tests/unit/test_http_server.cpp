@@ -139,19 +139,53 @@ TEST_CASE("http: a peer too slow to send its request is closed at the read timeo
     CHECK(s.server->wake_ns() == std::nullopt);
 }
 
-TEST_CASE("http: past the connection limit, new peers get 503; the others are still served", "[metrics]")
+TEST_CASE("http: past the connection limit, the oldest peer yet to send its request makes way",
+          "[metrics]")
 {
     HttpLimits limits;
     limits.connections = 2;
     Served s(limits);
-    UniqueFd a = s.connect_client(), b = s.connect_client();
+    UniqueFd a = s.connect_client();
+    for (int i = 0; i < 20 && s.server->open_connections() < 1; ++i)
+        s.turn();
+    UniqueFd b = s.connect_client();
     for (int i = 0; i < 20 && s.server->open_connections() < 2; ++i)
         s.turn();
     REQUIRE(s.server->open_connections() == 2);
     UniqueFd c = s.connect_client();
-    CHECK(starts_with(s.read_all(c.get()), "HTTP/1.1 503 Service Unavailable\r\n"));
-    REQUIRE(send(a.get(), "GET /metrics HTTP/1.1\r\n\r\n", 25, MSG_NOSIGNAL) == 25);
-    CHECK(starts_with(s.read_all(a.get()), "HTTP/1.1 200 OK\r\n"));
+    REQUIRE(send(c.get(), "GET /metrics HTTP/1.1\r\n\r\n", 25, MSG_NOSIGNAL) == 25);
+    CHECK(starts_with(s.read_all(c.get()), "HTTP/1.1 200 OK\r\n")); // served
+    CHECK(s.read_all(a.get(), 1) == "");                              // closed for it
+    REQUIRE(send(b.get(), "GET /metrics HTTP/1.1\r\n\r\n", 25, MSG_NOSIGNAL) == 25);
+    CHECK(starts_with(s.read_all(b.get()), "HTTP/1.1 200 OK\r\n"));
+}
+
+TEST_CASE("http: past the connection limit with every peer being answered: 503", "[metrics]")
+{
+    HttpLimits limits;
+    limits.connections = 2;
+    Served s(limits);
+    s.handler = [](const HttpRequest &) { return HttpResponse{200, "text/plain", std::string(64 << 20, 'x')}; };
+    std::vector<UniqueFd> readers;
+    for (int k = 0; k < 2; ++k) {
+        readers.push_back(s.connect_client());
+        REQUIRE(send(readers.back().get(), "GET /metrics HTTP/1.1\r\n\r\n", 25, MSG_NOSIGNAL) == 25);
+        for (int i = 0; i < 20 && s.server->open_connections() < readers.size(); ++i)
+            s.turn();
+    }
+    for (int i = 0; i < 5; ++i)
+        s.turn(); // both requests read; their responses wait for readers that do not read
+    REQUIRE(s.server->open_connections() == 2);
+    UniqueFd c = s.connect_client();
+    std::string got;
+    char buffer[4096];
+    for (int i = 0; i < 100 && got.find("\r\n\r\n") == std::string::npos; ++i) {
+        s.turn();
+        const ssize_t n = recv(c.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
+        if (n > 0)
+            got.append(buffer, static_cast<size_t>(n));
+    }
+    CHECK(starts_with(got, "HTTP/1.1 503 Service Unavailable\r\n"));
 }
 
 TEST_CASE("http: a peer that never reads its response is closed at the write timeout", "[metrics]")

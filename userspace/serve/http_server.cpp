@@ -134,7 +134,7 @@ void HttpServer::accept_new(uint64_t now)
         UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd)
             return; // EAGAIN, or an error of that one connection
-        if (connections_.size() >= limits_.connections) {
+        if (connections_.size() >= limits_.connections && !make_way()) {
             const std::string busy = response_text(error_response(503, "too many connections"), false);
             send(fd.get(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             continue; // closed
@@ -144,6 +144,21 @@ void HttpServer::accept_new(uint64_t now)
         c->deadline = now + limits_.read_timeout_ns;
         connections_.push_back(std::move(c));
     }
+}
+
+// Full: the oldest peer still to send its request goes (a scraper sends it at
+// once; peers that connect and wait cannot keep the others out).
+bool HttpServer::make_way()
+{
+    auto oldest = connections_.end();
+    for (auto it = connections_.begin(); it != connections_.end(); ++it)
+        if ((*it)->state == Connection::State::Reading &&
+            (oldest == connections_.end() || (*it)->deadline < (*oldest)->deadline))
+            oldest = it;
+    if (oldest == connections_.end())
+        return false;
+    connections_.erase(oldest);
+    return true;
 }
 
 void HttpServer::read_request(Connection &c, const HttpHandler &handler, uint64_t now)

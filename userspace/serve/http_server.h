@@ -3,7 +3,8 @@
 // (Connection: close), GET and HEAD only. A peer can never make it wait: a
 // request is at most `request_bytes`, must arrive within `read_timeout`, its
 // response be taken within `write_timeout`; past `connections` open at once,
-// new ones get 503 and are closed.
+// the oldest peer that has not sent its request is closed for the new one,
+// and if every one has, the new one gets 503.
 #pragma once
 
 #include <poll.h>
@@ -59,6 +60,7 @@ public:
 private:
     struct Connection;
     void accept_new(uint64_t now);
+    bool make_way();
     void read_request(Connection &c, const HttpHandler &handler, uint64_t now);
     void respond(Connection &c, const HttpResponse &response, bool head, uint64_t now);
     void write_response(Connection &c, uint64_t now);
