@@ -374,6 +374,47 @@ TEST_CASE("--listen: a bad address or a port in use: one line, exit 2 or 1, noth
     CHECK(memtrace_programs_loaded().empty());
 }
 
+TEST_CASE("--listen: hostile peers (garbage, endless headers, idle, never reading) do not keep "
+          "scrapes out or stop tracing", "[listen][hostile]")
+{
+    require_root();
+    const uint16_t port = free_port();
+    const std::string table = report_dir() + "/table.txt";
+    Background tracer({memtrace_bin(), "--listen", "127.0.0.1:" + std::to_string(port), "-a", "-o", table});
+    REQUIRE(tracer.wait_for_stderr("tracing every process"));
+    std::vector<int> peers;
+    std::string garbage(20000, '\0');
+    for (size_t i = 0; i < garbage.size(); ++i)
+        garbage[i] = static_cast<char>((i * 7919) % 251);
+    const std::string endless = "GET /metrics HTTP/1.1\r\nX: " + std::string(100000, 'a');
+    for (int i = 0; i < 120; ++i) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port);
+        inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+        connect(fd, reinterpret_cast<sockaddr *>(&to), sizeof(to)); // may be still in progress: fine
+        const std::string sent = i % 4 == 0 ? garbage : i % 4 == 1 ? endless
+                                 : i % 4 == 2 ? std::string("GET /met") // and nothing more
+                                              : std::string("GET /metrics HTTP/1.1\r\n\r\n"); // never read
+        send(fd, sent.data(), sent.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        peers.push_back(fd);
+    }
+    int served = 0;
+    for (int i = 0; i < 10; ++i, usleep(100000))
+        served += http(port, "GET /metrics HTTP/1.1").rfind("HTTP/1.1 200 OK\r\n", 0) == 0;
+    for (int fd : peers)
+        close(fd);
+    CHECK(served == 10);
+    tracer.signal(SIGTERM);
+    RunResult r = tracer.wait(30);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    std::ostringstream written;
+    written << std::ifstream(table).rdbuf();
+    CHECK(written.str().find("(interrupted by SIGTERM)") != std::string::npos); // the table, as always
+}
+
 TEST_CASE("--listen: a real Prometheus scrapes memtrace; PromQL returns the workload's known peak",
           "[listen][prometheus]")
 {

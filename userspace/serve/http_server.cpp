@@ -125,10 +125,10 @@ void HttpServer::serve(std::span<const pollfd> ready, const HttpHandler &handler
             c->state = Connection::State::Done; // too slow a peer: closed, never waited for
     std::erase_if(connections_, [](const auto &c) { return c->state == Connection::State::Done; });
     if (!ready.empty() && ready.front().revents)
-        accept_new(now);
+        accept_new(handler, now);
 }
 
-void HttpServer::accept_new(uint64_t now)
+void HttpServer::accept_new(const HttpHandler &handler, uint64_t now)
 {
     for (int i = 0; i < 16; ++i) { // a burst of connections waits for the next turn
         UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
@@ -143,22 +143,32 @@ void HttpServer::accept_new(uint64_t now)
         c->fd = std::move(fd);
         c->deadline = now + limits_.read_timeout_ns;
         connections_.push_back(std::move(c));
+        // a request that came with the connection is answered now, before a
+        // later connection of the burst could need its place
+        read_request(*connections_.back(), handler, now);
     }
 }
 
-// Full: the oldest peer still to send its request goes (a scraper sends it at
-// once; peers that connect and wait cannot keep the others out).
+// Full: a connection that is answered already (our side closed, the peer's
+// close awaited) goes first, else the oldest peer still to send its request
+// (a scraper sends it at once: peers that connect and wait cannot keep the
+// others out).
 bool HttpServer::make_way()
 {
-    auto oldest = connections_.end();
-    for (auto it = connections_.begin(); it != connections_.end(); ++it)
-        if ((*it)->state == Connection::State::Reading &&
-            (oldest == connections_.end() || (*it)->deadline < (*oldest)->deadline))
-            oldest = it;
-    if (oldest == connections_.end())
-        return false;
-    connections_.erase(oldest);
-    return true;
+    std::erase_if(connections_, [](const auto &c) { return c->state == Connection::State::Done; });
+    if (connections_.size() < limits_.connections)
+        return true;
+    for (Connection::State state : {Connection::State::Lingering, Connection::State::Reading}) {
+        auto oldest = connections_.end();
+        for (auto it = connections_.begin(); it != connections_.end(); ++it)
+            if ((*it)->state == state && (oldest == connections_.end() || (*it)->deadline < (*oldest)->deadline))
+                oldest = it;
+        if (oldest != connections_.end()) {
+            connections_.erase(oldest);
+            return true;
+        }
+    }
+    return false;
 }
 
 void HttpServer::read_request(Connection &c, const HttpHandler &handler, uint64_t now)

@@ -3,8 +3,8 @@
 // (Connection: close), GET and HEAD only. A peer can never make it wait: a
 // request is at most `request_bytes`, must arrive within `read_timeout`, its
 // response be taken within `write_timeout`; past `connections` open at once,
-// the oldest peer that has not sent its request is closed for the new one,
-// and if every one has, the new one gets 503.
+// one answered already, or else the oldest peer that has not sent its request,
+// is closed for the new one; if every one is being answered, it gets 503.
 #pragma once
 
 #include <poll.h>
@@ -59,7 +59,7 @@ public:
 
 private:
     struct Connection;
-    void accept_new(uint64_t now);
+    void accept_new(const HttpHandler &handler, uint64_t now);
     bool make_way();
     void read_request(Connection &c, const HttpHandler &handler, uint64_t now);
     void respond(Connection &c, const HttpResponse &response, bool head, uint64_t now);
