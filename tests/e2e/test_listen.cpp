@@ -401,8 +401,15 @@ TEST_CASE("--listen: hostile peers (garbage, endless headers, idle, never readin
         peers.push_back(fd);
     }
     int served = 0;
-    for (int i = 0; i < 10; ++i, usleep(100000))
-        served += http(port, "GET /metrics HTTP/1.1").rfind("HTTP/1.1 200 OK\r\n", 0) == 0;
+    std::string failed;
+    for (int i = 0; i < 10; ++i, usleep(100000)) {
+        const std::string got = http(port, "GET /metrics HTTP/1.1");
+        if (got.rfind("HTTP/1.1 200 OK\r\n", 0) == 0)
+            ++served;
+        else
+            failed += "scrape " + std::to_string(i) + ": '" + got.substr(0, got.find('\r')) + "'\n";
+    }
+    INFO(failed);
     for (int fd : peers)
         close(fd);
     CHECK(served == 10);

@@ -130,7 +130,7 @@ void HttpServer::serve(std::span<const pollfd> ready, const HttpHandler &handler
 
 void HttpServer::accept_new(const HttpHandler &handler, uint64_t now)
 {
-    for (int i = 0; i < 16; ++i) { // a burst of connections waits for the next turn
+    for (int i = 0; i < 64; ++i) { // the rest of a burst waits for the next turn
         UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd)
             return; // EAGAIN, or an error of that one connection

@@ -95,7 +95,7 @@ UniqueFd open_listener(const ListenAddress &address, ListenAddress &bound)
         throw Error("--listen " + said + ": cannot listen there: " + std::strerror(error) +
                         (error == EADDRNOTAVAIL ? " (not an address of this machine)" : ""), 1);
     }
-    if (listen(fd.get(), 16) != 0)
+    if (listen(fd.get(), 128) != 0)
         throw Error("--listen " + said + ": listen failed: " + std::strerror(errno), 1);
     bound = address;
     if (getsockname(fd.get(), &where.any, &length) == 0)
