@@ -3,9 +3,11 @@
 # Installs the peers (scripts/install-bench-deps.sh), builds memtrace and the benchmark
 # workloads, runs bench/peers.py (memtrace against heaptrack, memleak, massif and mprof),
 # bench/overhead.py (process tracing and stacks), bench/probes.py (-f) and bench/python.py
-# (Python frames against none, and mprof run) and bench/startup.py (fixed costs), and writes
-# docs/benchmarks.md.
-# Run as root on an otherwise idle machine: the full run takes about 35 minutes on a
+# (Python frames against none, and mprof run), bench/startup.py (fixed costs),
+# bench/stacks_peak.py (--stacks peak beside touch), bench/hot_function.py (the hot-function
+# warning against the truth) and bench/folded_all.py (-a --folded: memtrace's own memory on a
+# busy machine), and writes docs/benchmarks.md.
+# Run as root on an otherwise idle machine: the full run takes about 45 minutes on a
 # 2-CPU VM; --quick (small workloads, one round: a check that everything runs) under 5.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,7 +25,7 @@ done
 start=$(date +%s)
 ./scripts/install-bench-deps.sh
 make --no-print-directory build/memtrace build/bench/fault_heavy build/bench/alloc_heavy \
-    build/bench/probe_cost build/bench/requests
+    build/bench/probe_cost build/bench/requests build/bench/hot_calls
 /usr/bin/python3 bench/peers.py $quick
 if [ -n "$quick" ]; then
     /usr/bin/python3 bench/overhead.py --quick --rounds 2
@@ -34,6 +36,15 @@ fi
 /usr/bin/python3 bench/probes.py $quick
 /usr/bin/python3 bench/python.py $quick
 /usr/bin/python3 bench/startup.py $quick
+if [ -n "$quick" ]; then
+    /usr/bin/python3 bench/stacks_peak.py --rounds 1 --mib 256 > build/bench/stacks_peak.md
+    /usr/bin/python3 bench/hot_function.py --rounds 1 --seconds 2 --spins 0,5000
+    /usr/bin/python3 bench/folded_all.py --seconds 20
+else
+    /usr/bin/python3 bench/stacks_peak.py > build/bench/stacks_peak.md
+    /usr/bin/python3 bench/hot_function.py
+    /usr/bin/python3 bench/folded_all.py
+fi
 minutes=$(( ($(date +%s) - start + 59) / 60 ))
 # before docs/benchmarks.md is rewritten (which would mark the tree dirty)
 version=$(git describe --always --dirty 2>/dev/null || echo '?')
@@ -59,5 +70,17 @@ machine=$(/usr/bin/python3 -c 'import os,platform; cpu=[l.split(":",1)[1].strip(
     cat build/bench/python.md
     echo
     cat build/bench/startup.md
+    echo
+    echo "## Stacks at the peak (\`--stacks peak\`) beside first touch (\`--stacks touch\`)"
+    echo
+    cat build/bench/stacks_peak.md
+    echo
+    echo "## -f: the hot-function warning against the truth"
+    echo
+    cat build/bench/hot_function.md
+    echo
+    echo "## -a --folded: memtrace's own memory on a busy machine"
+    echo
+    cat build/bench/folded_all.md
 } > docs/benchmarks.md
 echo "written to docs/benchmarks.md ($minutes min)" >&2
