@@ -39,6 +39,8 @@ int trace(const Options &options)
     Collector collector(session.kernel(), config, session.plan(), progress);
     if (RecordingStream *stream = outputs.recording_stream())
         collector.stream_recording(*stream);
+    if (MetricsService *metrics = outputs.metrics_service())
+        collector.serve_metrics(*metrics);
     collector.seed();
     session.start();
     const Stop stop = collector.run(signals);

@@ -17,6 +17,8 @@
  *                   report before the exec goes to <pid>.before-exec
  *   sigkill MIB     malloc and touch MIB, then SIGKILL itself
  *   idle MIB        touch MIB, then sleep until killed (for -p / -a tests)
+ *   dropped MIB     mmap MIB, touch every page, munmap, then sleep until killed:
+ *                   a peak far above what it holds while it lives (--listen tests)
  *
  *   --wait      read a line from stdin before starting (lets a tracer attach first)
  *   --hold MS   keep the memory MS milliseconds before finishing
@@ -140,7 +142,7 @@ int main(int argc, char **argv)
     }
     if (argc - i < 2) {
         fprintf(stderr, "usage: memwork [--wait] [--hold MS] [--align MS] "
-                        "spike|burst|keep|brk|mmap|threads|forkexec|execchain|sigkill|idle MIB [THREADS|SMALL]\n");
+                        "spike|burst|keep|brk|mmap|threads|forkexec|execchain|sigkill|idle|dropped MIB [THREADS|SMALL]\n");
         return 2;
     }
     const char *mode = argv[i];
@@ -160,6 +162,14 @@ int main(int argc, char **argv)
         hold();
         munmap(p, bytes);
         sleep_ms(50); /* after the spike: a poller would see only this */
+    } else if (!strcmp(mode, "dropped")) {
+        char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            die("mmap");
+        touch(p, bytes);
+        munmap(p, bytes);
+        for (;;)
+            pause();
     } else if (!strcmp(mode, "burst")) {
         align();
         char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,

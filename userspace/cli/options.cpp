@@ -493,6 +493,21 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                         ->type_name("N")
                         ->check(whole_number_in(1, 1000000))
                         ->group("Output");
+    std::string listen;
+    app.add_option("--listen", listen,
+                   "While tracing, serve the figures at http://ADDR/metrics for Prometheus: "
+                   "HOST:PORT; :PORT is 127.0.0.1 (this machine only), 0.0.0.0:PORT or [::]:PORT "
+                   "every interface. Tracing goes on until Ctrl-C, SIGTERM or -d (a command run "
+                   "with --: until it ends; -p: until the processes end)")
+        ->type_name("ADDR")
+        ->group("Output");
+    auto *listen_top_opt =
+        app.add_option("--listen-top", opt.listen_top,
+                       "Processes with series of their own in /metrics, by current RSS (default "
+                       "20); the rest are summed in pid=\"other\"")
+            ->type_name("N")
+            ->check(whole_number_in(1, 10000))
+            ->group("Output");
     app.add_flag("--per-process", opt.trace.per_process,
                  "With --children or -a: a table row per process (each program of an exec chain "
                  "its own), instead of one per program")
@@ -625,6 +640,8 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     if (!opt.list_funcs.empty()) {
         if (all)
             throw Error("--list-funcs needs -p PID or a program, not -a");
+        if (app.count("--listen"))
+            throw Error("--listen serves the figures of a trace; --list-funcs traces nothing: drop one");
         if (opt.trace.pids.empty() && command.empty())
             throw Error("--list-funcs needs -p PID or a program (e.g. --list-funcs 'build_*' ./app)");
         if (!opt.trace.pids.empty() && !command.empty())
@@ -655,6 +672,10 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
         opt.trace.interval_s = seconds_limit(interval);
     if (top_opt->count())
         opt.trace.top = top;
+    if (app.count("--listen"))
+        opt.listen = parse_listen_address(listen);
+    else if (listen_top_opt->count())
+        throw Error("--listen-top sizes what --listen ADDR serves: give it too");
     if (opt.json_path.empty() && app.count("--json"))
         throw Error("--json needs a file name, or '-' for stdout");
     if (opt.json_path == "-" && opt.table_path == "-")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/trace_config.h"
+#include "serve/listen_address.h"
 
 namespace memtrace {
 
@@ -29,6 +30,8 @@ struct Options {
     std::string timeline_path; // --timeline FILE (memtrace record -o FILE)
     bool mprof_format = false; // --format mprof: also FILE.dat
     std::string list_funcs;   // --list-funcs PATTERN: print matches and exit
+    std::optional<ListenAddress> listen; // --listen ADDR: serve /metrics while tracing
+    size_t listen_top = 20;              // --listen-top N: processes with their own series
 };
 
 // `memtrace record [-o FILE] [options] -- CMD`: the tracing arguments it

@@ -246,8 +246,11 @@ Stop Collector::run(SignalInbox &signals)
         for (const Watched &w : watched_)
             if (w.pidfd >= 0)
                 fds.push_back({w.pidfd, POLLIN, 0});
-        const int timeout =
-            poll_timeout(monotonic_ns(), {deadline, next_tick, next_hot_check, next_drain});
+        const size_t served_from = fds.size();
+        if (metrics_)
+            metrics_->add_descriptors(fds);
+        const int timeout = poll_timeout(monotonic_ns(), {deadline, next_tick, next_hot_check, next_drain,
+                                                          metrics_ ? metrics_->wake_ns() : std::nullopt});
         if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR)
             throw Error(std::string("poll failed: ") + std::strerror(errno));
 
@@ -263,12 +266,14 @@ Stop Collector::run(SignalInbox &signals)
             if (sig)
                 return {StopCause::Signal, *sig};
         }
-        for (size_t i = 2; i < fds.size(); ++i)
+        for (size_t i = 2; i < served_from; ++i)
             for (Watched &w : watched_)
                 if (fds[i].revents && w.pidfd == fds[i].fd) {
                     close(w.pidfd);
                     w.pidfd = -1;
                 }
+        if (metrics_)
+            metrics_->serve(std::span(fds).subspan(served_from), [this] { return metrics_snapshot(); });
 
         const uint64_t now = monotonic_ns();
         if (next_tick && now >= *next_tick) {
@@ -397,10 +402,17 @@ void Collector::fill_cmdlines()
     }
 }
 
+// The kernel's figures of every process traced now into the table: the live
+// view's per-interval snapshot, and each scrape's (--listen).
+void Collector::refresh_live(const std::vector<mt_proc> &procs)
+{
+    table_.apply_snapshot(figures_of(procs, units_));
+    fill_cmdlines();
+}
+
 void Collector::live_lines(uint64_t now)
 {
-    table_.apply_snapshot(figures_of(kernel_.read_procs(), units_));
-    fill_cmdlines();
+    refresh_live(kernel_.read_procs());
     std::vector<ProcessRecord> live = table_.live();
     std::stable_sort(live.begin(), live.end(),
                      [](const auto &a, const auto &b) { return a.final_rss > b.final_rss; });
@@ -414,6 +426,27 @@ void Collector::live_lines(uint64_t now)
         processes.push_back({std::move(p), previous});
     }
     progress_.live(elapsed, processes, rows);
+}
+
+MetricsSnapshot Collector::metrics_snapshot()
+{
+    const uint64_t begin = monotonic_ns();
+    const std::vector<mt_proc> procs = kernel_.read_procs();
+    refresh_live(procs);
+    MetricsSnapshot out;
+    const uint32_t self = static_cast<uint32_t>(getpid());
+    for (ProcessRecord &p : table_.live())
+        if (p.pid != self) // -a: memtrace's own figures are its cost, below
+            out.live.push_back(std::move(p));
+    out.processes_seen = out.live.size() + table_.ended_count();
+    if (traces_functions())
+        out.functions = build_function_records(function_inputs(procs));
+    out.stats = current_stats();
+    out.cost = self_cost();
+    out.self_rss_bytes = ProcFs().status_kib(static_cast<pid_t>(self), "VmRSS").value_or(0) * 1024;
+    out.elapsed_s = static_cast<double>(monotonic_ns() - start_ns_) / 1e9;
+    out.collect_s = static_cast<double>(monotonic_ns() - begin) / 1e9;
+    return out;
 }
 
 Collector::HitCost Collector::hit_cost(const TracedFunction &f) const
@@ -487,7 +520,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
         if (!(config_.mode == TraceMode::All && rec.pid == self))
             run.processes.push_back(std::move(rec));
     fill_stats_and_functions(run, final_procs);
-    fill_costs(run);
+    run.cost = self_cost();
     if (stacks_ && config_.stacks != StackWeight::None) {
         std::map<uint32_t, std::string> comms;
         for (const ProcessRecord &p : table_.records())
@@ -517,15 +550,20 @@ std::map<uint32_t, uint64_t> Collector::stack_cuts(const std::vector<mt_proc> &f
     return peak_ns_;
 }
 
-void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)
+TraceStats Collector::current_stats() const
 {
-    run.stats = stats_from(kernel_.read_stats(), malformed_);
-    run.stats.ended_not_kept = table_.ended_not_kept();
-    run.stats.retsites_attached = plan_.probed_returns.size() - return_probes_failed_;
-    run.stats.retsites_failed = return_probes_failed_;
-    if (!traces_functions())
-        return;
-    FunctionInputs &in = run.functions;
+    TraceStats stats = stats_from(kernel_.read_stats(), malformed_);
+    stats.ended_not_kept = table_.ended_not_kept();
+    stats.retsites_attached = plan_.probed_returns.size() - return_probes_failed_;
+    stats.retsites_failed = return_probes_failed_;
+    return stats;
+}
+
+// The functions' figures as the kernel side has them now; `procs`: the
+// processes' figures read with them (open calls' peaks so far).
+FunctionInputs Collector::function_inputs(const std::vector<mt_proc> &procs)
+{
+    FunctionInputs in;
     in.functions = functions_by_id();
     for (size_t id = 0; id < plan_.functions.size(); ++id) {
         const HitCost cost = hit_cost(plan_.functions[id]);
@@ -534,29 +572,40 @@ void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt
         in.functions[id].cost_measured = cost.measured;
     }
     in.totals = function_totals(kernel_.read_func_stats(), units_);
-    in.open_calls = open_calls(kernel_.read_thread_frames(), kernel_.read_call_slots(), final_procs, units_);
+    in.open_calls = open_calls(kernel_.read_thread_frames(), kernel_.read_call_slots(), procs, units_);
     in.end_s = since_start(monotonic_ns());
     if (plan_.command)
         in.every_function_for = {static_cast<uint32_t>(*plan_.command)};
     else if (plan_.pids.size() == 1)
         in.every_function_for = {static_cast<uint32_t>(plan_.pids.front())};
+    return in;
+}
+
+void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)
+{
+    run.stats = current_stats();
+    if (!traces_functions())
+        return;
+    run.functions = function_inputs(final_procs);
     run.probes_attached = kernel_.probes_attached();
 }
 
-void Collector::fill_costs(CollectedRun &run)
+SelfCost Collector::self_cost() const
 {
+    SelfCost cost;
     rusage own{};
     getrusage(RUSAGE_SELF, &own);
-    run.cost.cpu_user_s = static_cast<double>(own.ru_utime.tv_sec) +
-                          static_cast<double>(own.ru_utime.tv_usec) / 1e6;
-    run.cost.cpu_system_s = static_cast<double>(own.ru_stime.tv_sec) +
-                            static_cast<double>(own.ru_stime.tv_usec) / 1e6;
-    run.cost.maxrss_bytes = static_cast<uint64_t>(own.ru_maxrss) * 1024;
-    run.cost.bpf_stats_enabled =
+    cost.cpu_user_s = static_cast<double>(own.ru_utime.tv_sec) +
+                      static_cast<double>(own.ru_utime.tv_usec) / 1e6;
+    cost.cpu_system_s = static_cast<double>(own.ru_stime.tv_sec) +
+                        static_cast<double>(own.ru_stime.tv_usec) / 1e6;
+    cost.maxrss_bytes = static_cast<uint64_t>(own.ru_maxrss) * 1024;
+    cost.bpf_stats_enabled =
         kernel_.run_time_stats() || procfs_flag("/proc/sys/kernel/bpf_stats_enabled");
     const ProgramCost prog = kernel_.program_cost();
-    run.cost.bpf_run_time_ns = prog.run_time_ns;
-    run.cost.bpf_run_count = prog.run_count;
+    cost.bpf_run_time_ns = prog.run_time_ns;
+    cost.bpf_run_count = prog.run_count;
+    return cost;
 }
 
 void Collector::finish_recording(CollectedRun &run, const std::vector<mt_proc> &final_procs)

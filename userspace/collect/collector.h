@@ -25,6 +25,7 @@
 #include "collect/stack_naming.h"
 #include "model/collected_run.h"
 #include "model/functions.h"
+#include "model/metrics_snapshot.h"
 #include "model/process_table.h"
 #include "model/progress.h"
 #include "model/timeline.h"
@@ -61,6 +62,8 @@ public:
     void seed();
     // --timeline: the recording also goes there as it is made (from run() on).
     void stream_recording(RecordingStream &stream) { stream_ = &stream; }
+    // --listen: served between reads, its figures taken as the live view's (-i).
+    void serve_metrics(MetricsService &service) { metrics_ = &service; }
     // Until the targets end, -d passes, or a signal arrives.
     Stop run(SignalInbox &signals);
     // The last records and figures, once the session has ended the command.
@@ -77,7 +80,9 @@ private:
     void held_exec(uint32_t pid);
     void attach_return_probes();
     void fill_cmdlines();
+    void refresh_live(const std::vector<mt_proc> &procs);
     void live_lines(uint64_t now);
+    MetricsSnapshot metrics_snapshot();
     void check_hot(uint64_t now);
     // -f: what one hit of a native function's entry and return probes costs:
     // its trap plus the BPF programs' mean run time so far (measured), or the
@@ -97,7 +102,9 @@ private:
     double since_start(uint64_t ns) const;
     bool targets_ended() const;
     void fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs);
-    void fill_costs(CollectedRun &run);
+    TraceStats current_stats() const;
+    FunctionInputs function_inputs(const std::vector<mt_proc> &procs);
+    SelfCost self_cost() const;
     void finish_recording(CollectedRun &run, const std::vector<mt_proc> &final_procs);
     std::map<uint32_t, uint64_t> stack_cuts(const std::vector<mt_proc> &final_procs);
 
@@ -111,6 +118,7 @@ private:
     ProcessTable table_;
     std::optional<Recording> recording_;
     RecordingStream *stream_ = nullptr;
+    MetricsService *metrics_ = nullptr;
     size_t points_streamed_ = 0, marks_streamed_ = 0;
     std::optional<StackCollection> stacks_; // also finds Python processes for -f py:
     std::optional<PythonFunctions> python_functions_;

@@ -39,6 +39,9 @@ ProcessRecord figures_of(const mt_proc &proc, const KernelUnits &units)
     rec.peak_file = proc.peak_split[MT_RSS_FILE] * page;
     rec.peak_shmem = proc.peak_split[MT_RSS_SHMEM] * page;
     rec.final_swap = non_negative(proc.pages[MT_RSS_SWAP]) * page;
+    rec.final_anon = non_negative(proc.pages[MT_RSS_ANON]) * page;
+    rec.final_file = non_negative(proc.pages[MT_RSS_FILE]) * page;
+    rec.final_shmem = non_negative(proc.pages[MT_RSS_SHMEM]) * page;
     rec.final_vm = proc.vm * page;
     rec.peak_vm = proc.peak_vm * page;
     rec.page_faults = proc.faults;

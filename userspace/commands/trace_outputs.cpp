@@ -34,6 +34,11 @@ TraceOutputs::TraceOutputs(const Options &options) : options_(options)
         mprof_.emplace(mprof_path(options.timeline_path));
     if (options.json_path != "-" || !options.table_path.empty())
         table_.emplace(options.table_path);
+    if (options.listen) {
+        metrics_.emplace(*options.listen, options.listen_top);
+        if (!options.trace.quiet)
+            std::cerr << "memtrace: serving metrics at " << metrics_->address().url() << '\n';
+    }
 }
 
 bool TraceOutputs::write(RunResult &run)

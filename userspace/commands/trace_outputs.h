@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/options.h"
+#include "commands/metrics_endpoint.h"
 #include "model/run_builder.h"
 #include "report/output_file.h"
 #include "report/recording_stream.h"
@@ -19,10 +20,13 @@ public:
     bool write(RunResult &run);
     // --timeline FILE: where the recording goes as it is made; none for stdout.
     RecordingStream *recording_stream() { return stream_ ? &*stream_ : nullptr; }
+    // --listen ADDR: /metrics, served from the collect loop; listening already.
+    MetricsService *metrics_service() { return metrics_ ? &*metrics_ : nullptr; }
 
 private:
     const Options &options_;
     std::optional<RecordingFileStream> stream_;
+    std::optional<MetricsEndpoint> metrics_;
     std::optional<OutputFile> table_, json_, folded_, pprof_, timeline_, mprof_;
 };
 

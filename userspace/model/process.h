@@ -22,6 +22,9 @@ struct ProcessRecord {
     uint64_t peak_file = 0;
     uint64_t peak_shmem = 0;
     uint64_t final_swap = 0; // swapped-out anonymous memory at the end
+    uint64_t final_anon = 0; // the split of final_rss (--listen shows it)
+    uint64_t final_file = 0;
+    uint64_t final_shmem = 0;
     uint64_t final_vm = 0;
     uint64_t peak_vm = 0;
     uint64_t page_faults = 0; // user page faults

@@ -34,6 +34,8 @@ public:
     // ended ones, the largest by peak RSS and by growth; count the others.
     void limit_ended(size_t limit) { ended_limit_ = limit; }
     uint64_t ended_not_kept() const { return ended_not_kept_; }
+    // Processes that ended, those not kept included.
+    uint64_t ended_count() const { return ended_.size() + ended_not_kept_; }
 
     std::vector<uint32_t> live_pids_without_cmdline() const;
     const ProcessRecord *find(uint32_t pid) const; // live first, then the last that ended
