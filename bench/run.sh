@@ -5,8 +5,9 @@
 # bench/overhead.py (process tracing and stacks), bench/probes.py (-f) and bench/python.py
 # (Python frames against none, and mprof run), bench/startup.py (fixed costs),
 # bench/stacks_peak.py (--stacks peak beside touch), bench/hot_function.py (the hot-function
-# warning against the truth) and bench/folded_all.py (-a --folded: memtrace's own memory on a
-# busy machine), and writes docs/benchmarks.md.
+# warning against the truth), bench/folded_all.py (-a --folded: memtrace's own memory on a
+# busy machine) and bench/whole_stacks.py (whole stacks on real programs, and what the copies
+# cost), and writes docs/benchmarks.md.
 # Run as root on an otherwise idle machine: the full run takes about 45 minutes on a
 # 2-CPU VM; --quick (small workloads, one round: a check that everything runs) under 5.
 set -eu
@@ -45,6 +46,7 @@ else
     /usr/bin/python3 bench/hot_function.py
     /usr/bin/python3 bench/folded_all.py
 fi
+/usr/bin/python3 bench/whole_stacks.py
 minutes=$(( ($(date +%s) - start + 59) / 60 ))
 # before docs/benchmarks.md is rewritten (which would mark the tree dirty)
 version=$(git describe --always --dirty 2>/dev/null || echo '?')
@@ -82,5 +84,9 @@ machine=$(/usr/bin/python3 -c 'import os,platform; cpu=[l.split(":",1)[1].strip(
     echo "## -a --folded: memtrace's own memory on a busy machine"
     echo
     cat build/bench/folded_all.md
+    echo
+    echo "## Whole stacks on real programs"
+    echo
+    cat build/bench/whole_stacks.md
 } > docs/benchmarks.md
 echo "written to docs/benchmarks.md ($minutes min)" >&2

@@ -127,6 +127,8 @@ int BPF_PROG(mt_rss_stat, struct mm_struct *mm, int member)
 	__s64 now = counter_exact(key, m);
 	/* xchg: concurrent updates telescope, so increments are never counted twice */
 	__s64 before = __sync_lock_test_and_set(&p->pages[m & (MT_NR_RSS - 1)], now);
+	if (m != MT_RSS_SWAP && in_total(p))
+		total_add((__s64)positive(now) - (__s64)positive(before));
 	if (m != MT_RSS_SWAP && now > before) {
 		__sync_fetch_and_add(&p->touched, (__u64)(now - before));
 		/* pages this process's own thread brought in: its stack says why */
@@ -369,8 +371,7 @@ int BPF_PROG(mt_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
 	__u32 *owner = bpf_map_lookup_elem(&mm_owner, &mm);
 	if (!owner || *owner != tgid)
 		return 0;
-	for (__u32 m = 0; m < MT_NR_RSS; m++)
-		p->pages[m] = counter_exact(mm, m);
+	set_pages_exact(p, mm);
 	update_peak(p);
 	p->kernel_hwm = kernel_hwm_of(mm);
 	p->exit_ns = bpf_ktime_get_ns();
@@ -440,6 +441,8 @@ int BPF_PROG(mt_exit, struct task_struct *task, bool group_dead)
 	if (mt_cfg.timeline_ns)
 		timeline_end(p, rss_of(p));
 	p->exit_ns = bpf_ktime_get_ns();
+	if (in_total(p))
+		total_add(-(__s64)rss_of(p)); /* its pages leave the sum (exit_mm frees them next) */
 	p->flags |= MT_PROC_EXITED;
 	read_comm(p, task);
 	MT_COUNT(exits);

@@ -142,6 +142,41 @@ static __always_inline __u64 rss_of(const struct mt_proc *p)
 	       positive(p->pages[MT_RSS_SHMEM]);
 }
 
+/* The sum of the traced processes' RSS (pages) and its highest value, with
+ * when: what they held at one moment (-a, --children). Every change of a
+ * process's pages goes through pages_changed(); a process leaves the sum
+ * when it ends (or execs: its previous program's pages go, the new one's come). */
+__s64 mt_total_pages = 0;
+__u64 mt_total_peak_pages = 0;
+__u64 mt_total_peak_ns = 0;
+
+static __always_inline void total_add(__s64 delta)
+{
+	if (!delta)
+		return;
+	__s64 now = __sync_add_and_fetch(&mt_total_pages, delta);
+	if (now > 0 && atomic_max(&mt_total_peak_pages, (__u64)now))
+		mt_total_peak_ns = bpf_ktime_get_ns();
+}
+
+/* In the sum: not ended, and not memtrace's held child (its copy of memtrace
+ * until it execs the command). */
+static __always_inline bool in_total(const struct mt_proc *p)
+{
+	return !(p->flags & (MT_PROC_EXITED | MT_PROC_HELD));
+}
+
+/* Set every counter of `p` exactly from `mm`, the sum following. */
+static __always_inline void set_pages_exact(struct mt_proc *p, __u64 mm)
+{
+	__u64 before = rss_of(p);
+
+	for (__u32 m = 0; m < MT_NR_RSS; m++)
+		p->pages[m] = counter_exact(mm, m);
+	if (in_total(p))
+		total_add((__s64)rss_of(p) - (__s64)before);
+}
+
 /* Threads of one process update the peaks from several CPUs: lock-free max. */
 static __always_inline void update_peak(struct mt_proc *p)
 {
@@ -208,6 +243,8 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 		}
 		ppid = p->ppid;
 		flags |= p->flags & (MT_PROC_ATTACHED | MT_PROC_FORKED);
+		if (in_total(p)) /* (an exited one left the sum then) */
+			total_add(-(__s64)rss_of(p));
 	}
 	if (bpf_map_update_elem(&procs, &tgid, &mt_zero_proc, BPF_ANY)) {
 		MT_COUNT(procs_full);
@@ -222,8 +259,7 @@ static __noinline struct mt_proc *proc_begin(__u32 tgid, __u32 ppid, struct task
 	p->mm = mm;
 	p->flags = flags;
 	p->start_ns = bpf_ktime_get_ns();
-	for (__u32 m = 0; m < MT_NR_RSS; m++)
-		p->pages[m] = counter_exact(mm, m);
+	set_pages_exact(p, mm);
 	p->start_rss = rss_of(p);
 	p->peak_rss = p->start_rss;
 	for (int m = 0; m < MT_NR_RSS; m++)
@@ -271,8 +307,7 @@ static __always_inline void proc_exit_figures(struct mt_proc *p, struct task_str
 	__u64 mm = (__u64)task->mm;
 
 	if (mm && mm == p->mm) {
-		for (__u32 m = 0; m < MT_NR_RSS; m++)
-			p->pages[m] = counter_exact(mm, m);
+		set_pages_exact(p, mm);
 		update_peak(p);
 		p->kernel_hwm = kernel_hwm_of(mm);
 	}

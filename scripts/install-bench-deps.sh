@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages memtrace's benchmarks against peers need: the peers
 # (heaptrack, bcc's memleak, valgrind's massif, memory_profiler's mprof), the
-# programs the benchmark runs (python3 + numpy, sqlite3) and, for memleak, kernel
+# programs the benchmarks run (python3 + numpy, sqlite3, ripgrep, perl, git, g++) and, for memleak, kernel
 # headers. Idempotent and quiet when everything is already there. Run as root.
 #
 # bcc compiles memleak's BPF program with the running kernel's headers. When the
@@ -13,7 +13,7 @@
 set -eu
 
 packages="heaptrack valgrind bpfcc-tools python3-bpfcc python3-memory-profiler python3-numpy
-python3 sqlite3 procps util-linux"
+python3 sqlite3 procps util-linux ripgrep perl git g++"
 if [ ! -e "/lib/modules/$(uname -r)/build/include/linux/kconfig.h" ] &&
    [ ! -e "/lib/modules/$(uname -r)/source/include/linux/kconfig.h" ] &&
    [ ! -e /sys/kernel/kheaders.tar.xz ]; then

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -189,4 +190,40 @@ TEST_CASE("-a: processes grouped by program, and what the running ones hold", "[
     CHECK(running >= uint64_t((*g)["final_rss_bytes"]));
     CHECK(r.result.out.find("programs by the largest peak of one process") != std::string::npos);
     CHECK(r.result.out.find("Running at the end: ") != std::string::npos);
+}
+
+TEST_CASE("--children: what the traced processes held at one moment, against their own VmHWM", "[children][total]")
+{
+    require_root();
+    std::string dir = report_dir();
+    const std::string m = workload("memwork");
+    // Two hold 64 and 96 MiB at the same time, then one 128 MiB alone: the sum's
+    // peak is the pair's, above any one process's peak and below the sum of all peaks.
+    JsonRun r = run_memtrace_json({"--children", "--", "sh", "-c",
+                                   m + " --hold 1500 spike 64 & " + m + " --hold 1500 spike 96 & wait; " + m +
+                                       " spike 128"},
+                                  with_env({"MEMWORK_REPORT_DIR=" + dir}));
+    INFO(r.result.err << r.result.out);
+    REQUIRE(r.result.exit_code == 0);
+    std::vector<uint64_t> hwm;
+    for (uint32_t pid : reported_pids(dir)) {
+        auto k = read_report(dir, pid);
+        REQUIRE(k);
+        hwm.push_back(k->vm_hwm);
+    }
+    REQUIRE(hwm.size() == 3);
+    std::sort(hwm.begin(), hwm.end()); // 64, 96, 128 MiB and their libraries
+    const nlohmann::json *sh = program_named(r.report, "/sh");
+    REQUIRE(sh);
+    const uint64_t sh_peak = (*sh)["max_peak_rss_bytes"];
+    const uint64_t total = r.report["total_peak"]["rss_bytes"];
+    const double at = r.report["total_peak"]["at_s"];
+    INFO("total " << total << ", memwork VmHWM " << hwm[0] << " " << hwm[1] << " " << hwm[2] << ", sh " << sh_peak);
+    // both at their peak while they hold, sh waiting beside them
+    CHECK(total + 1 * MiB >= hwm[0] + hwm[1]);
+    CHECK(total <= hwm[0] + hwm[1] + sh_peak + 1 * MiB);
+    CHECK(total > hwm[2] + 16 * MiB);
+    CHECK(at > 0);
+    CHECK(at < r.report["duration_s"].get<double>());
+    CHECK(r.result.out.find("All traced processes together: at most ") != std::string::npos);
 }

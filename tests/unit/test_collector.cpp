@@ -84,6 +84,8 @@ public:
     ProgramCost program_cost() const override { return {}; }
     ProgramCost probe_program_cost(bool entry) const override { return entry ? entry_cost : return_cost; }
     bool run_time_stats() const override { return stats_on; }
+    KernelTotalPeak total_peak() const override { return total; }
+    KernelTotalPeak total;
     ProgramCost entry_cost, return_cost;
     bool stats_on = false;
 

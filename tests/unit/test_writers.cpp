@@ -56,6 +56,30 @@ TEST_CASE("table for -a says how many ended processes it does not list")
     CHECK(out.str().find("Not listed: 1,234 processes that ended") != std::string::npos);
 }
 
+TEST_CASE("the most the traced processes held at once: table line and JSON, read back")
+{
+    RunReport r;
+    r.mode = TraceMode::All;
+    r.processes.push_back(sample_process(101, "proc", 10));
+    r.processes.push_back(sample_process(102, "other", 20));
+    r.total_peak = {1536ull * 1024 * 1024, 2.5};
+    std::ostringstream table;
+    write_table(table, r);
+    INFO(table.str());
+    CHECK(table.str().find("All traced processes together: at most 1.5 GiB of RSS at one moment (+2.50 s;") !=
+          std::string::npos);
+    std::ostringstream json;
+    write_json(json, r);
+    RunReport back = report_from_json(nlohmann::ordered_json::parse(json.str()));
+    CHECK(back.total_peak.bytes == r.total_peak.bytes);
+    CHECK(back.total_peak.at_s == 2.5);
+    // one process: its own peak says it all, no line
+    r.processes.pop_back();
+    std::ostringstream one;
+    write_table(one, r);
+    CHECK(one.str().find("All traced processes together") == std::string::npos);
+}
+
 TEST_CASE("table for -p with nothing traced says so")
 {
     RunReport r;

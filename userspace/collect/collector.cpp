@@ -584,6 +584,8 @@ FunctionInputs Collector::function_inputs(const std::vector<mt_proc> &procs)
 void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt_proc> &final_procs)
 {
     run.stats = current_stats();
+    const KernelTotalPeak total = kernel_.total_peak();
+    run.total_peak = {total.pages * page_size_, total.ktime_ns ? units_.seconds(total.ktime_ns) : 0.0};
     if (!traces_functions())
         return;
     run.functions = function_inputs(final_procs);

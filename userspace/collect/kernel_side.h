@@ -51,6 +51,12 @@ struct ProgramCost {
     uint64_t run_count = 0;
 };
 
+// The traced processes' RSS summed, at its highest (pages), and when (ktime).
+struct KernelTotalPeak {
+    uint64_t pages = 0;
+    uint64_t ktime_ns = 0;
+};
+
 class KernelSide {
 public:
     using RecordHandler = std::function<void(std::span<const std::byte>)>;
@@ -98,6 +104,7 @@ public:
     // sites), counted while run_time_stats() (memtrace turns them on for -f).
     virtual ProgramCost probe_program_cost(bool entry) const = 0;
     virtual bool run_time_stats() const = 0;
+    virtual KernelTotalPeak total_peak() const = 0;
 };
 
 } // namespace memtrace

@@ -39,6 +39,7 @@ struct CollectedRun {
     FunctionInputs functions;
     size_t probes_attached = 0;
     TraceStats stats;
+    TotalPeak total_peak;
     SelfCost cost;
     std::optional<Recording> recording;     // --timeline: points and marks as they came
     // --folded: how the stacks were unwound

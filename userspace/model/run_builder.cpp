@@ -122,6 +122,7 @@ RunResult build_run(CollectedRun run, std::optional<NamedStacks> stacks, const T
         report.probes_attached = run.probes_attached;
     }
     report.stats = run.stats;
+    report.total_peak = run.total_peak;
     report.cost = run.cost;
     if (stacks) {
         report.stacks = stacks_summary(run, *stacks, config);

@@ -96,6 +96,14 @@ struct StacksSummary {
     uint64_t ranges_dropped = 0;    // pages leaving RSS not seen: the folded file may hold them
 };
 
+// The traced processes' RSS summed, at its highest: what they held at one
+// moment (the kernel side keeps the sum at every change). Pages shared between
+// processes count in each, as in the sum of their RSS.
+struct TotalPeak {
+    uint64_t bytes = 0;
+    double at_s = 0; // since tracing began
+};
+
 struct RunReport {
     TraceMode mode = TraceMode::Command;
     std::vector<std::string> command;   // -- CMD ARGS
@@ -111,6 +119,7 @@ struct RunReport {
     uint64_t lines_sample_bytes = 0;       // --lines: bytes per stack sample
     size_t probes_attached = 0;
     TraceStats stats;
+    TotalPeak total_peak;
     SelfCost cost;
     std::optional<unsigned> top;        // rows per table (-a, --top)
     bool children = false;              // --children

@@ -271,6 +271,7 @@ json report_json(const RunReport &r)
     j["programs"] = std::move(programs);
     RunningTotal running = running_total(r.processes);
     j["running_at_end"] = {{"processes", running.processes}, {"rss_bytes", running.rss}};
+    j["total_peak"] = {{"rss_bytes", r.total_peak.bytes}, {"at_s", r.total_peak.at_s}};
 
     json functions = json::array();
     for (const FunctionRecord &f : r.functions)
@@ -445,6 +446,13 @@ RunReport report_from_json(const json &j)
             r.functions.push_back(function_from_json(f));
     if (j.contains("line_tables") && j["line_tables"].is_array())
         line_tables_from_json(j["line_tables"], r);
+    if (j.contains("total_peak") && j["total_peak"].is_object()) {
+        const json &t = j["total_peak"];
+        if (t.contains("rss_bytes") && t["rss_bytes"].is_number_unsigned())
+            r.total_peak.bytes = t["rss_bytes"].get<uint64_t>();
+        if (t.contains("at_s") && t["at_s"].is_number())
+            r.total_peak.at_s = t["at_s"].get<double>();
+    }
     if (j.contains("stats")) {
         const auto &s = j["stats"];
         r.stats.ringbuf_drops = s.value("ringbuf_drops", uint64_t{0});

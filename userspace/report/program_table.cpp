@@ -1,6 +1,7 @@
 #include "report/program_table.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "report/text_table.h"
@@ -55,6 +56,17 @@ void write_running_total(std::ostream &out, const RunningTotal &total)
     out << "Running at the end: " << counted(total.processes, "traced process", "traced processes") << " holding "
         << format_bytes(total.rss)
         << " of RSS in all (the sum of their RSS: pages shared between processes count in each).\n";
+}
+
+void write_total_peak(std::ostream &out, const RunReport &r)
+{
+    if (r.processes.size() < 2 || !r.total_peak.bytes)
+        return;
+    char at[32];
+    std::snprintf(at, sizeof(at), "%.2f", r.total_peak.at_s);
+    out << "All traced processes together: at most " << format_bytes(r.total_peak.bytes)
+        << " of RSS at one moment (+" << at
+        << " s; the sum of their RSS: pages shared between processes count in each).\n";
 }
 
 void write_command_line(std::ostream &out, const RunReport &r)

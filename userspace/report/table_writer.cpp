@@ -388,6 +388,7 @@ void write_all_tables(std::ostream &out, const RunReport &r, const std::vector<P
     }
     out << '\n';
     write_running_total(out, running_total(r.processes));
+    write_total_peak(out, r);
     if (r.stats.ended_not_kept)
         out << "Not listed: " << format_count(r.stats.ended_not_kept)
             << " processes that ended while traced (counted in 'seen'): past "
@@ -405,6 +406,7 @@ void write_tree_tables(std::ostream &out, const RunReport &r, std::vector<Proces
         write_program_groups(out, groups);
         write_program_legend(out);
         write_command_line(out, r);
+        write_total_peak(out, r);
         return;
     }
     // Parents before the children they started; a process's programs in order.

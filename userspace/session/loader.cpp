@@ -603,6 +603,13 @@ std::vector<std::pair<uint32_t, mt_call_slots>> BpfLoader::read_call_slots() con
     return read_map<uint32_t, mt_call_slots>(state_->skel->maps.call_slots);
 }
 
+KernelTotalPeak BpfLoader::total_peak() const
+{
+    const auto *bss = state_->skel->bss;
+    return {__atomic_load_n(&bss->mt_total_peak_pages, __ATOMIC_RELAXED),
+            __atomic_load_n(&bss->mt_total_peak_ns, __ATOMIC_RELAXED)};
+}
+
 ProgramCost BpfLoader::program_cost() const
 {
     ProgramCost cost;

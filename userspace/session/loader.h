@@ -87,6 +87,7 @@ public:
     ProgramCost program_cost() const override;
     ProgramCost probe_program_cost(bool entry) const override;
     bool run_time_stats() const override;
+    KernelTotalPeak total_peak() const override;
     // Counts the time spent in BPF programs from now until memtrace exits
     // (BPF_ENABLE_STATS: the kernel turns it off when the descriptor closes,
     // whatever way memtrace ends). False if the kernel refuses.
