@@ -215,6 +215,8 @@ TEST_CASE("--listen -- CMD: /metrics while tracing, its peak RSS the workload's 
     CHECK(sample(text, "memtrace_process_page_faults_total" + series).value_or(0) >= 64.0 * MiB / 4096);
     CHECK(sample(text, "memtrace_process_mapped_bytes_total" + series).value_or(0) >= 64.0 * MiB);
     CHECK(sample(text, "memtrace_processes").value_or(0) >= 1);
+    // one process traced: the sum's peak is at least its peak
+    CHECK(sample(text, "memtrace_processes_peak_total_rss_bytes").value_or(0) >= *peak);
     CHECK(sample(text, "memtrace_resident_memory_bytes").value_or(0) > 1.0 * MiB);
     CHECK(sample(text, "memtrace_lost_total{reason=\"record_ring_full\"}") == 0.0);
     CHECK(text.find("# TYPE memtrace_process_peak_rss_bytes gauge\n") != std::string::npos);

@@ -53,6 +53,7 @@ MetricsSnapshot sample_snapshot()
     s.live = {process(101, "small", 3, 5), process(102, "quote\"back\\slash\nnew\xff", 300, 400),
               process(103, "big", 500, 500), process(104, "tiny", 2, 9)};
     s.processes_seen = 9;
+    s.total_peak_bytes = 300ull << 20;
     s.functions = {call_figures(102, "build", 3, 100, 40), call_figures(103, "build", 2, 150, -8),
                    call_figures(103, "parse", 7, 1, 0)};
     s.stats.rss_events = 51200;

@@ -439,6 +439,7 @@ MetricsSnapshot Collector::metrics_snapshot()
         if (p.pid != self) // -a: memtrace's own figures are its cost, below
             out.live.push_back(std::move(p));
     out.processes_seen = out.live.size() + table_.ended_count();
+    out.total_peak_bytes = kernel_.total_peak().pages * page_size_;
     if (traces_functions())
         out.functions = build_function_records(function_inputs(procs));
     out.stats = current_stats();

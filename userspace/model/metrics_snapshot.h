@@ -21,6 +21,7 @@ struct MetricsSnapshot {
     double elapsed_s = 0;                  // since tracing began
     std::vector<ProcessRecord> live;       // traced processes running now (never memtrace)
     uint64_t processes_seen = 0;           // traced so far, those that ended included
+    uint64_t total_peak_bytes = 0;         // the most they held at one moment (sum of RSS)
     std::vector<FunctionRecord> functions; // -f: per (process, function), as the table has them
     TraceStats stats;                      // events seen, and everything lost or dropped
     SelfCost cost;                         // memtrace's CPU time, peak RSS, BPF run time

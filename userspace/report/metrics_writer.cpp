@@ -114,6 +114,10 @@ void write_processes(Exposition &out, const MetricsSnapshot &snapshot, const Met
     out.family("memtrace_processes_traced_total", "counter",
                "Processes traced since memtrace started, those that ended included");
     out.sample("", snapshot.processes_seen);
+    out.family("memtrace_processes_peak_total_rss_bytes", "gauge",
+               "The most the traced processes held at one moment: the highest sum of their RSS "
+               "(pages shared between processes count in each)");
+    out.sample("", snapshot.total_peak_bytes);
     for (const ProcessFamily &f : kProcessFamilies) {
         out.family(f.name, f.type, f.help);
         for (const ProcessSeries &p : series.processes)
