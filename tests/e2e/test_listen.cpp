@@ -197,7 +197,9 @@ TEST_CASE("--listen -- CMD: /metrics while tracing, its peak RSS the workload's 
     const std::string pid = std::to_string(work[0]);
     const std::string series = "{pid=\"" + pid + "\",comm=\"memwork\"}";
 
-    const std::string text = scrape_until(port, "memtrace_process_peak_rss_bytes" + series, 64.0 * MiB);
+    // memwork maps, touches and unmaps 64 MiB: once the munmap is counted (its
+    // syscall's exit: RSS fell a moment before), every figure below is final
+    const std::string text = scrape_until(port, "memtrace_process_unmapped_bytes_total" + series, 64.0 * MiB);
     INFO(text);
     const uint64_t vm_hwm = status_bytes(work[0], "VmHWM"), vm_rss = status_bytes(work[0], "VmRSS");
     const auto peak = sample(text, "memtrace_process_peak_rss_bytes" + series);
