@@ -307,6 +307,65 @@ TEST_CASE("-a --folded: memtrace's own memory stays bounded while many short pro
     CHECK(python > 100 * (4u << 20)); // each python3 brings in more than 4 MiB
 }
 
+TEST_CASE("-a --folded: ended programs are named as the trace goes on, then their files are let go",
+          "[stacks][bounded][all]")
+{
+    require_root();
+    const std::string dir = report_dir();
+    const std::string folded = dir + "/out.folded";
+    Background tracer({memtrace_bin(), "-a", "-q", "-o", "/dev/null", "--folded", folded, "-d", "12"});
+    std::filesystem::copy_file(workload("libstacklib.so"), dir + "/libstacklib.so"); // beside them: $ORIGIN
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // attached
+    // Three binaries, each run once (living long enough for memtrace to open
+    // its file), then deleted: memtrace holds the only way to read them,
+    // until their samples are named.
+    for (const char *name : {"swgone1", "swgone2", "swgone3"}) {
+        std::filesystem::copy_file(stackwork(), dir + "/" + name);
+        RunResult r = run({dir + "/" + name, "--hold", "400", "8", "4"});
+        REQUIRE(r.exit_code == 0);
+        std::filesystem::remove(dir + "/" + name);
+    }
+    // Named about a second after their last copies are unwound; then nothing
+    // needs the files.
+    std::string still_open;
+    for (int i = 0; i < 50; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        still_open.clear();
+        std::error_code ec;
+        for (const auto &fd : std::filesystem::directory_iterator("/proc/" + std::to_string(tracer.pid()) + "/fd", ec)) {
+            std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+            if (target.find("/swgone") != std::string::npos)
+                still_open += target + "\n";
+        }
+        if (still_open.empty())
+            break;
+    }
+    REQUIRE(tracer.running()); // the trace goes on
+    INFO("memtrace still holds:\n" << still_open);
+    CHECK(still_open.empty());
+    RunResult r = tracer.wait(120);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto lines = read_folded(folded);
+    uint64_t table = 0, index = 0, unnamed = 0;
+    std::string ours;
+    for (const auto &[stack, bytes] : lines) {
+        if (stack.rfind("swgone", 0) != 0)
+            continue;
+        ours += stack + " " + std::to_string(bytes) + "\n";
+        if (stack.find(";main;load_table;fill") != std::string::npos)
+            table += bytes;
+        if (stack.find(";main;build_index;grow;fill") != std::string::npos)
+            index += bytes;
+        if (stack.find("[swgone") != std::string::npos) // a frame of theirs not named
+            unnamed += bytes;
+    }
+    INFO(ours);
+    CHECK(within_3_percent(table, 3 * 8 * MiB));
+    CHECK(within_3_percent(index, 3 * 4 * MiB));
+    CHECK(unnamed == 0);
+}
+
 TEST_CASE("short-lived children: named from the mappings the kernel side read, no [unknown]", "[stacks][children]")
 {
     require_root();

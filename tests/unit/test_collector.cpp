@@ -77,7 +77,20 @@ public:
     std::vector<std::pair<uint32_t, mt_thread_frames>> read_thread_frames() const override { return {}; }
     std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const override { return {}; }
     std::vector<std::pair<uint32_t, mt_py_code_key>> read_py_funcs() const override { return {}; }
-    std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const override { return {}; }
+    std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const override { return stack_bytes; }
+    std::vector<std::pair<mt_stack_key, uint64_t>> take_stack_bytes(const std::set<uint32_t> &tgids) override
+    {
+        std::vector<std::pair<mt_stack_key, uint64_t>> taken;
+        std::erase_if(stack_bytes, [&](const auto &entry) {
+            if (!tgids.count(entry.first.tgid))
+                return false;
+            taken.push_back(entry);
+            return true;
+        });
+        return taken;
+    }
+    std::vector<std::pair<uint32_t, std::string>> take_thread_names(const std::set<uint32_t> &) override { return {}; }
+    std::vector<std::pair<mt_stack_key, uint64_t>> stack_bytes;
     std::vector<UserStackFrame> read_user_stack(int32_t) const override { return {}; }
     std::vector<uint64_t> read_kernel_stack(int32_t) const override { return {}; }
     std::vector<std::pair<uint32_t, std::string>> read_thread_names() const override { return {}; }

@@ -192,3 +192,35 @@ TEST_CASE("with a limit, the ended processes kept are the largest and the fastes
     CHECK(kept == std::vector<uint32_t>{1, 6, 7});
     CHECK(t.ended_not_kept() == 4);
 }
+
+TEST_CASE("ended processes not kept still count in their programs' figures")
+{
+    ProcessTable t;
+    t.limit_ended(2);
+    uint64_t faults = 0;
+    for (uint32_t pid = 1; pid <= 9; ++pid) {
+        mt_proc p = proc(pid, 10 * pid, MT_PROC_EXITED);
+        p.faults = pid;
+        faults += pid;
+        std::strncpy(p.comm, pid % 3 == 0 ? "cc1" : "sh", sizeof(p.comm));
+        t.apply_exec({pid, 1, p.comm, "", pid % 3 == 0 ? "/usr/bin/cc1" : "/bin/sh"});
+        t.apply_exit(figures_of(p, kUnits));
+    }
+    REQUIRE(t.ended_not_kept() > 0);
+    CHECK(t.records().size() + t.ended_not_kept() == 9);
+    const std::vector<ProgramGroup> all = group_by_program(t.records(), t.unlisted_programs());
+    REQUIRE(all.size() == 2);
+    // the largest peak first: pid 9 ran cc1 (90 pages)
+    CHECK(all[0].program == "/usr/bin/cc1");
+    CHECK(all[0].runs == 3);
+    CHECK(all[0].max_peak_pid == 9);
+    CHECK(all[1].program == "/bin/sh");
+    CHECK(all[1].runs == 6);
+    CHECK(all[1].max_peak_pid == 8);
+    CHECK(all[0].page_faults + all[1].page_faults == faults);
+    // without the unlisted ones, runs would be lost
+    size_t listed = 0;
+    for (const ProgramGroup &g : group_by_program(t.records()))
+        listed += g.runs;
+    CHECK(listed < 9);
+}

@@ -56,6 +56,41 @@ TEST_CASE("table for -a says how many ended processes it does not list")
     CHECK(out.str().find("Not listed: 1,234 processes that ended") != std::string::npos);
 }
 
+TEST_CASE("-a: programs of ended processes not listed are still counted, in the table and JSON read back")
+{
+    RunReport r;
+    r.mode = TraceMode::All;
+    r.processes.push_back(sample_process(101, "proc", 10));
+    r.processes.back().exe = "/usr/bin/proc";
+    r.processes.back().exited = true;
+    ProgramGroup unlisted;
+    unlisted.program = "/usr/bin/proc";
+    unlisted.comm = "proc";
+    unlisted.runs = 41;
+    unlisted.max_peak_rss = 1; // smaller than the listed one's
+    unlisted.max_peak_pid = 7;
+    unlisted.page_faults = 1000;
+    r.unlisted_programs.push_back(unlisted);
+    r.stats.ended_not_kept = 41;
+    std::ostringstream table;
+    write_table(table, r);
+    INFO(table.str());
+    CHECK(table.str().find("the programs table counts them all") != std::string::npos);
+    std::ostringstream json;
+    write_json(json, r);
+    const auto j = nlohmann::ordered_json::parse(json.str());
+    REQUIRE(j["programs"].size() == 1);
+    CHECK(j["programs"][0]["processes"] == 42);
+    CHECK(j["programs"][0]["max_peak_pid"] == 101);
+    RunReport back = report_from_json(j);
+    REQUIRE(back.unlisted_programs.size() == 1);
+    CHECK(back.unlisted_programs[0].runs == 41);
+    CHECK(back.unlisted_programs[0].page_faults == 1000);
+    const auto groups = group_by_program(back.processes, back.unlisted_programs);
+    REQUIRE(groups.size() == 1);
+    CHECK(groups[0].runs == 42);
+}
+
 TEST_CASE("the most the traced processes held at once: table line and JSON, read back")
 {
     RunReport r;

@@ -323,7 +323,7 @@ void Collector::handle(Record &record)
             table_.apply_exit(figures_of(exit->proc, units_));
             peak_ns_[exit->proc.tgid] = exit->proc.peak_ns;
             if (stacks_)
-                stacks_->process_ended(exit->proc.tgid);
+                stacks_->process_ended(exit->proc.tgid, comm_string(exit->proc.comm));
         }
     } else if (auto *mapping = std::get_if<MappingRecord>(&record)) {
         if (stacks_)
@@ -520,6 +520,7 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
     for (ProcessRecord &rec : table_.records())
         if (!(config_.mode == TraceMode::All && rec.pid == self))
             run.processes.push_back(std::move(rec));
+    run.unlisted_programs = table_.unlisted_programs();
     fill_stats_and_functions(run, final_procs);
     run.cost = self_cost();
     if (stacks_ && config_.stacks != StackWeight::None) {

@@ -102,31 +102,61 @@ void DwarfStacks::unwind(const StackRecord &rec)
         }
     if (by_address)
         key = std::to_string(s.pid) + "/" + key;
-    auto [it, fresh] = ids_.emplace(key, kFirstId + static_cast<int32_t>(ids_.size()));
-    if (fresh)
-        frames_.emplace(it->second, std::move(frames));
+    auto [it, fresh] = ids_.emplace(key, next_id_);
+    if (fresh) {
+        ++next_id_;
+        stacks_.emplace(it->second, Stack{std::move(frames), it, 0});
+    }
     add_sample({s.pid, rec.label_tid, it->second, rec.kernel_stack, rec.weight, rec.ts_ns, rec.addr});
 }
 
 void DwarfStacks::add_sample(const RawStackSample &sample)
 {
-    if (keep_each_) {
-        samples_.push_back(sample);
-        return;
+    Samples &of = samples_[sample.tgid];
+    if (!keep_each_) {
+        auto [it, fresh] = of.summed.try_emplace({sample.tid, sample.user_id, sample.kernel_id}, of.list.size());
+        if (!fresh) {
+            of.list[it->second].bytes += sample.bytes;
+            return;
+        }
     }
-    auto [it, fresh] = summed_.try_emplace({sample.tgid, sample.tid, sample.user_id, sample.kernel_id},
-                                           samples_.size());
-    if (fresh)
-        samples_.push_back(sample);
-    else
-        samples_[it->second].bytes += sample.bytes;
+    of.list.push_back(sample);
+    ++stacks_.at(sample.user_id).samples;
 }
 
 void DwarfStacks::merge_into(RawStacks &raw) const
 {
-    raw.samples.insert(raw.samples.end(), samples_.begin(), samples_.end());
-    for (const auto &[id, frames] : frames_)
-        raw.user.emplace(id, frames);
+    for (const auto &[pid, of] : samples_)
+        raw.samples.insert(raw.samples.end(), of.list.begin(), of.list.end());
+    for (const auto &[id, stack] : stacks_)
+        raw.user.emplace(id, stack.frames);
+}
+
+void DwarfStacks::take(const std::set<uint32_t> &pids, RawStacks &raw)
+{
+    for (uint32_t pid : pids) {
+        auto of = samples_.find(pid);
+        if (of == samples_.end())
+            continue;
+        for (const RawStackSample &sample : of->second.list) {
+            auto stack = stacks_.find(sample.user_id);
+            raw.user.emplace(sample.user_id, stack->second.frames);
+            if (--stack->second.samples == 0) {
+                ids_.erase(stack->second.key);
+                stacks_.erase(stack);
+            }
+        }
+        raw.samples.insert(raw.samples.end(), of->second.list.begin(), of->second.list.end());
+        samples_.erase(of);
+    }
+}
+
+void DwarfStacks::files_in_use(std::set<const ModuleFile *> &files) const
+{
+    for (const auto &[id, stack] : stacks_)
+        for (const RawUserFrame &f : stack.frames)
+            if (f.file)
+                files.insert(f.file);
 }
 
 } // namespace memtrace

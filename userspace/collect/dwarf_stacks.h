@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "collect/line_samples.h"
@@ -57,6 +59,12 @@ public:
 
     // Adds the unwound samples to `raw`, with ids of their own.
     void merge_into(RawStacks &raw) const;
+    // -a: the unwound samples of these processes (ended, their copies all
+    // unwound), moved to `raw` with their stacks; stacks no other sample
+    // uses are let go.
+    void take(const std::set<uint32_t> &pids, RawStacks &raw);
+    // The files the stacks kept refer to.
+    void files_in_use(std::set<const ModuleFile *> &files) const;
 
     uint64_t unwound() const { return unwound_; }
     const std::map<std::string, uint64_t> &cut_short() const { return cut_short_; }
@@ -80,17 +88,24 @@ private:
     size_t waiting_ = 0; // of them, deferred by the last pass
     LineSampler *lines_ = nullptr;
     bool python_only_ = false;
-    std::vector<RawStackSample> samples_;
-    std::map<int32_t, std::vector<RawUserFrame>> frames_;
-    std::map<std::string, int32_t> ids_; // identical stacks share an id (across processes
-                                         // when every frame is in a file)
-    bool keep_each_ = false;
-    struct SampleKey {
-        uint32_t pid, tid;
-        int32_t user, kernel;
-        auto operator<=>(const SampleKey &) const = default;
+    // Identical stacks share an id (across processes when every frame is in
+    // a file), kept while samples use it.
+    std::map<std::string, int32_t> ids_;
+    struct Stack {
+        std::vector<RawUserFrame> frames;
+        std::map<std::string, int32_t>::iterator key;
+        size_t samples = 0;
     };
-    std::map<SampleKey, size_t> summed_; // index in samples_
+    std::map<int32_t, Stack> stacks_;
+    int32_t next_id_ = kFirstId;
+    bool keep_each_ = false;
+    // Each process's samples, summed by (thread, stack, kernel stack) unless
+    // each is kept.
+    struct Samples {
+        std::vector<RawStackSample> list;
+        std::map<std::tuple<uint32_t, int32_t, int32_t>, size_t> summed; // index in list
+    };
+    std::map<uint32_t, Samples> samples_;
     uint64_t unwound_ = 0;
     std::map<std::string, uint64_t> cut_short_;
 };

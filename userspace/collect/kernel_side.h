@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -96,6 +97,10 @@ public:
     // (named through read_py_code).
     virtual std::vector<std::pair<uint32_t, mt_py_code_key>> read_py_funcs() const = 0;
     virtual std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const = 0;
+    // -a: the entries of these processes (ended), taken out of the map.
+    virtual std::vector<std::pair<mt_stack_key, uint64_t>> take_stack_bytes(const std::set<uint32_t> &tgids) = 0;
+    // --per-thread: these threads' names (ended), taken out of the map.
+    virtual std::vector<std::pair<uint32_t, std::string>> take_thread_names(const std::set<uint32_t> &tids) = 0;
     virtual std::vector<UserStackFrame> read_user_stack(int32_t id) const = 0; // leaf first
     virtual std::vector<uint64_t> read_kernel_stack(int32_t id) const = 0;     // leaf first
     virtual std::vector<std::pair<uint32_t, std::string>> read_thread_names() const = 0;

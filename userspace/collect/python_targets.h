@@ -38,6 +38,12 @@ public:
     size_t processes() const { return processes_; }
     // A process that ended: its code objects' names go.
     void forget(uint32_t pid);
+    // Files the module index lets go.
+    void forget_files(const std::set<const ModuleFile *> &files)
+    {
+        for (const ModuleFile *file : files)
+            files_.erase(file);
+    }
     // A frame's code object (nullptr: not named), and the line it is at
     // (-1: not known): for --lines.
     const PythonCode *code(uint32_t pid, const PyFrameRef &ref);

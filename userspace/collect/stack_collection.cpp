@@ -31,6 +31,8 @@ StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config, 
 {
     if (config.stacks == StackWeight::None)
         python_.for_functions_only();
+    if (config.mode == TraceMode::All && config.stacks != StackWeight::None && !config.resident_stacks())
+        naming_ = std::make_shared<StackNaming>(modules_, config);
     if (!config.stack_copies())
         return;
     unwinder_.emplace(*modules_, config.debug_dirs);
@@ -143,11 +145,21 @@ void StackCollection::after_drain()
     release_ended();
 }
 
-void StackCollection::process_ended(uint32_t pid)
+void StackCollection::process_ended(uint32_t pid, const std::string &comm)
 {
-    if (config_.mode == TraceMode::All)
-        ended_.push_back(pid);
+    if (config_.mode != TraceMode::All)
+        return;
+    ended_.push_back(pid);
+    if (harvesting())
+        ended_comms_[pid] = comm;
 }
+
+namespace {
+
+constexpr uint64_t kHarvestEveryNs = 1000000000; // name ended processes' samples about once a second
+constexpr size_t kHarvestBatch = 256;            // or when this many wait
+
+} // namespace
 
 // -a: what memtrace kept for processes that ended, released a few drains
 // later: their copies may still wait for mappings (DwarfStacks::kDeferrals).
@@ -155,16 +167,98 @@ void StackCollection::release_ended()
 {
     ended_drains_.push_back(std::move(ended_));
     ended_.clear();
-    if (ended_drains_.size() <= DwarfStacks::kDeferrals + 1)
-        return;
-    for (uint32_t pid : ended_drains_.front()) {
-        if (unwinder_)
-            unwinder_->forget(static_cast<pid_t>(pid));
-        modules_->forget(static_cast<pid_t>(pid));
-        python_.forget(pid);
-        to_read_.erase(pid);
+    if (ended_drains_.size() > DwarfStacks::kDeferrals + 1) {
+        for (uint32_t pid : ended_drains_.front()) {
+            if (harvesting())
+                ready_.insert(pid); // let go once its samples are named
+            else
+                forget_process(pid);
+        }
+        ended_drains_.pop_front();
     }
-    ended_drains_.pop_front();
+    const uint64_t now = monotonic_ns();
+    if (!ready_.empty() && (ready_.size() >= kHarvestBatch || now - last_harvest_ns_ >= kHarvestEveryNs)) {
+        last_harvest_ns_ = now;
+        harvest();
+    }
+}
+
+void StackCollection::forget_process(uint32_t pid)
+{
+    if (unwinder_)
+        unwinder_->forget(static_cast<pid_t>(pid));
+    modules_->forget(static_cast<pid_t>(pid));
+    python_.forget(pid);
+    to_read_.erase(pid);
+}
+
+// The samples of the processes in ready_ (the kernel's, taken out of its map,
+// and the unwound ones), named while their files are known; then what was
+// kept for them goes.
+void StackCollection::harvest()
+{
+    RawStacks raw;
+    bool unknown_build_id = false; // named "[unknown]": the directories are scanned at the end only
+    for (const auto &[key, bytes] : kernel_.take_stack_bytes(ready_))
+        raw.samples.push_back({key.tgid, key.tid, key.user_stack, key.kernel_stack, bytes});
+    for (const RawStackSample &sample : raw.samples)
+        add_user_frames(raw, sample.user_id, unknown_build_id);
+    if (dwarf_)
+        dwarf_->take(ready_, raw);
+    add_kernel_frames(raw);
+    if (config_.per_thread) {
+        std::set<uint32_t> tids;
+        for (const RawStackSample &sample : raw.samples)
+            tids.insert(sample.tid);
+        for (auto &[tid, name] : kernel_.take_thread_names(tids))
+            raw.thread_names[tid] = name;
+    }
+    std::map<uint32_t, std::string> comms;
+    std::map<uint32_t, uid_t> uids;
+    for (uint32_t pid : ready_) {
+        if (auto it = ended_comms_.find(pid); it != ended_comms_.end()) {
+            comms[pid] = it->second;
+            ended_comms_.erase(it);
+        }
+        if (auto it = uids_.find(pid); it != uids_.end()) {
+            uids[pid] = it->second;
+            uids_.erase(it);
+        }
+    }
+    naming_->add(raw, comms, uids);
+    naming_->forget_processes(ready_);
+    for (uint32_t pid : ready_)
+        forget_process(pid);
+    ready_.clear();
+    release_files();
+}
+
+// Files no process maps and no kept stack refers to: closed, with all that
+// was read of them (caches by file first: the pointers dangle next). A walk
+// of every process's mappings, about once a second: ~1 ms for 300 processes.
+void StackCollection::release_files()
+{
+    std::set<const ModuleFile *> needed;
+    if (dwarf_)
+        dwarf_->files_in_use(needed);
+    for (const MappingChange &c : mapping_changes_) // to be applied: found by inode then
+        if (c.mapping)
+            if (const ModuleFile *file = modules_->by_kernel_id(c.mapping->dev, c.mapping->ino))
+                needed.insert(file);
+    const std::set<const ModuleFile *> unused = modules_->unused_files(needed);
+    naming_->forget_files(unused);
+    if (unwinder_)
+        unwinder_->forget_files(unused);
+    hints_.forget_files(unused);
+    python_.forget_files(unused);
+    modules_->release(unused);
+}
+
+void StackCollection::add_kernel_frames(RawStacks &raw)
+{
+    for (const RawStackSample &sample : raw.samples) // kernel stacks of both kinds of sample
+        if (sample.kernel_id >= 0 && !raw.kernel.count(sample.kernel_id))
+            raw.kernel.emplace(sample.kernel_id, kernel_.read_kernel_stack(sample.kernel_id));
 }
 
 std::map<std::string, uint64_t> StackCollection::cut_short() const
@@ -223,9 +317,7 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
         dwarf_->merge_into(raw);
     if (config_.resident_stacks())
         untracked_ = ranges_.keep_resident(raw.samples, cut_ns);
-    for (const RawStackSample &sample : raw.samples) // kernel stacks of both kinds of sample
-        if (sample.kernel_id >= 0 && !raw.kernel.count(sample.kernel_id))
-            raw.kernel.emplace(sample.kernel_id, kernel_.read_kernel_stack(sample.kernel_id));
+    add_kernel_frames(raw);
     if (config_.per_thread)
         for (auto &[tid, name] : kernel_.read_thread_names())
             raw.thread_names[tid] = name;
@@ -233,9 +325,12 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
         modules_->scan_directories(LibrarySearch().default_dirs);
     ev.modules = modules_;
     ev.comms = comms;
+    for (const auto &[pid, comm] : ended_comms_) // ended, not named yet: the table may not keep them
+        ev.comms.emplace(pid, comm);
     if (lines_)
         ev.lines = lines_->evidence();
     ev.uids = uids_;
+    ev.naming = naming_;
     return ev;
 }
 

@@ -51,10 +51,12 @@ public:
     // left RSS or moved.
     void add_sample(const SampleRecord &sample);
     void add_range(const RangeRecord &range) { ranges_.add(range); }
-    // -a: a process ended. Once the drain after this one has unwound its last
-    // stack copies, its mappings, address space and Python names are let go:
-    // memory stays bounded however many processes come and go.
-    void process_ended(uint32_t pid);
+    // -a: a process ended (named `comm`). Once the drains after this one have
+    // unwound its last stack copies, its samples are named and folded (about
+    // once a second, with others that ended), then its mappings, address
+    // space, Python names and the files no one else maps are let go: memory
+    // stays bounded however many processes come and go.
+    void process_ended(uint32_t pid, const std::string &comm);
     // After each drain of the ring buffers: read the mappings asked for, then
     // unwind the copies waiting for them.
     void after_drain();
@@ -75,6 +77,11 @@ public:
 private:
     void read_queued();
     void release_ended();
+    bool harvesting() const { return naming_ && !lines_; }
+    void harvest();
+    void forget_process(uint32_t pid);
+    void release_files();
+    void add_kernel_frames(RawStacks &raw);
     void mappings_until(uint64_t ts_ns);
     void add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id);
 
@@ -89,6 +96,12 @@ private:
     std::set<uint32_t> to_read_;
     std::vector<uint32_t> ended_;                    // this drain
     std::deque<std::vector<uint32_t>> ended_drains_; // by drain, oldest first
+    // -a: the naming of ended processes' samples as the trace goes (not with
+    // --lines or --stacks peak|end, which need the whole run's samples).
+    std::shared_ptr<StackNaming> naming_;
+    std::map<uint32_t, std::string> ended_comms_; // until named
+    std::set<uint32_t> ready_;                     // ended, copies unwound: to be named
+    uint64_t last_harvest_ns_ = 0;
     // Mappings the kernel side reported, and execs (no mapping: the process's
     // are gone), applied in time order with the stack copies.
     struct MappingChange {

@@ -36,6 +36,7 @@ struct CollectedRun {
     Stop stop;
     double duration_s = 0;
     std::vector<ProcessRecord> processes;   // ended, then live
+    std::vector<ProgramGroup> unlisted_programs; // -a: of ended processes not kept in `processes`
     FunctionInputs functions;
     size_t probes_attached = 0;
     TraceStats stats;

@@ -114,12 +114,23 @@ void ProcessTable::prune_ended()
     mark_top([](const ProcessRecord &p) { return p.growth(); });
     std::vector<ProcessRecord> kept;
     for (size_t i = 0; i < ended_.size(); ++i) {
-        if (keep[i])
+        if (keep[i]) {
             kept.push_back(std::move(ended_[i]));
-        else
-            ++ended_not_kept_;
+            continue;
+        }
+        ++ended_not_kept_;
+        for (const ProcessRecord &run : program_runs({ended_[i]}))
+            add_program_run(unlisted_[program_of(run)], run);
     }
     ended_ = std::move(kept);
+}
+
+std::vector<ProgramGroup> ProcessTable::unlisted_programs() const
+{
+    std::vector<ProgramGroup> out;
+    for (const auto &[program, group] : unlisted_)
+        out.push_back(group);
+    return out;
 }
 
 void ProcessTable::set_wait_result(uint32_t pid, int wait_status, uint64_t maxrss_bytes)

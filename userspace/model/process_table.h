@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/process.h"
+#include "model/program_groups.h"
 
 namespace memtrace {
 
@@ -31,9 +32,11 @@ public:
     void set_exe(uint32_t pid, const std::string &exe); // where exec did not say
 
     // With -a a long trace sees processes without end: keep at most `limit`
-    // ended ones, the largest by peak RSS and by growth; count the others.
+    // ended ones, the largest by peak RSS and by growth; count the others,
+    // and add their figures to their programs' (unlisted_programs).
     void limit_ended(size_t limit) { ended_limit_ = limit; }
     uint64_t ended_not_kept() const { return ended_not_kept_; }
+    std::vector<ProgramGroup> unlisted_programs() const;
     // Processes that ended, those not kept included.
     uint64_t ended_count() const { return ended_.size() + ended_not_kept_; }
 
@@ -52,6 +55,7 @@ private:
     std::vector<ProcessRecord> ended_;
     size_t ended_limit_ = SIZE_MAX;
     uint64_t ended_not_kept_ = 0;
+    std::map<std::string, ProgramGroup> unlisted_; // by program
 };
 
 } // namespace memtrace

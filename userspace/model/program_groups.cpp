@@ -23,10 +23,9 @@ std::string program_of(const ProcessRecord &run)
     return run.exe.empty() ? "[" + run.comm + "]" : run.exe;
 }
 
-namespace {
-
-void add_run(ProgramGroup &g, const ProcessRecord &run)
+void add_program_run(ProgramGroup &g, const ProcessRecord &run)
 {
+    g.program = program_of(run);
     if (g.runs == 0 || run.start_s < g.first_start_s)
         g.first_start_s = run.start_s;
     ++g.runs;
@@ -45,16 +44,37 @@ void add_run(ProgramGroup &g, const ProcessRecord &run)
     g.unmapped += run.unmapped;
 }
 
+namespace {
+
+void add_group(ProgramGroup &g, const ProgramGroup &more)
+{
+    if (g.runs == 0 || (more.runs && more.first_start_s < g.first_start_s))
+        g.first_start_s = more.first_start_s;
+    if (g.runs == 0 || more.max_peak_rss > g.max_peak_rss) {
+        g.max_peak_rss = more.max_peak_rss;
+        g.max_peak_pid = more.max_peak_pid;
+        g.comm = more.comm;
+    }
+    g.program = more.program;
+    g.runs += more.runs;
+    g.running += more.running;
+    g.final_rss += more.final_rss;
+    g.page_faults += more.page_faults;
+    g.touched += more.touched;
+    g.mapped += more.mapped;
+    g.unmapped += more.unmapped;
+}
+
 } // namespace
 
-std::vector<ProgramGroup> group_by_program(const std::vector<ProcessRecord> &processes)
+std::vector<ProgramGroup> group_by_program(const std::vector<ProcessRecord> &processes,
+                                           const std::vector<ProgramGroup> &unlisted)
 {
     std::map<std::string, ProgramGroup> groups;
-    for (const ProcessRecord &run : program_runs(processes)) {
-        ProgramGroup &g = groups[program_of(run)];
-        g.program = program_of(run);
-        add_run(g, run);
-    }
+    for (const ProcessRecord &run : program_runs(processes))
+        add_program_run(groups[program_of(run)], run);
+    for (const ProgramGroup &g : unlisted)
+        add_group(groups[g.program], g);
     std::vector<ProgramGroup> out;
     for (auto &[name, g] : groups)
         out.push_back(std::move(g));

@@ -35,8 +35,13 @@ std::vector<ProcessRecord> program_runs(const std::vector<ProcessRecord> &proces
 // The key a run is grouped by: its executable, or "[comm]".
 std::string program_of(const ProcessRecord &run);
 
-// Grouped by program, the largest single peak first.
-std::vector<ProgramGroup> group_by_program(const std::vector<ProcessRecord> &processes);
+// Adds one run of its program to `group` (program named by program_of).
+void add_program_run(ProgramGroup &group, const ProcessRecord &run);
+
+// Grouped by program, the largest single peak first; `unlisted`: the groups
+// of processes no longer listed (-a keeps the largest), added in.
+std::vector<ProgramGroup> group_by_program(const std::vector<ProcessRecord> &processes,
+                                           const std::vector<ProgramGroup> &unlisted = {});
 
 // The sum of the current RSS of the processes still running at the end, and
 // how many they are.

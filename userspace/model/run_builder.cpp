@@ -133,6 +133,7 @@ RunResult build_run(CollectedRun run, std::optional<NamedStacks> stacks, const T
     }
     result.exit_code = exit_code(run);
     report.processes = std::move(run.processes);
+    report.unlisted_programs = std::move(run.unlisted_programs);
     if (run.recording) {
         result.recording = std::move(run.recording);
         finish_recording(*result.recording, report, config);

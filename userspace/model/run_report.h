@@ -9,6 +9,7 @@
 
 #include "model/folded.h"
 #include "model/functions.h"
+#include "model/program_groups.h"
 #include "model/process.h"
 #include "model/trace_config.h"
 
@@ -47,7 +48,9 @@ struct TraceStats {
     // The kernel side's limits (collect/kernel_figures.cpp checks them).
     static constexpr uint32_t kOpenCallsPerThread = 16;
     static constexpr uint32_t kOpenCallsPerProcess = 32;
-    static constexpr uint32_t kEndedKept = 20000; // -a: ended processes listed at most
+    // -a: ended processes listed at most (~3 KiB each, command lines and exec
+    // chains included; the programs table still counts every one)
+    static constexpr uint32_t kEndedKept = 1000;
 
     uint64_t lost_events() const
     {
@@ -112,6 +115,7 @@ struct RunReport {
     double duration_s = 0;
     std::string end_reason;             // "the command exited", "interrupted (SIGINT)", ...
     std::vector<ProcessRecord> processes;
+    std::vector<ProgramGroup> unlisted_programs; // -a: the programs of ended processes not listed
     std::vector<FunctionRecord> functions; // -f, sorted by max peak increment
     std::optional<StacksSummary> stacks;   // --folded
     FoldedStacks folded;

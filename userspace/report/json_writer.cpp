@@ -266,9 +266,15 @@ json report_json(const RunReport &r)
     j["processes"] = std::move(list);
     // the same processes grouped by program (each program of an exec chain counts)
     json programs = json::array();
-    for (const ProgramGroup &g : group_by_program(r.processes))
+    for (const ProgramGroup &g : group_by_program(r.processes, r.unlisted_programs))
         programs.push_back(program_json(g));
     j["programs"] = std::move(programs);
+    if (!r.unlisted_programs.empty()) { // what "programs" counts beyond "processes" (read back by report)
+        json unlisted = json::array();
+        for (const ProgramGroup &g : r.unlisted_programs)
+            unlisted.push_back(program_json(g));
+        j["unlisted_programs"] = std::move(unlisted);
+    }
     RunningTotal running = running_total(r.processes);
     j["running_at_end"] = {{"processes", running.processes}, {"rss_bytes", running.rss}};
     j["total_peak"] = {{"rss_bytes", r.total_peak.bytes}, {"at_s", r.total_peak.at_s}};
@@ -346,6 +352,23 @@ void line_tables_from_json(const json &tables, RunReport &r)
 } // namespace
 
 // One row of a report's "functions", as function_json() wrote it.
+static ProgramGroup program_from_json(const json &g)
+{
+    ProgramGroup out;
+    out.program = g.value("program", "");
+    out.comm = g.value("comm", "");
+    out.runs = g.value("processes", size_t{0});
+    out.running = g.value("running", size_t{0});
+    out.max_peak_rss = g.value("max_peak_rss_bytes", uint64_t{0});
+    out.max_peak_pid = g.value("max_peak_pid", uint32_t{0});
+    out.final_rss = g.value("final_rss_bytes", uint64_t{0});
+    out.page_faults = g.value("page_faults", uint64_t{0});
+    out.touched = g.value("touched_bytes", uint64_t{0});
+    out.mapped = g.value("mapped_bytes", uint64_t{0});
+    out.unmapped = g.value("unmapped_bytes", uint64_t{0});
+    return out;
+}
+
 static FunctionRecord function_from_json(const json &f)
 {
     FunctionRecord fr;
@@ -441,6 +464,9 @@ RunReport report_from_json(const json &j)
     r.children = j.value("children", false);
     for (const auto &p : j["processes"])
         r.processes.push_back(process_from_json(p, 0));
+    if (j.contains("unlisted_programs") && j["unlisted_programs"].is_array())
+        for (const auto &g : j["unlisted_programs"])
+            r.unlisted_programs.push_back(program_from_json(g));
     if (j.contains("functions"))
         for (const auto &f : j["functions"])
             r.functions.push_back(function_from_json(f));

@@ -379,7 +379,7 @@ void write_all_tables(std::ostream &out, const RunReport &r, const std::vector<P
     write_processes(out, by_growth, true);
     write_legend(out, true);
     if (r.by_program()) {
-        auto groups = group_by_program(r.processes);
+        auto groups = group_by_program(r.processes, r.unlisted_programs);
         if (groups.size() > top)
             groups.resize(top);
         out << "\nTop " << groups.size() << " programs by the largest peak of one process:\n";
@@ -393,14 +393,15 @@ void write_all_tables(std::ostream &out, const RunReport &r, const std::vector<P
         out << "Not listed: " << format_count(r.stats.ended_not_kept)
             << " processes that ended while traced (counted in 'seen'): past "
             << format_count(TraceStats::kEndedKept)
-            << " ended processes, memtrace keeps only the biggest and fastest-growing.\n";
+            << " ended processes, memtrace keeps only the biggest and fastest-growing"
+            << (r.by_program() ? " (the programs table counts them all).\n" : ".\n");
 }
 
 // A command, its children, or -p: every program each process ran.
 void write_tree_tables(std::ostream &out, const RunReport &r, std::vector<ProcessRecord> procs)
 {
     if (r.by_program()) {
-        auto groups = group_by_program(r.processes);
+        auto groups = group_by_program(r.processes, r.unlisted_programs);
         if (r.top && groups.size() > *r.top)
             groups.resize(*r.top);
         write_program_groups(out, groups);

@@ -699,6 +699,64 @@ std::vector<std::pair<mt_stack_key, uint64_t>> BpfLoader::read_stack_bytes() con
     return read_map<mt_stack_key, uint64_t>(state_->skel->maps.stack_bytes);
 }
 
+namespace {
+
+// A hash map's entries in a few system calls (BPF_MAP_LOOKUP_BATCH), or one
+// key at a time where the kernel has no batches; nullopt if reading failed.
+template <typename K, typename V> std::optional<std::vector<std::pair<K, V>>> read_map_batched(bpf_map *map)
+{
+    constexpr uint32_t kChunk = 4096; // more than a bucket holds: no ENOSPC
+    std::vector<K> keys(kChunk);
+    std::vector<V> values(kChunk);
+    std::vector<std::pair<K, V>> out;
+    uint64_t in_batch = 0, out_batch = 0; // a bucket number for hash maps (4 bytes at least)
+    for (bool first = true;; first = false) {
+        uint32_t count = kChunk;
+        int err = bpf_map_lookup_batch(bpf_map__fd(map), first ? nullptr : &in_batch, &out_batch, keys.data(),
+                                       values.data(), &count, nullptr);
+        if (err && errno != ENOENT)
+            return errno == EINVAL || errno == EOPNOTSUPP || errno == 524 /* ENOTSUPP */
+                       ? std::optional(read_map<K, V>(map))
+                       : std::nullopt;
+        for (uint32_t i = 0; i < count && i < kChunk; ++i)
+            out.emplace_back(keys[i], values[i]);
+        if (err) // ENOENT: the last bucket was read
+            return out;
+        in_batch = out_batch;
+    }
+}
+
+} // namespace
+
+std::vector<std::pair<mt_stack_key, uint64_t>> BpfLoader::take_stack_bytes(const std::set<uint32_t> &tgids)
+{
+    bpf_map *map = state_->skel->maps.stack_bytes;
+    std::vector<std::pair<mt_stack_key, uint64_t>> taken;
+    auto all = read_map_batched<mt_stack_key, uint64_t>(map);
+    if (!all)
+        return taken; // named at the end instead
+    for (const auto &entry : *all)
+        if (tgids.count(entry.first.tgid))
+            taken.push_back(entry);
+    for (const auto &[key, bytes] : taken)
+        bpf_map__delete_elem(map, &key, sizeof(key), 0);
+    return taken;
+}
+
+std::vector<std::pair<uint32_t, std::string>> BpfLoader::take_thread_names(const std::set<uint32_t> &tids)
+{
+    bpf_map *map = state_->skel->maps.sample_state;
+    std::vector<std::pair<uint32_t, std::string>> out;
+    for (uint32_t tid : tids) {
+        mt_sample_state st{};
+        if (bpf_map__lookup_elem(map, &tid, sizeof(tid), &st, sizeof(st), 0) != 0)
+            continue;
+        out.emplace_back(tid, std::string(st.comm, strnlen(st.comm, sizeof(st.comm))));
+        bpf_map__delete_elem(map, &tid, sizeof(tid), 0);
+    }
+    return out;
+}
+
 std::vector<UserStackFrame> BpfLoader::read_user_stack(int32_t id) const
 {
     std::vector<UserStackFrame> out;

@@ -81,6 +81,8 @@ public:
     std::vector<std::pair<uint32_t, mt_call_slots>> read_call_slots() const override;
     std::vector<std::pair<uint32_t, mt_py_code_key>> read_py_funcs() const override;
     std::vector<std::pair<mt_stack_key, uint64_t>> read_stack_bytes() const override;
+    std::vector<std::pair<mt_stack_key, uint64_t>> take_stack_bytes(const std::set<uint32_t> &tgids) override;
+    std::vector<std::pair<uint32_t, std::string>> take_thread_names(const std::set<uint32_t> &tids) override;
     std::vector<UserStackFrame> read_user_stack(int32_t id) const override;
     std::vector<uint64_t> read_kernel_stack(int32_t id) const override;
     std::vector<std::pair<uint32_t, std::string>> read_thread_names() const override;

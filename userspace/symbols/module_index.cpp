@@ -46,15 +46,13 @@ const ModuleFile *ModuleIndex::remember(const std::string &path, const std::stri
     auto file = std::make_unique<ModuleFile>();
     file->path = path;
     file->open_path = open_path;
-    if (fd) {
+    if (fd)
         file->open_path = "/proc/self/fd/" + std::to_string(fd.get());
-        kept_fds_.push_back(std::move(fd));
-    }
     // Not ELF (or unreadable): still a named region, without a build-id.
     if (ElfOpen elf = ElfFile::try_open(file->open_path); elf.file)
         file->build_id = elf.file->build_id();
     const ModuleFile *raw = file.get();
-    files_.push_back(std::move(file));
+    files_.emplace(raw, KeptFile{std::move(file), std::move(fd), identity, kernel_id(st)});
     by_path_[identity] = raw;
     by_kernel_id_.emplace(kernel_id(st), raw);
     if (!raw->build_id.empty())
@@ -64,7 +62,52 @@ const ModuleFile *ModuleIndex::remember(const std::string &path, const std::stri
 
 void ModuleIndex::add_file(const std::string &path)
 {
-    remember(path, path);
+    if (const ModuleFile *file = remember(path, path))
+        files_.at(file).pinned = true;
+}
+
+std::set<const ModuleFile *> ModuleIndex::unused_files(const std::set<const ModuleFile *> &needed) const
+{
+    std::set<const ModuleFile *> mapped;
+    for (const auto &[pid, mappings] : maps_)
+        for (const Mapping &m : mappings)
+            mapped.insert(m.file);
+    std::set<const ModuleFile *> unused;
+    for (const auto &[file, kept] : files_)
+        if (!kept.pinned && !mapped.count(file) && !needed.count(file))
+            unused.insert(file);
+    return unused;
+}
+
+// A key another file shares (two paths to one inode, one build-id in two
+// files) moves to it.
+void ModuleIndex::release(const std::set<const ModuleFile *> &files)
+{
+    for (const ModuleFile *file : files) {
+        auto kept = files_.find(file);
+        if (kept == files_.end())
+            continue;
+        by_path_.erase(kept->second.identity);
+        const std::pair<uint64_t, uint64_t> inode = kept->second.kernel_id;
+        const std::string build_id = file->build_id;
+        files_.erase(kept); // closes its descriptor
+        auto other = [&](auto &&same) -> const ModuleFile * {
+            for (const auto &[f, k] : files_)
+                if (same(*f, k))
+                    return f;
+            return nullptr;
+        };
+        if (auto it = by_kernel_id_.find(inode); it != by_kernel_id_.end() && it->second == file) {
+            by_kernel_id_.erase(it);
+            if (const ModuleFile *f = other([&](const ModuleFile &, const KeptFile &k) { return k.kernel_id == inode; }))
+                by_kernel_id_.emplace(inode, f);
+        }
+        if (auto it = by_id_.find(build_id); it != by_id_.end() && it->second == file) {
+            by_id_.erase(it);
+            if (const ModuleFile *f = other([&](const ModuleFile &m, const KeptFile &) { return m.build_id == build_id; }))
+                by_id_.emplace(build_id, f);
+        }
+    }
 }
 
 bool ModuleIndex::snapshot(pid_t pid)
@@ -119,15 +162,14 @@ void ModuleIndex::add_mapping(pid_t pid, const KernelMapping &k)
         if (!k.path.empty() && (file = remember(k.path, candidate, &id)))
             break;
     if (!file)
-        if (auto known = by_kernel_id_.find({k.dev, k.ino}); known != by_kernel_id_.end())
-            file = known->second;
+        file = by_kernel_id(k.dev, k.ino);
     merge(pid, {{k.start, k.end, k.offset, file, k.path}});
 }
 
 void ModuleIndex::forget(pid_t pid)
 {
     maps_.erase(pid);
-    generations_[pid] = next_generation_++;
+    generations_.erase(pid); // 0: no mappings (every snapshot after gets a new number)
 }
 
 const std::vector<ModuleIndex::Mapping> *ModuleIndex::mappings(pid_t pid) const
@@ -159,6 +201,12 @@ const ModuleFile *ModuleIndex::by_build_id(const std::string &hex) const
 {
     auto it = by_id_.find(hex);
     return it == by_id_.end() ? nullptr : it->second;
+}
+
+const ModuleFile *ModuleIndex::by_kernel_id(uint64_t dev, uint64_t ino) const
+{
+    auto it = by_kernel_id_.find({dev, ino});
+    return it == by_kernel_id_.end() ? nullptr : it->second;
 }
 
 MappedAddress ModuleIndex::find(pid_t pid, uint64_t address) const

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,8 @@ public:
     // The process runs another program (exec), or ended (-a, its stacks unwound):
     // its mappings go (frames are kept by file, which stays).
     void forget(pid_t pid);
-    // A file known otherwise (the program memtrace runs, its DT_NEEDED).
+    // A file known otherwise (the program memtrace runs, its DT_NEEDED): kept
+    // to the end.
     void add_file(const std::string &path);
     // Last resort for build-ids no snapshot saw: the files in these directories.
     void scan_directories(const std::vector<std::string> &dirs);
@@ -66,14 +68,23 @@ public:
         std::string region;
     };
     // The process's executable mappings (nullptr: never read), and a number
-    // that changes with every snapshot of it (caches built on them compare it).
+    // that changes with every snapshot of it (caches built on them compare it;
+    // 0 while none is known).
     const std::vector<Mapping> *mappings(pid_t pid) const;
     uint64_t generation(pid_t pid) const;
 
     const ModuleFile *by_build_id(const std::string &hex) const;
+    const ModuleFile *by_kernel_id(uint64_t dev, uint64_t ino) const; // dev as the kernel side encodes it
     MappedAddress find(pid_t pid, uint64_t address) const;
     bool has_snapshot(pid_t pid) const { return maps_.count(pid) != 0; }
     size_t files() const { return files_.size(); }
+
+    // -a: the files no process's mappings hold (nor add_file), and that are
+    // not in `needed`: what can be let go once nothing else refers to them.
+    std::set<const ModuleFile *> unused_files(const std::set<const ModuleFile *> &needed) const;
+    // Closes these files and forgets them: their ModuleFile pointers dangle
+    // (drop what is kept by them first). A file mapped again later is read anew.
+    void release(const std::set<const ModuleFile *> &files);
 
 private:
     // `expected`: the file must be this one (kernel dev, inode), checked on
@@ -83,14 +94,22 @@ private:
     void merge(pid_t pid, std::vector<Mapping> fresh);
 
     std::string proc_root_;
-    std::vector<std::unique_ptr<ModuleFile>> files_;
+    // Every file known, with the descriptor that reads it after it is deleted
+    // and after its processes exit, and the keys it is found by.
+    struct KeptFile {
+        std::unique_ptr<ModuleFile> file;
+        UniqueFd fd;
+        std::string identity; // path + device and inode
+        std::pair<uint64_t, uint64_t> kernel_id;
+        bool pinned = false; // add_file: kept to the end
+    };
+    std::map<const ModuleFile *, KeptFile> files_;
     std::map<std::string, const ModuleFile *> by_id_;
     std::map<std::string, const ModuleFile *> by_path_; // path + inode identity
     std::map<std::pair<uint64_t, uint64_t>, const ModuleFile *> by_kernel_id_; // (dev, inode)
     std::map<pid_t, std::vector<Mapping>> maps_;
     std::map<pid_t, uint64_t> generations_;
     uint64_t next_generation_ = 1;
-    std::vector<UniqueFd> kept_fds_; // every file, readable after deletion and process exit
 };
 
 } // namespace memtrace

@@ -12,6 +12,12 @@ bool frame_pointer_root(const std::string &frame)
 FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options)
 {
     FoldedStacks folded;
+    fold_stacks(raw, namer, options, folded);
+    return folded;
+}
+
+void fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options, FoldedStacks &folded)
+{
     std::map<std::pair<uint32_t, int32_t>, std::vector<NamedFrame>> user_names; // by (pid, id)
     std::map<int32_t, std::vector<std::string>> kernel_names;
     for (const RawStackSample &s : raw.samples) {
@@ -67,7 +73,6 @@ FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOpti
         sources.resize(frames.size());
         folded.add(frames, s.bytes, sources);
     }
-    return folded;
 }
 
 } // namespace memtrace

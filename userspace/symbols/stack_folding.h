@@ -45,5 +45,7 @@ struct FoldOptions {
 bool frame_pointer_root(const std::string &frame);
 
 FoldedStacks fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options);
+// The same, added to `into` (stacks folded earlier, of other samples).
+void fold_stacks(const RawStacks &raw, StackNamer &namer, const FoldOptions &options, FoldedStacks &into);
 
 } // namespace memtrace

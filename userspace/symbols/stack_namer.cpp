@@ -36,6 +36,24 @@ const PerfMap &StackNamer::perf_map(pid_t pid)
     return it->second;
 }
 
+void StackNamer::forget_process(pid_t pid)
+{
+    perf_maps_.erase(pid);
+    uids_.erase(static_cast<uint32_t>(pid));
+}
+
+void StackNamer::forget_files(const std::set<const ModuleFile *> &files)
+{
+    for (const ModuleFile *file : files) {
+        auto first = named_.lower_bound(std::make_tuple(file, uint64_t{0}, uint64_t{0}));
+        auto last = first;
+        while (last != named_.end() && std::get<0>(last->first) == file)
+            ++last;
+        named_.erase(first, last);
+        symbols_.forget(file->open_path);
+    }
+}
+
 void StackNamer::name_in_file(const ModuleFile &file, uint64_t offset, uint64_t lookup,
                               std::vector<NamedFrame> &out)
 {

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "model/folded.h"
@@ -56,6 +57,14 @@ public:
     // The user each process ran as, noted while it lived: its perf map is
     // trusted if that user owns it, after the process is gone (or its pid reused).
     void set_process_uids(std::map<uint32_t, uid_t> uids) { uids_ = std::move(uids); }
+    void set_process_uid(uint32_t pid, uid_t uid) { uids_[pid] = uid; }
+    // -a: a process whose stacks are named (its perf map, its user), and files
+    // the module index lets go (frames named in them: their pointers dangle next).
+    void forget_process(pid_t pid);
+    void forget_files(const std::set<const ModuleFile *> &files);
+    // The files frames came from since the last call (open path -> path
+    // shown), for the frame-pointer check: taken before their files go.
+    std::map<std::string, std::string> take_files_seen() { return std::exchange(files_seen_, {}); }
 
 private:
     // The frame's function, and before it (leaf side) the functions inlined

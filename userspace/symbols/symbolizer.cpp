@@ -97,6 +97,11 @@ Symbolizer::Symbolizer(const std::vector<std::string> &debug_dirs)
 
 Symbolizer::~Symbolizer() = default;
 
+void Symbolizer::forget(const std::string &open_path)
+{
+    modules_.erase(open_path);
+}
+
 Symbolizer::Module *Symbolizer::module(const std::string &open_path, const std::string &path)
 {
     auto &slot = modules_[open_path];

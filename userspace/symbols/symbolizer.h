@@ -53,6 +53,9 @@ public:
     // pointer chain through code without frame pointers yields wild ones).
     bool loaded_offset(const std::string &open_path, const std::string &path,
                        uint64_t file_offset);
+    // What was read of the file at `open_path` goes (the path may name
+    // another file next: a descriptor number reused).
+    void forget(const std::string &open_path);
 
 private:
     struct Module;

@@ -290,6 +290,19 @@ void DwarfUnwinder::forget(pid_t pid)
     processes_.erase(pid);
 }
 
+void DwarfUnwinder::forget_files(const std::set<const ModuleFile *> &files)
+{
+    if (files.empty())
+        return;
+    processes_.clear(); // rebuilt from the mappings at their next sample
+    for (const ModuleFile *file : files) {
+        elves_.erase(file);
+        layouts_.erase(file);
+        fds_.erase(file);
+        go_files_.erase(file);
+    }
+}
+
 bool DwarfUnwinder::read_file_word(uint64_t address, pid_t pid, uint64_t *out)
 {
     const auto *mappings = index_.mappings(pid);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ public:
     UnwoundStack unwind(const StackSnapshot &snapshot);
     // A process that ended: its address space (Dwfl, open files) goes.
     void forget(pid_t pid);
+    // Files the module index lets go: what was read of them goes first
+    // (address spaces too: their modules share the files' Elfs).
+    void forget_files(const std::set<const ModuleFile *> &files);
 
 private:
     struct Process;

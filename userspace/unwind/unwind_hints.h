@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "unwind/frame_pointers.h"
@@ -21,6 +22,12 @@ public:
     // The ranges of `mappings` whose files lack frame pointers (or are not
     // known to have them), in map order.
     std::vector<Range> without_frame_pointers(const std::vector<ModuleIndex::Mapping> &mappings);
+    // Files the module index lets go.
+    void forget_files(const std::set<const ModuleFile *> &files)
+    {
+        for (const ModuleFile *file : files)
+            known_.erase(file);
+    }
 
 private:
     FramePointers of(const ModuleFile &file);
