@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "model/line_table.h"
@@ -38,17 +39,27 @@ public:
     // `sources`: empty, or one per frame.
     void add(const std::vector<std::string> &frames, uint64_t bytes,
              const std::vector<FrameSource> &sources = {});
-    std::vector<FoldedLine> lines() const; // sorted by stack
+    std::vector<FoldedLine> lines() const; // sorted by stack, with frames and sources
+    // Each stack and its bytes, sorted by stack, without copies.
+    template <typename F> void each(F &&f) const
+    {
+        for (const auto &[stack, entry] : by_stack_)
+            f(stack, entry.bytes);
+    }
     uint64_t total() const { return total_; }
     size_t size() const { return by_stack_.size(); }
 
 private:
+    // A long trace (-a) folds thousands of stacks of the same frames: each
+    // stack is kept once as its text, and each frame's source once.
+    using SourceKey = std::tuple<std::string, std::string, uint64_t, std::string, int64_t>;
     struct Entry {
         uint64_t bytes = 0;
-        std::vector<std::string> frames;
-        std::vector<FrameSource> sources;
+        std::vector<uint32_t> sources; // ids in sources_
     };
     std::map<std::string, Entry> by_stack_;
+    std::map<SourceKey, uint32_t> source_ids_;
+    std::vector<SourceKey> sources_; // by id (copies: a FoldedStacks copied stays whole)
     uint64_t total_ = 0;
 };
 

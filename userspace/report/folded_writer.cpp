@@ -4,8 +4,7 @@ namespace memtrace {
 
 void write_folded(std::ostream &out, const FoldedStacks &stacks)
 {
-    for (const FoldedLine &line : stacks.lines())
-        out << line.stack << ' ' << line.bytes << '\n';
+    stacks.each([&](const std::string &stack, uint64_t bytes) { out << stack << ' ' << bytes << '\n'; });
 }
 
 } // namespace memtrace

@@ -86,7 +86,7 @@ private:
     // frames come in thousands of processes, and inlined frames cost a walk of
     // the debug information each. Emptied when full.
     std::map<std::tuple<const ModuleFile *, uint64_t, uint64_t>, std::vector<NamedFrame>> named_;
-    static constexpr size_t kNamedKept = 1 << 18;
+    static constexpr size_t kNamedKept = 1 << 16;
 };
 
 // The native frames (leaf first) with each _PyEval_EvalFrameDefault frame
