@@ -4,6 +4,7 @@
 # workloads, runs bench/peers.py (memtrace against heaptrack, memleak, massif and mprof),
 # bench/overhead.py (process tracing and stacks), bench/probes.py (-f) and bench/python.py
 # (Python frames against none, and mprof run), bench/startup.py (fixed costs),
+# bench/whole_run.py (a 3 s program traced from fork to exit, start-up and exit included),
 # bench/stacks_peak.py (--stacks peak beside touch), bench/hot_function.py (the hot-function
 # warning against the truth), bench/folded_all.py (-a --folded: memtrace's own memory on a
 # busy machine) and bench/whole_stacks.py (whole stacks on real programs, and what the copies
@@ -37,6 +38,7 @@ fi
 /usr/bin/python3 bench/probes.py $quick
 /usr/bin/python3 bench/python.py $quick
 /usr/bin/python3 bench/startup.py $quick
+/usr/bin/python3 bench/whole_run.py $quick
 if [ -n "$quick" ]; then
     /usr/bin/python3 bench/stacks_peak.py --rounds 1 --mib 256 > build/bench/stacks_peak.md
     /usr/bin/python3 bench/hot_function.py --rounds 1 --seconds 2 --spins 0,5000
@@ -72,6 +74,8 @@ machine=$(/usr/bin/python3 -c 'import os,platform; cpu=[l.split(":",1)[1].strip(
     cat build/bench/python.md
     echo
     cat build/bench/startup.md
+    echo
+    cat build/bench/whole_run.md
     echo
     echo "## Stacks at the peak (\`--stacks peak\`) beside first touch (\`--stacks touch\`)"
     echo
