@@ -48,8 +48,10 @@ int trace(const Options &options)
     Collected collected = collector.finish(stop, command);
 
     std::optional<NamedStacks> stacks;
-    if (collected.stacks)
+    if (collected.stacks) {
         stacks = name_stacks(*collected.stacks, config);
+        measure_own_usage(collected.run.cost); // naming the stacks is memtrace's work too
+    }
     RunResult run = build_run(std::move(collected.run), std::move(stacks), config);
     if (!outputs.write(run) && run.exit_code == 0)
         return 1;

@@ -594,9 +594,8 @@ void Collector::fill_stats_and_functions(CollectedRun &run, const std::vector<mt
     run.probes_attached = kernel_.probes_attached();
 }
 
-SelfCost Collector::self_cost() const
+void measure_own_usage(SelfCost &cost)
 {
-    SelfCost cost;
     rusage own{};
     getrusage(RUSAGE_SELF, &own);
     cost.cpu_user_s = static_cast<double>(own.ru_utime.tv_sec) +
@@ -604,6 +603,12 @@ SelfCost Collector::self_cost() const
     cost.cpu_system_s = static_cast<double>(own.ru_stime.tv_sec) +
                         static_cast<double>(own.ru_stime.tv_usec) / 1e6;
     cost.maxrss_bytes = static_cast<uint64_t>(own.ru_maxrss) * 1024;
+}
+
+SelfCost Collector::self_cost() const
+{
+    SelfCost cost;
+    measure_own_usage(cost);
     cost.bpf_stats_enabled =
         kernel_.run_time_stats() || procfs_flag("/proc/sys/kernel/bpf_stats_enabled");
     const ProgramCost prog = kernel_.program_cost();

@@ -138,4 +138,8 @@ private:
     uint64_t last_hot_check_ = 0;
 };
 
+// memtrace's own CPU time (user, system) and memory high-water mark so far
+// into `cost` (the BPF programs' figures are left as they are).
+void measure_own_usage(SelfCost &cost);
+
 } // namespace memtrace

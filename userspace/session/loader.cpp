@@ -341,12 +341,14 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
     if (!copies && !resident) {
         bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
     } else {
-        // At least 8 MiB (~170,000 samples or ranges), room for ~512 copies in
-        // flight; -a, which runs for long, ~96 (the reader is woken at a
-        // quarter): memtrace maps the ring twice, so each MiB of it is two of
-        // memtrace's RSS for the whole run (128 MiB at 512 copies of 64 KiB).
-        const uint32_t in_flight = config.trace_all ? 96 : 512;
-        uint32_t bytes = 8u << 20;
+        // Room for ~512 copies in flight; -a, which runs for long, 64 (the
+        // reader is woken at a quarter; most copies are a few KiB: none was
+        // lost in 5 minutes of a busy machine, bench/folded_all.py); --stacks
+        // peak|end at least 8 MiB (~170,000 samples or ranges). memtrace maps
+        // the ring twice, so each MiB of it is two of memtrace's RSS for the
+        // whole run (128 MiB at 512 copies of 64 KiB).
+        const uint32_t in_flight = config.trace_all ? 64 : 512;
+        uint32_t bytes = resident ? 8u << 20 : 4u << 20;
         while (copies && bytes < in_flight * (config.stack_copy + sizeof(mt_rec_stack)))
             bytes <<= 1;
         bpf_map__set_max_entries(skel->maps.stack_events, bytes);
