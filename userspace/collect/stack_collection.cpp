@@ -31,7 +31,7 @@ StackCollection::StackCollection(KernelSide &kernel, const TraceConfig &config, 
 {
     if (config.stacks == StackWeight::None)
         python_.for_functions_only();
-    if (config.mode == TraceMode::All && config.stacks != StackWeight::None && !config.resident_stacks())
+    if (many_processes() && config.stacks != StackWeight::None && !config.resident_stacks())
         naming_ = std::make_shared<StackNaming>(modules_, config);
     if (!config.stack_copies())
         return;
@@ -55,8 +55,10 @@ void StackCollection::read_mappings(uint32_t pid)
     // between makes the kernel side ignore this hint.
     const bool auto_mode = config_.stack_copies() && config_.unwind == UnwindMode::Auto;
     const uint64_t gen = auto_mode ? kernel_.code_gen(pid) : 0;
+    const uint64_t now = monotonic_ns();
     if (!modules_->snapshot(static_cast<pid_t>(pid)))
         return;
+    read_ns_[pid] = now;
     struct stat proc {};
     if (stat(("/proc/" + std::to_string(pid)).c_str(), &proc) == 0)
         uids_[pid] = proc.st_uid; // its perf map's owner must be this user, or root
@@ -99,8 +101,8 @@ void StackCollection::mappings_until(uint64_t ts_ns)
         const MappingChange &c = mapping_changes_[done];
         if (c.mapping)
             modules_->add_mapping(static_cast<pid_t>(c.pid), *c.mapping);
-        else
-            modules_->forget(static_cast<pid_t>(c.pid));
+        else if (auto read = read_ns_.find(c.pid); read == read_ns_.end() || read->second < c.ts_ns)
+            modules_->forget(static_cast<pid_t>(c.pid)); // an exec: unless read since (the new program's)
     }
     mapping_changes_.erase(mapping_changes_.begin(), mapping_changes_.begin() + static_cast<std::ptrdiff_t>(done));
 }
@@ -147,7 +149,7 @@ void StackCollection::after_drain()
 
 void StackCollection::process_ended(uint32_t pid, const std::string &comm)
 {
-    if (config_.mode != TraceMode::All)
+    if (!many_processes())
         return;
     ended_.push_back(pid);
     if (harvesting())
@@ -161,7 +163,7 @@ constexpr size_t kHarvestBatch = 256;            // or when this many wait
 
 } // namespace
 
-// -a: what memtrace kept for processes that ended, released a few drains
+// -a, --children: what memtrace kept for processes that ended, released a few drains
 // later: their copies may still wait for mappings (DwarfStacks::kDeferrals).
 void StackCollection::release_ended()
 {
@@ -190,6 +192,7 @@ void StackCollection::forget_process(uint32_t pid)
     modules_->forget(static_cast<pid_t>(pid));
     python_.forget(pid);
     to_read_.erase(pid);
+    read_ns_.erase(pid);
 }
 
 // The samples of the processes in ready_ (the kernel's, taken out of its map,

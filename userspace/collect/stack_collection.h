@@ -51,7 +51,7 @@ public:
     // left RSS or moved.
     void add_sample(const SampleRecord &sample);
     void add_range(const RangeRecord &range) { ranges_.add(range); }
-    // -a: a process ended (named `comm`). Once the drains after this one have
+    // -a, --children: a process ended (named `comm`). Once the drains after this one have
     // unwound its last stack copies, its samples are named and folded (about
     // once a second, with others that ended), then its mappings, address
     // space, Python names and the files no one else maps are let go: memory
@@ -77,6 +77,8 @@ public:
 private:
     void read_queued();
     void release_ended();
+    // -a and --children: processes come and go without end (a build's compilers).
+    bool many_processes() const { return config_.mode == TraceMode::All || config_.children; }
     bool harvesting() const { return naming_ && !lines_; }
     void harvest();
     void forget_process(uint32_t pid);
@@ -96,7 +98,7 @@ private:
     std::set<uint32_t> to_read_;
     std::vector<uint32_t> ended_;                    // this drain
     std::deque<std::vector<uint32_t>> ended_drains_; // by drain, oldest first
-    // -a: the naming of ended processes' samples as the trace goes (not with
+    // -a, --children: the naming of ended processes' samples as the trace goes (not with
     // --lines or --stacks peak|end, which need the whole run's samples).
     std::shared_ptr<StackNaming> naming_;
     std::map<uint32_t, std::string> ended_comms_; // until named
@@ -110,6 +112,9 @@ private:
         std::optional<ModuleIndex::KernelMapping> mapping;
     };
     std::vector<MappingChange> mapping_changes_;
+    // When each process's mappings were last read from /proc (ktime): an exec
+    // applied in time order must not forget what was read after it.
+    std::map<uint32_t, uint64_t> read_ns_;
     std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
     ResidentRanges ranges_;
     uint64_t untracked_ = 0;
