@@ -12,6 +12,7 @@ given too. Writes build/bench/whole_run.md (and prints it).
 """
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,12 +34,22 @@ def commands(program, folded):
     ]
 
 
-def timed(argv):
+def cpu_of_children():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+def timed(argv, cpu=None):
+    """Wall time from fork to exit; `cpu` (a list) gets the CPU time of every
+    process of the run (memtrace, the program, the kernel's work in them)."""
+    cpu_before = cpu_of_children()
     start = time.perf_counter()
     r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if r.returncode != 0:
         sys.exit(f"bench: {' '.join(argv)} failed ({r.returncode}): {r.stderr[-2000:]}")
+    if cpu is not None:
+        cpu.append(cpu_of_children() - cpu_before)
     return elapsed
 
 
@@ -67,9 +78,10 @@ def main():
         for _, argv in cmds:
             timed(argv)  # warm-up: page cache
         times = {label: [] for label, _ in cmds}
+        cpu = {label: [] for label, _ in cmds}
         for i in range(rounds):
             for label, argv in (cmds if i % 2 == 0 else list(reversed(cmds))):
-                times[label].append(timed(argv))
+                times[label].append(timed(argv, cpu[label]))
             print(f"round {i + 1}/{rounds}", file=sys.stderr)
     alone = times["alone"]
     lines = [
@@ -79,17 +91,22 @@ def main():
         f" (~{expected:.1f} s alone: builds and drops a 2M-entry unordered_map and 3M strings per round) run",
         f"alone and traced, {rounds} alternating rounds, wall time from fork to exit: memtrace's start-up,",
         "tracing and exit included. Paired ratio: each traced run over the run alone of the same round.",
+        "CPU: user + system time of every process of the run (memtrace's and the program's, the BPF",
+        "programs' run time counted in the program's), steadier than wall time on a shared VM.",
         "Goal (issue 15): ≤ 1.03x for `memtrace --`.",
         "",
-        "| command | median | range | ratio of medians | paired ratios, median (range) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| command | wall, median | range | ratio of medians | paired ratios, median (range) | CPU, median | CPU ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    alone_cpu = statistics.median(cpu["alone"])
     for label, _ in cmds:
         t = times[label]
         ratio = statistics.median(t) / statistics.median(alone)
         paired = [x / a for x, a in zip(t, alone)]
+        c = statistics.median(cpu[label])
         lines.append(f"| `{label}` | {statistics.median(t):.3f} s | {min(t):.3f}-{max(t):.3f} s | "
-                     f"{ratio:.3f}x | {statistics.median(paired):.3f}x ({min(paired):.3f}-{max(paired):.3f}) |")
+                     f"{ratio:.3f}x | {statistics.median(paired):.3f}x ({min(paired):.3f}-{max(paired):.3f}) | "
+                     f"{c:.3f} s | {c / alone_cpu:.3f}x |")
     lines.append("")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
