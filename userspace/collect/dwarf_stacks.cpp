@@ -140,6 +140,8 @@ void DwarfStacks::take(const std::set<uint32_t> &pids, RawStacks &raw)
             continue;
         for (const RawStackSample &sample : of->second.list) {
             auto stack = stacks_.find(sample.user_id);
+            if (stack == stacks_.end())
+                continue; // every sample has its stack: not reached
             raw.user.emplace(sample.user_id, stack->second.frames);
             if (--stack->second.samples == 0) {
                 ids_.erase(stack->second.key);
