@@ -58,7 +58,7 @@ int trace(const Options &options)
     return run.exit_code;
 }
 
-// Stacks keep a descriptor per mapped file (-a can see thousands).
+// Stacks keep a descriptor per mapped file of the running processes (-a: hundreds).
 void raise_file_limit()
 {
     rlimit files{};
