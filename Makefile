@@ -42,7 +42,7 @@ CXXFLAGS += -std=c++20 $(WARN) $(SANITIZE_WARN) $(SANITIZE) -Iinclude -Iuserspac
 LDFLAGS += $(SANITIZE)
 DEPFLAGS = -MMD -MP
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-CORE_LIBS := -ldw -lelf -lcapstone -lz
+CORE_LIBS := -ldw -lelf -lz # capstone: dlopen'd by probes/x86_code.cpp when -f needs it
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -I$(BUILD)

@@ -1,12 +1,58 @@
 #include "probes/x86_code.h"
 
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <type_traits>
 
 namespace memtrace {
 namespace {
+
+// capstone, loaded the first time a function is decoded (-f, --list-funcs):
+// linked in, its relocated tables were 3 MiB of every memtrace's RSS.
+struct CapstoneLib {
+    decltype(&::cs_open) open = nullptr;
+    decltype(&::cs_close) close = nullptr;
+    decltype(&::cs_option) option = nullptr;
+    decltype(&::cs_malloc) malloc = nullptr;
+    decltype(&::cs_free) free = nullptr;
+    decltype(&::cs_disasm_iter) disasm_iter = nullptr;
+    std::string error; // why it could not be loaded
+
+    static const CapstoneLib &get()
+    {
+        static const CapstoneLib lib = load();
+        return lib;
+    }
+    bool loaded() const { return disasm_iter != nullptr; }
+
+private:
+    static CapstoneLib load()
+    {
+        CapstoneLib lib;
+        const std::string name = "libcapstone.so." + std::to_string(CS_API_MAJOR);
+        void *handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            const char *why = dlerror();
+            lib.error = why ? why : name + ": cannot be loaded";
+            return lib;
+        }
+        auto find = [&](auto &fn, const char *symbol) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(handle, symbol));
+            return fn != nullptr;
+        };
+        if (!find(lib.open, "cs_open") || !find(lib.close, "cs_close") || !find(lib.option, "cs_option") ||
+            !find(lib.malloc, "cs_malloc") || !find(lib.free, "cs_free") ||
+            !find(lib.disasm_iter, "cs_disasm_iter")) {
+            lib.disasm_iter = nullptr;
+            lib.error = name + " lacks the cs_* functions memtrace uses";
+        }
+        return lib; // the library stays loaded for the rest of the run
+    }
+};
 
 bool is_endbr64(std::span<const uint8_t> code)
 {
@@ -40,14 +86,14 @@ ProbeInsn classify(const cs_insn *insn)
 struct CsClose {
     void operator()(csh *handle) const
     {
-        cs_close(handle);
+        CapstoneLib::get().close(handle);
         delete handle;
     }
 };
 using Capstone = std::unique_ptr<csh, CsClose>;
 
 struct CsFree {
-    void operator()(cs_insn *insn) const { cs_free(insn, 1); }
+    void operator()(cs_insn *insn) const { CapstoneLib::get().free(insn, 1); }
 };
 using Insn = std::unique_ptr<cs_insn, CsFree>; // room for one decoded instruction
 
@@ -58,12 +104,15 @@ public:
     X86Decoder(std::span<const uint8_t> code, uint64_t address)
         : bytes_(code.data()), left_(code.size()), pc_(address)
     {
-        auto handle = std::make_unique<csh>();
-        if (cs_open(CS_ARCH_X86, CS_MODE_64, handle.get()) != CS_ERR_OK)
+        const CapstoneLib &cs = CapstoneLib::get();
+        if (!cs.loaded())
             return;
-        cs_option(*handle, CS_OPT_DETAIL, CS_OPT_ON);
+        auto handle = std::make_unique<csh>();
+        if (cs.open(CS_ARCH_X86, CS_MODE_64, handle.get()) != CS_ERR_OK)
+            return;
+        cs.option(*handle, CS_OPT_DETAIL, CS_OPT_ON);
         cs_.reset(handle.release());
-        insn_.reset(cs_malloc(*cs_));
+        insn_.reset(cs.malloc(*cs_));
     }
 
     bool started() const { return cs_ && insn_; } // false: capstone could not start
@@ -72,7 +121,8 @@ public:
     // The next instruction; null when done, or at bytes that do not decode (at pc()).
     const cs_insn *next()
     {
-        if (!started() || left_ == 0 || !cs_disasm_iter(*cs_, &bytes_, &left_, &pc_, insn_.get()))
+        if (!started() || left_ == 0 ||
+            !CapstoneLib::get().disasm_iter(*cs_, &bytes_, &left_, &pc_, insn_.get()))
             return nullptr;
         return insn_.get();
     }
@@ -157,7 +207,8 @@ FunctionCode scan_function(std::span<const uint8_t> code, uint64_t address,
     X86Decoder decoder(code, address);
     if (!decoder.started()) {
         out.fully_decoded = false;
-        out.problem = "capstone could not start";
+        const std::string &why = CapstoneLib::get().error;
+        out.problem = why.empty() ? "capstone could not start" : "capstone could not start: " + why;
         return out;
     }
     const uint64_t end = address + code.size();
