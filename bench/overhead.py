@@ -35,6 +35,16 @@ WORKLOADS = [
 ]
 
 
+
+def write_markdown(lines, path):
+    """A benchmark's results: written to `path` (build/bench/*.md, which bench/run.sh
+    gathers into docs/benchmarks.md) and printed."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+    print(f"\nwritten to {os.path.relpath(path, ROOT)}", file=sys.stderr)
+
 def elapsed_of(stderr):
     m = re.search(r"elapsed_s=([0-9.]+)", stderr)
     if not m:
@@ -216,11 +226,7 @@ def main():
     for r in rows:
         lines.append(f"- {r['name']}: {r['description']}; run as `{' '.join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in r['argv'])}`.")
     lines.append("")
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
-    print(f"\nwritten to {os.path.relpath(args.output, ROOT)}", file=sys.stderr)
+    write_markdown(lines, args.output)
 
 
 if __name__ == "__main__":

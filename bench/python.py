@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overhead import MEMTRACE, ROOT, BUILD, elapsed_of, set_bpf_stats  # noqa: E402
+from overhead import MEMTRACE, ROOT, BUILD, elapsed_of, set_bpf_stats, write_markdown  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 WORKLOAD = os.path.join(ROOT, "bench/workloads/py_alloc.py")
@@ -122,11 +122,7 @@ def main():
     stats = [(label, bpf_time(dict(CONFIGS)[label], workload, json_path, tmp))
              for label in ("--folded --no-python-frames", "--folded")]
     lines = table(rounds, times, None, stats, workload)
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
-    print(f"\nwritten to {os.path.relpath(args.output, ROOT)}", file=sys.stderr)
+    write_markdown(lines, args.output)
 
 
 if __name__ == "__main__":

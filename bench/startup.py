@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overhead import MEMTRACE, ROOT, BUILD  # noqa: E402
+from overhead import MEMTRACE, ROOT, BUILD, write_markdown  # noqa: E402
 
 CC1PLUS = "/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus"
 
@@ -76,11 +76,7 @@ def main():
         lines.append(f"| `{label}` | {statistics.median(t):.3f} s | {min(t):.3f}-{max(t):.3f} s |")
     lines += ["", "Probes are attached as uprobe_multi links (one per program and file) and the links'",
               "release, which the kernel serializes, is left to a child process once results are out.", ""]
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
-    print(f"\nwritten to {os.path.relpath(args.output, ROOT)}", file=sys.stderr)
+    write_markdown(lines, args.output)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overhead import MEMTRACE, ROOT, BUILD  # noqa: E402
+from overhead import MEMTRACE, ROOT, BUILD, write_markdown  # noqa: E402
 
 PROGRAM = os.path.join(BUILD, "bench/alloc_heavy")
 
@@ -108,11 +108,7 @@ def main():
                      f"{ratio:.3f}x | {statistics.median(paired):.3f}x ({min(paired):.3f}-{max(paired):.3f}) | "
                      f"{c:.3f} s | {c / alone_cpu:.3f}x |")
     lines.append("")
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
-    print(f"\nwritten to {os.path.relpath(args.output, ROOT)}", file=sys.stderr)
+    write_markdown(lines, args.output)
 
 
 if __name__ == "__main__":
