@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -238,6 +239,61 @@ TEST_CASE("-a catches processes that start and end during the trace", "[all]")
     auto truth = read_report(dir, pids[0]);
     INFO(bound_text(peak, truth->vm_hwm));
     CHECK(within_peak_bound(peak, truth->vm_hwm));
+}
+
+TEST_CASE("-a past 1,000 ended processes: the program's row counts every run", "[all][bounded]")
+{
+    require_root();
+    // A copy of memwork under a name of its own: no other process on the machine runs it.
+    const std::string dir = report_dir();
+    const std::string program = dir + "/manyruns";
+    {
+        std::ifstream from(workload("memwork"), std::ios::binary);
+        std::ofstream to(program, std::ios::binary);
+        to << from.rdbuf();
+    }
+    REQUIRE(chmod(program.c_str(), 0755) == 0);
+    const std::string json = dir + "/many.json";
+    Background tracer({memtrace_bin(), "-a", "-d", "300", "--json", json, "-o", dir + "/many.txt"});
+    REQUIRE(tracer.wait_for_stderr("memtrace: tracing every process"));
+    constexpr int runs = 1200; // past the 1,000 ended processes the report lists one by one
+    for (int i = 0; i < runs; ++i) { // each run: 1 MiB malloc'd and touched, then exit
+        RunResult r = run({program, "keep", "1"});
+        REQUIRE(r.exit_code == 0);
+    }
+    usleep(500000); // the last exits reach memtrace
+    tracer.signal(SIGINT);
+    RunResult t = tracer.wait(120);
+    INFO(t.err);
+    REQUIRE(t.exit_code == 0);
+    nlohmann::json report = read_json(json);
+    CHECK(report["end_reason"] == "interrupted by SIGINT");
+    const nlohmann::json *row = nullptr;
+    for (const auto &g : report["programs"])
+        if (g["program"] == program)
+            row = &g;
+    REQUIRE(row);
+    CHECK((*row)["processes"] == runs);
+    CHECK((*row)["running"] == 0);
+    // each run touched its 1 MiB, plus its stack, libc's data and the loader's pages
+    const uint64_t touched = (*row)["touched_bytes"];
+    INFO("touched " << touched / MiB << " MiB in " << runs << " runs");
+    CHECK(touched >= runs * MiB);
+    CHECK(touched <= runs * 3 * MiB);
+    CHECK(uint64_t((*row)["max_peak_rss_bytes"]) >= 1 * MiB);
+    size_t listed = 0;
+    for (const auto &p : report["processes"])
+        listed += p["exe"] == program;
+    CHECK(listed < size_t(runs));
+    REQUIRE(report.contains("unlisted_programs"));
+    uint64_t unlisted = 0;
+    for (const auto &g : report["unlisted_programs"])
+        if (g["program"] == program)
+            unlisted = g["processes"];
+    CHECK(listed + unlisted == size_t(runs));
+    std::ifstream text(dir + "/many.txt");
+    std::string all((std::istreambuf_iterator<char>(text)), std::istreambuf_iterator<char>());
+    CHECK(all.find("the programs table counts them all") != std::string::npos);
 }
 
 TEST_CASE("SIGINT / SIGTERM: results written, the right exit code", "[signals]")

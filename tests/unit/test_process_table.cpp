@@ -193,6 +193,21 @@ TEST_CASE("with a limit, the ended processes kept are the largest and the fastes
     CHECK(t.ended_not_kept() == 4);
 }
 
+TEST_CASE("at the end, the ended processes listed are brought down to the limit")
+{
+    ProcessTable t;
+    t.limit_ended(4);
+    for (uint32_t pid = 1; pid <= 5; ++pid) // under limit * 1.5: not pruned while tracing
+        t.apply_exit(figures_of(proc(pid, 100 * pid, MT_PROC_EXITED), kUnits));
+    REQUIRE(t.records().size() == 5);
+    t.trim_ended();
+    CHECK(t.records().size() <= 4);
+    CHECK(t.records().size() + t.ended_not_kept() == 5);
+    CHECK(group_by_program(t.records(), t.unlisted_programs()).at(0).runs == 5);
+    t.trim_ended(); // at the limit already: nothing more goes
+    CHECK(t.records().size() + t.ended_not_kept() == 5);
+}
+
 TEST_CASE("ended processes not kept still count in their programs' figures")
 {
     ProcessTable t;

@@ -516,6 +516,11 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
     for (pid_t pid : plan_.pids)
         run.pids.push_back(static_cast<uint32_t>(pid));
     run.duration_s = static_cast<double>(monotonic_ns() - start_ns_) / 1e9;
+    std::map<uint32_t, std::string> comms; // every process's, before the ended are trimmed
+    if (stacks_ && config_.stacks != StackWeight::None)
+        for (const ProcessRecord &p : table_.records())
+            comms[p.pid] = p.comm; // the live process, or the last that ended
+    table_.trim_ended();
     const uint32_t self = static_cast<uint32_t>(getpid());
     for (ProcessRecord &rec : table_.records())
         if (!(config_.mode == TraceMode::All && rec.pid == self))
@@ -524,9 +529,6 @@ Collected Collector::finish(Stop stop, const std::optional<CommandEnd> &command)
     fill_stats_and_functions(run, final_procs);
     run.cost = self_cost();
     if (stacks_ && config_.stacks != StackWeight::None) {
-        std::map<uint32_t, std::string> comms;
-        for (const ProcessRecord &p : table_.records())
-            comms[p.pid] = p.comm; // the live process, or the last that ended
         out.stacks = stacks_->finish(comms, stack_cuts(final_procs));
         out.stacks->source_reader = plan_.source_reader;
         run.stacks_untracked = stacks_->untracked();

@@ -95,6 +95,12 @@ void ProcessTable::finish(uint32_t pid)
         prune_ended(); // amortized: once per limit/2 exits
 }
 
+void ProcessTable::trim_ended()
+{
+    if (ended_.size() > ended_limit_)
+        prune_ended();
+}
+
 void ProcessTable::prune_ended()
 {
     // Keep the half of the limit with the highest peaks and the half with the

@@ -34,7 +34,10 @@ public:
     // With -a a long trace sees processes without end: keep at most `limit`
     // ended ones, the largest by peak RSS and by growth; count the others,
     // and add their figures to their programs' (unlisted_programs).
+    // During the trace up to 1.5 times `limit` are held (pruned by halves);
+    // trim_ended() brings them down to `limit`, for the report.
     void limit_ended(size_t limit) { ended_limit_ = limit; }
+    void trim_ended();
     uint64_t ended_not_kept() const { return ended_not_kept_; }
     std::vector<ProgramGroup> unlisted_programs() const;
     // Processes that ended, those not kept included.

@@ -291,7 +291,7 @@ void choose_programs(memtrace_bpf *skel, const LoaderConfig &config)
                               config.hold_execs &&
                                   libbpf_find_vmlinux_btf_id("bpf_send_signal_task", BPF_TRACE_FENTRY) > 0);
     bpf_program__set_autoload(skel->progs.mt_prepare_exec,
-                              libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0);
+                              kernel_has_tracepoint("sched", "sched_prepare_exec"));
     if (!python)
         for (bpf_map *map : {skel->maps.py_threads, skel->maps.py_targets, skel->maps.py_funcs})
             bpf_map__set_max_entries(map, 1);
@@ -313,27 +313,20 @@ void attach_programs(memtrace_bpf *skel, const std::vector<mt_py_pattern> &patte
     }
 }
 
-} // namespace
-
-BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State>())
+// The maps of --folded: stack ids, bytes per stack, the copy ring; shrunk to
+// nothing when this run does not use them.
+void size_stack_maps(memtrace_bpf *skel, const LoaderConfig &config, uint32_t cpus)
 {
-    g_verbose = config.verbose;
-    libbpf_set_print(libbpf_print);
-
-    state_->skel.reset(memtrace_bpf__open());
-    if (!state_->skel)
-        fail("open the BPF object", errno);
-    memtrace_bpf *skel = state_->skel.get();
-
-    // configure: rodata and map sizes, before load
-    int cpus = libbpf_num_possible_cpus();
-    if (cpus <= 0)
-        fail("count the possible CPUs", cpus);
-    state_->nr_cpus = static_cast<uint32_t>(cpus);
-    skel->rodata->mt_cfg = bpf_config(config, state_->nr_cpus);
     const bool copies = config.stacks != StackWeight::None && config.unwind != UnwindMode::FramePointers;
     // Without stack copies their maps shrink to nothing.
-    bpf_map__set_max_entries(skel->maps.stack_scratch, copies ? static_cast<uint32_t>(cpus) : 1);
+    bpf_map__set_max_entries(skel->maps.stack_scratch, copies ? cpus : 1);
+    // The stack-trace maps are preallocated: at full size they cost ~20 ms of
+    // start-up and ~40 MiB of kernel memory to a run that takes no stacks.
+    if (config.stacks == StackWeight::None)
+        for (bpf_map *map : {skel->maps.user_stacks, skel->maps.stack_bytes})
+            bpf_map__set_max_entries(map, 1);
+    if (!config.kernel_stacks)
+        bpf_map__set_max_entries(skel->maps.kernel_stacks, 1);
     // Hints and code generations: one per process, only under auto.
     for (bpf_map *map : {skel->maps.unwind_hints, skel->maps.code_gens})
         bpf_map__set_max_entries(map, copies && config.unwind == UnwindMode::Auto ? config.max_procs : 1);
@@ -353,6 +346,29 @@ BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State
             bytes <<= 1;
         bpf_map__set_max_entries(skel->maps.stack_events, bytes);
     }
+}
+
+} // namespace
+
+BpfLoader::BpfLoader(const LoaderConfig &config) : state_(std::make_unique<State>())
+{
+    g_verbose = config.verbose;
+    libbpf_set_print(libbpf_print);
+
+    state_->skel.reset(memtrace_bpf__open());
+    if (!state_->skel)
+        fail("open the BPF object", errno);
+    memtrace_bpf *skel = state_->skel.get();
+
+    // configure: rodata and map sizes, before load
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0)
+        fail("count the possible CPUs", cpus);
+    state_->nr_cpus = static_cast<uint32_t>(cpus);
+    skel->rodata->mt_cfg = bpf_config(config, state_->nr_cpus);
+    size_stack_maps(skel, config, state_->nr_cpus);
+    const bool copies = config.stacks != StackWeight::None && config.unwind != UnwindMode::FramePointers;
+    const bool resident = config.stacks == StackWeight::Peak || config.stacks == StackWeight::End;
     // --stacks peak|end only: the pages faults bring in, the syscalls that take them out
     for (bpf_program *prog : {skel->progs.mt_page_fault_kernel, skel->progs.mt_enter_munmap,
                               skel->progs.mt_enter_madvise, skel->progs.mt_exit_madvise,

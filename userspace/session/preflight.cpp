@@ -94,6 +94,14 @@ bool ensure_tracefs()
     return true;
 }
 
+bool kernel_has_tracepoint(const std::string &group, const std::string &event)
+{
+    for (const char *root : {"/sys/kernel/tracing/events/", "/sys/kernel/debug/tracing/events/"})
+        if (is_dir((root + group + "/" + event).c_str()))
+            return true;
+    return false;
+}
+
 std::string resolve_command(const std::string &name, const std::string &path_env)
 {
     auto check = [&](const std::string &file) -> int {

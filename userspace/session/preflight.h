@@ -22,6 +22,9 @@ void check_kernel_btf(const std::string &path = "/sys/kernel/btf/vmlinux");
 // Syscall tracepoints need tracefs. Mounts it at /sys/kernel/tracing when no
 // tracefs is reachable; returns true if memtrace mounted it.
 bool ensure_tracefs();
+// Whether the kernel has tracepoint GROUP:EVENT (tracefs mounted): a look at
+// tracefs, where asking libbpf means parsing the kernel's BTF (~15 ms).
+bool kernel_has_tracepoint(const std::string &group, const std::string &event);
 
 // The file execvp() would run for `name` (searched in PATH when it has no '/').
 std::string resolve_command(const std::string &name, const std::string &path_env);
