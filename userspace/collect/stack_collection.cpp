@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "collect/signal_inbox.h"
+#include "symbols/file_pages.h"
 #include "symbols/modules.h"
 
 namespace memtrace {
@@ -234,6 +235,7 @@ void StackCollection::harvest()
         forget_process(pid);
     ready_.clear();
     release_files();
+    drop_file_pages(); // the files still open: their pages touched by this naming and the unwinding since
 }
 
 // Files no process maps and no kept stack refers to: closed, with all that

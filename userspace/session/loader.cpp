@@ -334,13 +334,13 @@ void size_stack_maps(memtrace_bpf *skel, const LoaderConfig &config, uint32_t cp
     if (!copies && !resident) {
         bpf_map__set_max_entries(skel->maps.stack_events, static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
     } else {
-        // Room for ~512 copies in flight; -a, which runs for long, 64 (the
-        // reader is woken at a quarter; most copies are a few KiB: none was
-        // lost in 5 minutes of a busy machine, bench/folded_all.py); --stacks
-        // peak|end at least 8 MiB (~170,000 samples or ranges). memtrace maps
-        // the ring twice, so each MiB of it is two of memtrace's RSS for the
-        // whole run (128 MiB at 512 copies of 64 KiB).
-        const uint32_t in_flight = config.trace_all ? 64 : 512;
+        // Room for ~512 copies in flight; -a, which runs for long, 4 MiB
+        // (48 whole copies; the reader is woken at a quarter; most copies are
+        // a few KiB: none was lost in 5 minutes of a busy machine,
+        // bench/folded_all.py); --stacks peak|end at least 8 MiB (~170,000
+        // samples or ranges). memtrace maps the ring twice, so each MiB of it
+        // is two of memtrace's RSS for the whole run (128 MiB at 512 copies of 64 KiB).
+        const uint32_t in_flight = config.trace_all ? 48 : 512;
         uint32_t bytes = resident ? 8u << 20 : 4u << 20;
         while (copies && bytes < in_flight * (config.stack_copy + sizeof(mt_rec_stack)))
             bytes <<= 1;

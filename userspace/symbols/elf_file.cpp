@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -326,7 +327,14 @@ std::optional<std::vector<uint8_t>> ElfFile::read(uint64_t vaddr, uint64_t size)
         const char *image = elf_rawfile(handle_->elf.get(), &file_size);
         if (!image || *offset + size > file_size)
             return std::nullopt;
-        return std::vector<uint8_t>(image + *offset, image + *offset + size);
+        if (handle_->fd.get() < 0) // an image in memory
+            return std::vector<uint8_t>(image + *offset, image + *offset + size);
+        // Read, not copied from the mapping: one touch of it maps 16 pages into
+        // memtrace's RSS (fault-around), for the 12 bytes of a prologue.
+        std::vector<uint8_t> bytes(size);
+        if (pread(handle_->fd.get(), bytes.data(), size, static_cast<off_t>(*offset)) != static_cast<ssize_t>(size))
+            return std::nullopt;
+        return bytes;
     }
     return std::nullopt;
 }

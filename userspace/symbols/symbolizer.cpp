@@ -32,10 +32,13 @@ struct Symbolizer::Module {
     // libdwfl's symbols (symtab, dynsym, debug files, MiniDebugInfo), sorted
     // by address once: dwfl_module_addrinfo scans them all at every lookup
     // (31 s after a cc1plus trace ended), this is a binary search.
+    // 24 bytes each: cc1plus has ~190,000 (a std::string per name doubled
+    // memtrace's heap under -a).
     struct Symbol {
-        uint64_t start = 0, size = 0; // biased addresses
-        int rank = 0;                 // among aliases: global 2, weak 1, local 0
-        std::string name;
+        uint64_t start = 0;       // biased address
+        uint32_t size = 0;        // bytes of code
+        int32_t rank = 0;         // among aliases: global 2, weak 1, local 0
+        const char *name = nullptr; // in libdwfl's string table, which lives as long as `dwfl`
     };
     std::optional<std::vector<Symbol>> symbols;
     std::map<uint64_t, std::string> names; // looked up already, by address
@@ -53,7 +56,8 @@ struct Symbolizer::Module {
                 (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
                 continue;
             const int bind = GELF_ST_BIND(sym.st_info);
-            symbols->push_back({value, sym.st_size, bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0, name});
+            const uint32_t size = static_cast<uint32_t>(std::min<uint64_t>(sym.st_size, UINT32_MAX));
+            symbols->push_back({value, size, bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0, name});
         }
         std::sort(symbols->begin(), symbols->end(), [](const Symbol &a, const Symbol &b) {
             return a.start != b.start ? a.start < b.start : a.rank > b.rank;
