@@ -1,5 +1,6 @@
 #include "collect/stack_collection.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -236,6 +237,7 @@ void StackCollection::harvest()
     ready_.clear();
     release_files();
     drop_file_pages(); // the files still open: their pages touched by this naming and the unwinding since
+    malloc_trim(0);    // and the heap's free pages: what this naming built and let go
 }
 
 // Files no process maps and no kept stack refers to: closed, with all that
