@@ -67,7 +67,7 @@ FUZZ_BINS := $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SRCS := userspace/symbols/elf_file.cpp userspace/unwind/frame_pointers.cpp \
 	userspace/symbols/modules.cpp userspace/probes/function_pattern.cpp \
 	userspace/symbols/demangle.cpp userspace/symbols/symbolizer.cpp \
-	userspace/symbols/regular_file.cpp userspace/symbols/debug_file.cpp \
+	userspace/symbols/regular_file.cpp userspace/symbols/debug_file.cpp userspace/symbols/debug_cache.cpp \
 	userspace/collect/records.cpp userspace/probes/x86_code.cpp \
 	userspace/symbols/go_functions.cpp \
 	userspace/report/recording.cpp userspace/report/svg_plot.cpp userspace/report/json_writer.cpp \
@@ -139,7 +139,7 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.cpp $(FUZZ_SRCS) $(wildcard userspace/*/*.h)
 	$(call msg,FUZZER,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuserspace \
-	  $< $(FUZZ_SRCS) -ldw -lelf -lcapstone -o $@
+	  $< $(FUZZ_SRCS) -ldw -lelf -lz -lcapstone -o $@
 
 fuzz: $(FUZZ_BINS)
 

@@ -5,7 +5,7 @@
 
 WORKLOADS := $(BUILD)/workloads/memwork $(BUILD)/workloads/stackwork $(BUILD)/workloads/linework \
 	$(BUILD)/workloads/stackwork-debuglink $(BUILD)/workloads/residentwork \
-	$(BUILD)/workloads/memwork-static
+	$(BUILD)/workloads/memwork-static $(BUILD)/workloads/linework-gz
 # unwindwork (-O2, GCC's default: no frame pointers), its frame-pointer twin,
 # and a stripped copy whose symbols are found by build-id
 WORKLOADS += $(addprefix $(BUILD)/workloads/,unwindwork unwindwork-fp unwindwork-stripped \
@@ -30,6 +30,13 @@ $(BUILD)/workloads/memwork-static: tests/workloads/memwork.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -Wall -Wextra -Werror -pthread -static $< -o $@
+
+# linework with its DWARF sections zlib-compressed (SHF_COMPRESSED), as
+# Debian's -dbg packages ship them: what the debug cache decompresses.
+$(BUILD)/workloads/linework-gz: tests/workloads/linework.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -gz=zlib -Wall -Wextra -Werror -pthread $< -o $@
 
 # Benchmark workloads: optimized like real programs.
 $(BUILD)/bench/%: bench/workloads/%.c

@@ -93,6 +93,7 @@ int run_command_line(std::vector<std::string> args)
         return 0;
     }
     const Options &options = std::get<Options>(parsed);
+    use_debug_cache(options);
     if (!options.list_funcs.empty())
         return list_functions(options, std::cout);
     return trace(options);

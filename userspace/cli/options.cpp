@@ -419,6 +419,14 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
                    "Also look for separate debug files under DIR (default /usr/lib/debug)")
         ->type_name("DIR")
         ->group("Functions");
+    std::string debug_cache;
+    app.add_option("--debug-cache", debug_cache,
+                   "Keep uncompressed copies of compressed debug files (Debian's -dbg packages) "
+                   "under DIR, one per build-id, so their DWARF is read from the page cache "
+                   "instead of inflated into memtrace's memory on every run (default "
+                   "/var/cache/memtrace as root, else ~/.cache/memtrace; 'none': no copies)")
+        ->type_name("DIR|none")
+        ->group("Functions");
 
     app.add_option("--folded", opt.folded_path,
                    "Write flame-graph stacks to FILE: 'root;...;leaf BYTES' lines")
@@ -569,6 +577,12 @@ std::variant<Options, EarlyExit> parse_options(const std::vector<std::string> &a
     }
     for (const auto &dir : debug_dirs)
         opt.trace.debug_dirs.insert(opt.trace.debug_dirs.begin(), dir);
+    if (debug_cache == "none")
+        opt.debug_cache = "";
+    else if (!debug_cache.empty() && debug_cache.front() != '/')
+        throw Error("--debug-cache: give an absolute directory (or 'none'), got '" + debug_cache + "'");
+    else if (!debug_cache.empty())
+        opt.debug_cache = debug_cache;
 
     if ((!resolution.empty() || !format.empty()) && opt.timeline_path.empty())
         throw Error("--resolution and --format shape --timeline FILE: give it too "

@@ -32,6 +32,7 @@ struct Options {
     std::string list_funcs;   // --list-funcs PATTERN: print matches and exit
     std::optional<ListenAddress> listen; // --listen ADDR: serve /metrics while tracing
     size_t listen_top = 20;              // --listen-top N: processes with their own series
+    std::optional<std::string> debug_cache; // --debug-cache DIR ("" for none); unset: the default
 };
 
 // `memtrace record [-o FILE] [options] -- CMD`: the tracing arguments it

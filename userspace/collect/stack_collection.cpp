@@ -202,6 +202,7 @@ void StackCollection::forget_process(uint32_t pid)
 // kept for them goes.
 void StackCollection::harvest()
 {
+    give_back_pages(); // what unwinding touched since the last naming, before this one adds its own
     RawStacks raw;
     bool unknown_build_id = false; // named "[unknown]": the directories are scanned at the end only
     for (const auto &[key, bytes] : kernel_.take_stack_bytes(ready_))
@@ -236,8 +237,16 @@ void StackCollection::harvest()
         forget_process(pid);
     ready_.clear();
     release_files();
-    drop_file_pages(); // the files still open: their pages touched by this naming and the unwinding since
-    malloc_trim(0);    // and the heap's free pages: what this naming built and let go
+    give_back_pages();
+}
+
+// memtrace's own pages it can do without: those of the files still open that
+// are still the file's (read again from the page cache if needed), and the
+// heap's free pages. ~2 ms, at most about once a second.
+void StackCollection::give_back_pages()
+{
+    drop_file_pages();
+    malloc_trim(0);
 }
 
 // Files no process maps and no kept stack refers to: closed, with all that
@@ -310,6 +319,7 @@ StackEvidence StackCollection::finish(const std::map<uint32_t, std::string> &com
                                       const std::map<uint32_t, uint64_t> &cut_ns)
 {
     StackEvidence ev;
+    give_back_pages(); // the last naming is the biggest: it starts from what tracing left
     RawStacks &raw = ev.raw;
     bool unknown_build_id = false;
     for (const auto &[key, bytes] : kernel_.read_stack_bytes())

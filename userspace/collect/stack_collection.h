@@ -83,6 +83,7 @@ private:
     void harvest();
     void forget_process(uint32_t pid);
     void release_files();
+    void give_back_pages();
     void add_kernel_frames(RawStacks &raw);
     void mappings_until(uint64_t ts_ns);
     void add_user_frames(RawStacks &raw, int32_t id, bool &unknown_build_id);

@@ -19,6 +19,10 @@ int report_command(const std::vector<std::string> &args);
 // --list-funcs: what -f PATTERN would trace in the target of `options`.
 int list_functions(const Options &options, std::ostream &out);
 
+// Where debug files are kept uncompressed (--debug-cache): for the whole run,
+// before any debug file is read.
+void use_debug_cache(const Options &options);
+
 // memtrace record's default file: memtrace-YYYYMMDD-HHMMSS-PID.mtrace.
 std::string default_recording_name();
 

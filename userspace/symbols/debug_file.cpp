@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "symbols/debug_cache.h"
 #include "symbols/elf_file.h"
 #include "symbols/regular_file.h"
 
@@ -95,6 +96,8 @@ int find_debuginfo_nonblocking(Dwfl_Module *mod, void **userdata, const char *, 
     std::optional<std::string> found = find_debug_file(file_name ? file_name : "", id, link, *dirs);
     if (!found)
         return -1;
+    if (auto copy = uncompressed_debug_copy(*found, id)) // read through the page cache, not inflated in the heap
+        found = copy;
     RegularFile file = open_regular_file(*found);
     if (!file.fd)
         return -1;
