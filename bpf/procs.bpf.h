@@ -304,14 +304,14 @@ static __always_inline __u64 kernel_hwm_of(__u64 mm)
  * are what the program had when it ended. */
 static __always_inline void proc_exit_figures(struct mt_proc *p, struct task_struct *task)
 {
-	__u64 mm = (__u64)task->mm;
+	__u64 mm = (__u64)BPF_CORE_READ(task, mm);
 
 	if (mm && mm == p->mm) {
 		set_pages_exact(p, mm);
 		update_peak(p);
 		p->kernel_hwm = kernel_hwm_of(mm);
 	}
-	struct signal_struct *sig = task->signal;
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
 	__s32 code = task->exit_code;
 	if (BPF_CORE_READ(sig, flags) & MT_SIGNAL_GROUP_EXIT)
 		code = BPF_CORE_READ(sig, group_exit_code);

@@ -187,7 +187,7 @@ static __always_inline void range_exit(__s64 ret)
 static __always_inline void brk_enter(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct mm_struct *mm = task->mm;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 
 	if (mm)
 		range_enter(MT_SYS_BRK, BPF_CORE_READ(mm, brk), 0, 0);
