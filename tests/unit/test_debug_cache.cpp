@@ -130,6 +130,8 @@ TEST_CASE("debug cache: nothing to do, or a cache it cannot trust: the file itse
     CHECK_FALSE(uncompressed_debug_copy(plain, ElfFile(plain).build_id(), dir)); // nothing compressed
     CHECK_FALSE(uncompressed_debug_copy(compressed, "../../etc/x", dir));        // not a build-id
     CHECK_FALSE(uncompressed_debug_copy(compressed, id, ""));                   // cache off
+    CHECK_FALSE(uncompressed_debug_copy(compressed, "abcd1234", dir));          // not its build-id
+    CHECK(entries(dir) == 0);                                                  // and nothing kept
 
     fs::create_directories(dir);
     chmod(dir.c_str(), 0777); // others could swap the copies

@@ -24,6 +24,7 @@ std::string cache_dir_setting; // "" until set: no cache
 constexpr size_t kChunk = 64 * 1024;
 constexpr uint64_t kMaxAlign = 64 * 1024;
 constexpr uint64_t kMaxCopy = 4ull << 30;       // a debug file larger than this uncompressed: left as is
+constexpr uint64_t kMaxRatio = 20;              // DWARF inflates 3-6x; more is a zip bomb in a user's debug file
 constexpr uint64_t kFreeMargin = 256ull << 20;  // never fill the disk to its last 256 MiB
 
 bool pread_all(int fd, void *buf, size_t n, uint64_t at)
@@ -296,7 +297,7 @@ std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path
     std::optional<ElfHeaders> h = in.fd ? read_headers(in.fd.get(), uint64_t(in.st.st_size)) : std::nullopt;
     std::vector<Elf64_Shdr> out;
     std::optional<uint64_t> size = h ? lay_out(in.fd.get(), *h, out) : std::nullopt;
-    if (!size || !room_for(dir, *size))
+    if (!size || *size / kMaxRatio > uint64_t(in.st.st_size) || !room_for(dir, *size))
         return std::nullopt;
     std::string tmp = dir + "/." + build_id + ".XXXXXX";
     UniqueFd to(::mkostemp(tmp.data(), O_CLOEXEC));
@@ -304,11 +305,12 @@ std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path
         return std::nullopt;
     bool ok = write_copy(in.fd.get(), *h, out, *size, to.get()) && ::ftruncate(to.get(), off_t(*size)) == 0;
     to.reset();
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    // named only once it reads back as an ELF file of this build-id
+    if (!ok || !cached(tmp, build_id) || ::rename(tmp.c_str(), path.c_str()) != 0) {
         ::unlink(tmp.c_str());
         return std::nullopt;
     }
-    return cached(path, build_id) ? std::optional<std::string>(path) : std::nullopt;
+    return path;
 }
 
 std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path, const std::string &build_id)
