@@ -72,21 +72,15 @@ bool TraceOutputs::write(RunResult &run)
                       << (mprof_ ? " (and " + mprof_path(options_.timeline_path) + ")" : "")
                       << "; plot it with: memtrace plot " << options_.timeline_path << '\n';
     }
-    if (folded_) {
-        std::ostringstream text;
-        write_folded(text, report.folded);
-        written &= folded_->write(text.str());
-    }
+    if (folded_) // -a: tens of MiB of text, streamed rather than built whole and copied
+        written &= folded_->write_with([&](std::ostream &out) { write_folded(out, report.folded); });
     if (pprof_ && report.stacks) {
         const PprofHeader header{report.stacks->kind, report.stacks->sample_bytes, 0,
                                  static_cast<int64_t>(report.duration_s * 1e9)};
         written &= pprof_->write(pprof_file(report.folded, header));
     }
-    if (json_) {
-        std::ostringstream text;
-        write_json(text, report);
-        written &= json_->write(text.str());
-    }
+    if (json_)
+        written &= json_->write_with([&](std::ostream &out) { write_json(out, report); });
     return written;
 }
 

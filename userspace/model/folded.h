@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "model/line_table.h"
@@ -40,24 +41,36 @@ public:
     void add(const std::vector<std::string> &frames, uint64_t bytes,
              const std::vector<FrameSource> &sources = {});
     std::vector<FoldedLine> lines() const; // sorted by stack, with frames and sources
-    // Each stack and its bytes, sorted by stack, without copies.
+    // Each stack (its text, "root;...;leaf") and its bytes, sorted by stack;
+    // the text of one stack at a time is made for the call.
     template <typename F> void each(F &&f) const
     {
-        for (const auto &[stack, entry] : by_stack_)
-            f(stack, entry.bytes);
+        std::string text;
+        for (const auto *entry : sorted()) {
+            join(entry->first, text);
+            f(static_cast<const std::string &>(text), entry->second.bytes);
+        }
     }
     uint64_t total() const { return total_; }
     size_t size() const { return by_stack_.size(); }
 
 private:
-    // A long trace (-a) folds thousands of stacks of the same frames: each
-    // stack is kept once as its text, and each frame's source once.
+    // A long trace (-a) folds tens of thousands of stacks of the same frames
+    // (C++ names of ~100 bytes, 30-60 deep): each frame's name is kept once,
+    // a stack as the ids of its frames, and each frame's source once.
     using SourceKey = std::tuple<std::string, std::string, uint64_t, std::string, int64_t>;
     struct Entry {
         uint64_t bytes = 0;
         std::vector<uint32_t> sources; // ids in sources_
     };
-    std::map<std::string, Entry> by_stack_;
+    using Stacks = std::map<std::vector<uint32_t>, Entry>; // frame ids, root first
+    std::vector<const Stacks::value_type *> sorted() const; // as their texts sort
+    void join(const std::vector<uint32_t> &ids, std::string &text) const;
+    bool text_less(const std::vector<uint32_t> &a, const std::vector<uint32_t> &b) const;
+
+    Stacks by_stack_;
+    std::unordered_map<std::string, uint32_t> frame_ids_;
+    std::vector<std::string> frames_; // by id
     std::map<SourceKey, uint32_t> source_ids_;
     std::vector<SourceKey> sources_; // by id (copies: a FoldedStacks copied stays whole)
     uint64_t total_ = 0;

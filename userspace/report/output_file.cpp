@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <vector>
 
 #include "error.h"
 
@@ -84,7 +85,7 @@ bool OutputFile::place()
     return temp_path_.empty() || replace_file();
 }
 
-bool OutputFile::append(const std::string &content)
+bool OutputFile::append(std::string_view content)
 {
     const int fd = file_ ? file_.get() : STDOUT_FILENO;
     for (size_t done = 0; done < content.size();) {
@@ -109,7 +110,63 @@ bool OutputFile::commit()
     return replace_file();
 }
 
-bool OutputFile::write(const std::string &content)
+namespace {
+
+// A stream buffer that hands its content to an OutputFile a chunk at a time.
+class ChunkedOutput : public std::streambuf {
+public:
+    explicit ChunkedOutput(OutputFile &file) : file_(file), buffer_(1 << 20)
+    {
+        setp(buffer_.data(), buffer_.data() + buffer_.size());
+    }
+    bool ok() const { return ok_; }
+
+protected:
+    int_type overflow(int_type c) override
+    {
+        if (!pass_on())
+            return traits_type::eof();
+        if (!traits_type::eq_int_type(c, traits_type::eof())) {
+            *pptr() = traits_type::to_char_type(c);
+            pbump(1);
+        }
+        return traits_type::not_eof(c);
+    }
+    int sync() override { return pass_on() ? 0 : -1; }
+
+private:
+    bool pass_on()
+    {
+        if (ok_ && pptr() > pbase())
+            ok_ = file_.append(std::string_view(pbase(), static_cast<size_t>(pptr() - pbase())));
+        setp(buffer_.data(), buffer_.data() + buffer_.size());
+        return ok_;
+    }
+    OutputFile &file_;
+    std::vector<char> buffer_;
+    bool ok_ = true;
+};
+
+} // namespace
+
+bool OutputFile::write_with(const std::function<void(std::ostream &)> &fill)
+{
+    bool to_stdout = path_.empty() || path_ == "-";
+    if (!to_stdout && !file_) {
+        std::cerr << "memtrace: '" << path_ << "' was written already\n";
+        return false;
+    }
+    ChunkedOutput chunks(*this);
+    std::ostream out(&chunks);
+    fill(out);
+    out.flush();
+    if (!chunks.ok())
+        return false;
+    written_ = true;
+    return commit();
+}
+
+bool OutputFile::write(std::string_view content)
 {
     bool to_stdout = path_.empty() || path_ == "-";
     if (!to_stdout && !file_) { // renamed into place already: written once only

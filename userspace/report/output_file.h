@@ -8,7 +8,10 @@
 // Under sudo, the files belong to the invoking user (SUDO_UID/SUDO_GID).
 #pragma once
 
+#include <functional>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,7 +28,10 @@ public:
     OutputFile &operator=(const OutputFile &) = delete;
 
     // Replaces the file's content. Returns false (and says why on stderr) on failure.
-    bool write(const std::string &content);
+    bool write(std::string_view content);
+    // The same with what `fill` writes on the stream, passed on 1 MiB at a time:
+    // a large output (the folded stacks of -a) is never whole in memory.
+    bool write_with(const std::function<void(std::ostream &)> &fill);
     // For a writer of its own (rsvg-convert): the descriptor to fill (-1:
     // stdout), then commit() puts the file in place as write() does.
     int descriptor() const { return file_ ? file_.get() : -1; }
@@ -33,7 +39,7 @@ public:
     // For a file written as it is made: append() writes at its end, place()
     // renames it into place at once and keeps it open for more.
     bool replaces_file() const { return !temp_path_.empty(); } // not stdout, a device, a FIFO
-    bool append(const std::string &content);
+    bool append(std::string_view content);
     bool place();
     const std::string &path() const { return path_; }
 
