@@ -88,12 +88,16 @@ static long send_mapping_cb(struct task_struct *task, struct vm_area_struct *vma
 
 /* The executable file mapping at `addr` of `task` (current, or exec'ing) as
  * a record; false if none was sent (no such mapping, or the mm was busy). */
-static __always_inline bool send_mapping(struct task_struct *task, __u32 tgid, __u64 addr)
+/* The current task's executable mapping at `addr`, sent as a record; 1 if
+ * sent. A global function: the verifier checks it (and the path walk of its
+ * callback) once per program, not again at each call and along each path
+ * that leads there (mt_exec calls it twice). */
+__noinline int send_mapping(__u32 tgid, __u64 addr)
 {
 	struct mapping_ctx ctx = {.tgid = tgid};
 
-	if (bpf_find_vma(task, addr, send_mapping_cb, &ctx, 0))
-		return false;
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, send_mapping_cb, &ctx, 0))
+		return 0;
 	return ctx.sent;
 }
 
@@ -105,9 +109,9 @@ static __always_inline void send_exec_mappings(struct task_struct *task, __u32 t
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 ip = regs ? BPF_CORE_READ(regs, ip) : 0;
 
-	send_mapping(task, tgid, code);
+	send_mapping(tgid, code); /* at exec: the task is the current one */
 	if (ip && (ip < code || ip >= BPF_CORE_READ(task, mm, end_code)))
-		send_mapping(task, tgid, ip);
+		send_mapping(tgid, ip);
 }
 
 #endif /* MEMTRACE_MAPPINGS_BPF_H */

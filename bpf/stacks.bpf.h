@@ -148,7 +148,7 @@ static __always_inline void note_exec_mapping(__u32 tgid, long addr)
 	new_code_gen(tgid);
 	/* --folded: the mapping itself, read now (it serves as the notice too) */
 	if (mt_cfg.map_records && addr > 0 &&
-	    send_mapping(bpf_get_current_task_btf(), tgid, (__u64)addr))
+	    send_mapping(tgid, (__u64)addr))
 		return;
 	struct mt_rec_hdr *rec = record_reserve(sizeof(*rec), MT_REC_EXEC_MAP, tgid, bpf_ktime_get_ns());
 	if (rec)
@@ -156,26 +156,27 @@ static __always_inline void note_exec_mapping(__u32 tgid, long addr)
 }
 
 /* Auto: walk by frame pointers unless the sampled instruction is in code
- * without them (or the process is not known yet). */
-static __always_inline bool want_dwarf(__u32 tgid, __u64 ip)
+ * without them (or the process is not known yet). Global, like copy_stack:
+ * its loop over the ranges is checked once, not along every path to it. */
+__noinline int want_dwarf(__u32 tgid, __u64 ip)
 {
 	if (mt_cfg.unwind == MT_UNWIND_DWARF)
-		return true;
+		return 1;
 	if (mt_cfg.unwind != MT_UNWIND_AUTO)
-		return false;
+		return 0;
 	struct mt_unwind_hint *h = bpf_map_lookup_elem(&unwind_hints, &tgid);
 	if (!h || h->dwarf_all)
-		return true;
+		return 1;
 	__u64 *gen = bpf_map_lookup_elem(&code_gens, &tgid);
 	if (h->code_gen != (gen ? *gen : 0))
-		return true; /* made before code was mapped that it does not cover */
+		return 1; /* made before code was mapped that it does not cover */
 	for (int i = 0; i < MT_HINT_RANGES; i++) {
 		if (i >= h->n)
 			break;
 		if (ip >= h->start[i] && ip < h->end[i])
-			return true;
+			return 1;
 	}
-	return false;
+	return 0;
 }
 
 struct stack_vma {
@@ -204,18 +205,22 @@ static __always_inline __u64 stack_top(__u64 sp)
 	return found.end;
 }
 
-/* Sends the user registers and the top of the user stack to userspace, which
- * unwinds it with DWARF CFI. Read page by page: one read across the stack's
- * top end would fail whole. */
-static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 tid, __u64 weight,
-				       __u64 rss, __s32 kernel_stack, __u64 addr)
+/* Sends the current thread's user registers and the top of its user stack to
+ * userspace, which unwinds it with DWARF CFI. Read page by page: one read
+ * across the stack's top end would fail whole. `ids`: tgid << 32 | tid.
+ * A global function (scalar arguments only): the verifier checks its page
+ * loop and the Python frame walk once per program, not along every path of
+ * the caller that leads here (~150 ms of mt_rss_stat's load otherwise). */
+__noinline int copy_stack(__u64 ids, __u64 weight, __u64 rss, __s64 kernel_stack, __u64 addr)
 {
+	__u32 tgid = (__u32)(ids >> 32), tid = (__u32)ids;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	__u32 cpu = bpf_get_smp_processor_id();
 	if (cpu >= mt_cfg.copy_cpus)
-		return;
+		return 0;
 	struct mt_stack_scratch *buf = bpf_map_lookup_elem(&stack_scratch, &cpu);
 	if (!buf)
-		return;
+		return 0;
 	__u64 sp = PT_REGS_SP_CORE(regs);
 	__u32 copied = 0;
 	__u32 flags = 0;
@@ -249,7 +254,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 	buf->rec.hdr.tgid = tgid;
 	buf->rec.hdr.ts_ns = bpf_ktime_get_ns();
 	buf->rec.tid = tid;
-	buf->rec.kernel_stack = kernel_stack;
+	buf->rec.kernel_stack = (__s32)kernel_stack;
 	buf->rec.weight = weight;
 	buf->rec.rss = rss;
 	buf->rec.ip = PT_REGS_IP_CORE(regs);
@@ -266,6 +271,7 @@ static __always_inline void copy_stack(struct pt_regs *regs, __u32 tgid, __u32 t
 		MT_COUNT(stack_copy_drops);
 	else
 		MT_COUNT(stack_copies);
+	return 0;
 }
 
 /* --stacks peak|end: each frame-pointer sample goes to userspace with its
@@ -335,7 +341,7 @@ static __always_inline void sample_growth(void *ctx, __u32 tgid, __u64 bytes, __
 		/* Python processes: copied, so their Python frames go along;
 		 * --lines: every sample, for its RSS and its frames' lines */
 		if (mt_cfg.lines || want_dwarf(tgid, PT_REGS_IP_CORE(regs)) || py_registered(tgid)) {
-			copy_stack(regs, tgid, key.tid, weight, rss, key.kernel_stack, addr);
+			copy_stack((__u64)tgid << 32 | key.tid, weight, rss, key.kernel_stack, addr);
 			return;
 		}
 	}
