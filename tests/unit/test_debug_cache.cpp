@@ -138,6 +138,17 @@ TEST_CASE("debug cache: nothing to do, or a cache it cannot trust: the file itse
     CHECK_FALSE(uncompressed_debug_copy(compressed, id, dir));
     chmod(dir.c_str(), 0700);
 
+    // a debug file another user could have written is read in place, never copied
+    const std::string theirs = tmp.write("theirs.debug", slurp(compressed)).string();
+    chmod(theirs.c_str(), 0644);
+    if (geteuid() == 0) { // root: a file of nobody's
+        REQUIRE(chown(theirs.c_str(), 65534, 65534) == 0);
+        CHECK_FALSE(uncompressed_debug_copy(theirs, id, dir));
+    }
+    chmod(theirs.c_str(), 0666); // anyone's to rewrite
+    CHECK_FALSE(uncompressed_debug_copy(theirs, id, dir));
+    CHECK(entries(dir) == 0);
+
     // a symlink where the copy goes is replaced, never followed or written through
     const std::string victim = tmp.write("victim", "untouched").string();
     fs::create_symlink(victim, dir + "/" + id + ".debug");

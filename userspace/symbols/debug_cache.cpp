@@ -241,6 +241,15 @@ bool cached(const std::string &path, const std::string &build_id)
     return elf.file && elf.file->build_id() == build_id;
 }
 
+// A copy serves every later run, whoever's program it names: only files no
+// other user could have written (root's or memtrace's user's, not writable by
+// group or others) are copied. A user's own debug file next to their binary,
+// which could claim any build-id (libc's), is read in place as before.
+bool trusted_source(const struct stat &st)
+{
+    return (st.st_uid == 0 || st.st_uid == ::geteuid()) && (st.st_mode & 022) == 0;
+}
+
 bool room_for(const std::string &dir, uint64_t bytes)
 {
     struct statvfs vfs {};
@@ -294,7 +303,9 @@ std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path
     if (cached(path, build_id))
         return path;
     RegularFile in = open_regular_file(debug_path);
-    std::optional<ElfHeaders> h = in.fd ? read_headers(in.fd.get(), uint64_t(in.st.st_size)) : std::nullopt;
+    if (!in.fd || !trusted_source(in.st))
+        return std::nullopt;
+    std::optional<ElfHeaders> h = read_headers(in.fd.get(), uint64_t(in.st.st_size));
     std::vector<Elf64_Shdr> out;
     std::optional<uint64_t> size = h ? lay_out(in.fd.get(), *h, out) : std::nullopt;
     if (!size || *size / kMaxRatio > uint64_t(in.st.st_size) || !room_for(dir, *size))

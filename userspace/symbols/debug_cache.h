@@ -21,8 +21,10 @@ const std::string &debug_cache_dir();
 
 // The uncompressed copy of `debug_path` (whose build-id is `build_id`, hex),
 // made now if need be; nullopt when the file has no compressed section, has no
-// build-id, or the cache cannot be used (not ours, writable by others, disk
-// nearly full): then the file itself serves, as before. The copy is written by
+// build-id, could have been written by another user (a copy serves all later
+// runs: a user's file could claim libc's build-id), or the cache cannot be used
+// (not ours, writable by others, disk nearly full): then the file itself
+// serves, as before. The copy is written by
 // streaming each section through zlib (64 KiB at a time): the decompressed
 // sections never sit in memtrace's memory, not even while the copy is made.
 std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path, const std::string &build_id);
