@@ -23,40 +23,76 @@
 #define MT_PATH_DEPTH 32
 #define MT_VM_EXEC 0x4
 
-/* The file's path as names leaf first, each NUL-terminated; its length. */
-static __always_inline __u32 read_path(struct file *file, char *buf, __u32 *flags)
-{
-	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
-	__u64 vfsmnt = (__u64)BPF_CORE_READ(file, f_path.mnt);
-	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
-	struct mount *mnt = (struct mount *)(vfsmnt - mnt_off);
-	__u32 off = 0;
+/* One step of the path walk: a name, or a mount crossed. The length so far
+ * and the flags are kept in the record (ring buffer memory, which the
+ * verifier does not follow), so it checks this step a few times instead of
+ * once per step the walk could take (32, unrolled, in each program). */
+struct path_walk {
+	struct mt_rec_mapping *rec;
+	struct dentry *d;
+	struct mount *mnt;
+	__u64 vfsmnt;
+	__u64 mnt_off;
+	__u32 ended; /* reached the root, or stopped: not cut by the walk's depth */
+};
 
-	for (int i = 0; i < MT_PATH_DEPTH; i++) {
-		struct dentry *root = BPF_CORE_READ((struct vfsmount *)vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		if (d == root || d == parent) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (d != root || up == mnt)
-				return off; /* the root */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint); /* on to the mount point */
-			mnt = up;
-			vfsmnt = (__u64)up + mnt_off;
-			continue;
+static long path_step(__u32 index, void *ctx)
+{
+	struct path_walk *w = ctx;
+	struct mt_rec_mapping *rec = w->rec;
+	/* locals: BPF_CORE_READ relocates every field access in its argument */
+	struct dentry *d = w->d;
+	struct mount *mnt = w->mnt;
+	struct vfsmount *vfsmnt = (struct vfsmount *)w->vfsmnt;
+	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+
+	if (d == root || d == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (d != root || up == mnt) {
+			w->ended = 1; /* the root */
+			return 1;
 		}
-		if (off >= MT_MAP_PATH) {
-			*flags |= MT_MAP_PATH_CUT;
-			return off;
-		}
-		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
-		long n = bpf_probe_read_kernel_str(buf + (off & (MT_MAP_PATH - 1)), MT_MAP_PATH, name);
-		if (n <= 0)
-			return off;
-		off += n;
-		d = parent;
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint); /* on to the mount point */
+		w->mnt = up;
+		w->vfsmnt = (__u64)up + w->mnt_off;
+		return 0;
 	}
-	*flags |= MT_MAP_PATH_CUT;
-	return off;
+	__u32 off = rec->path_len;
+	if (off >= MT_MAP_PATH) {
+		rec->flags |= MT_MAP_PATH_CUT;
+		w->ended = 1;
+		return 1;
+	}
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	long n = bpf_probe_read_kernel_str(rec->path + (off & (MT_MAP_PATH - 1)), MT_MAP_PATH, name);
+	if (n <= 0) {
+		w->ended = 1;
+		return 1;
+	}
+	rec->path_len = off + (__u32)n;
+	w->d = parent;
+	return 0;
+}
+
+/* The file's path into rec->path as names leaf first, each NUL-terminated;
+ * its length in rec->path_len. */
+static __always_inline void read_path(struct file *file, struct mt_rec_mapping *rec)
+{
+	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
+	__u64 vfsmnt = (__u64)BPF_CORE_READ(file, f_path.mnt);
+	struct path_walk w = {
+		.rec = rec,
+		.d = BPF_CORE_READ(file, f_path.dentry),
+		.mnt = (struct mount *)(vfsmnt - mnt_off),
+		.vfsmnt = vfsmnt,
+		.mnt_off = mnt_off,
+	};
+
+	rec->path_len = 0;
+	bpf_loop(MT_PATH_DEPTH, path_step, &w, 0);
+	if (!w.ended)
+		rec->flags |= MT_MAP_PATH_CUT; /* deeper than the walk goes */
 }
 
 struct mapping_ctx {
@@ -80,7 +116,7 @@ static long send_mapping_cb(struct task_struct *task, struct vm_area_struct *vma
 	rec->pgoff = (__u64)vma->vm_pgoff * mt_cfg.page_size;
 	file_id_of(file, &rec->file);
 	rec->flags = 0;
-	rec->path_len = read_path(file, rec->path, &rec->flags);
+	read_path(file, rec);
 	bpf_ringbuf_submit(rec, lazy_wakeup(&events));
 	ctx->sent = 1;
 	return 0;

@@ -159,12 +159,15 @@ static __noinline void py_note_code(const struct mt_py_proc *py, __u32 tgid, __u
 }
 
 /* The frame chain walk, one frame per bpf_loop() call (verified once). */
+/* The frames found so far are counted in rec->py_count, a map value's field,
+ * not here: a count on the stack is a known constant at each step, so the
+ * verifier, which checks a bpf_loop callback until its states converge,
+ * would check it once per possible count (MT_PY_FRAMES * 2 times). */
 struct py_frame_walk {
 	const struct mt_py_proc *py;
 	struct mt_rec_stack *rec;
 	__u64 frame;
 	__u32 tgid;
-	__u32 n;
 };
 
 static long py_frame_step(__u32 index, void *ctx)
@@ -180,13 +183,13 @@ static long py_frame_step(__u32 index, void *ctx)
 	__u64 previous = py_read_ptr(w->frame + py->fr_previous);
 	if (owner == MT_PY_OWNED_BY_CSTACK) {
 		/* 3.12+: the shim below a _PyEval_EvalFrameDefault call */
-		__u32 last = w->n - 1;
-		if (w->n > 0 && last < MT_PY_FRAMES)
+		__u32 found = rec->py_count, last = found - 1;
+		if (found > 0 && last < MT_PY_FRAMES)
 			rec->py[last].flags |= MT_PY_ENTRY;
 		w->frame = previous;
 		return 0;
 	}
-	__u32 n = w->n;
+	__u32 n = rec->py_count;
 	if (n >= MT_PY_FRAMES) {
 		rec->py_status |= MT_PY_TRUNCATED;
 		return 1;
@@ -211,7 +214,7 @@ static long py_frame_step(__u32 index, void *ctx)
 	rec->py[n].instr = instr >= start && instr - start < 0xffffffff ? (__u32)(instr - start) : 0xffffffff;
 	rec->py[n].flags = is_entry ? MT_PY_ENTRY : 0;
 	py_note_code(py, w->tgid, code, &refs, names);
-	w->n = n + 1;
+	rec->py_count = n + 1;
 	w->frame = previous;
 	return 0;
 }
@@ -237,8 +240,7 @@ static __always_inline void py_frames(struct mt_rec_stack *rec, __u32 tgid)
 		w.frame = py_read_ptr(ts + py->current_frame);
 	}
 	bpf_loop(MT_PY_FRAMES * 2, py_frame_step, &w, 0);
-	rec->py_count = w.n;
-	if (w.n)
+	if (rec->py_count)
 		MT_COUNT(py_stacks);
 }
 

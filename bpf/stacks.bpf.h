@@ -205,6 +205,39 @@ static __always_inline __u64 stack_top(__u64 sp)
 	return found.end;
 }
 
+/* One page of the stack copy. The bytes copied so far are kept in the copy's
+ * header, a map value's field the verifier does not follow, so it checks
+ * this step once or twice rather than once per page the loop could take. */
+struct stack_copy_walk {
+	struct mt_stack_scratch *buf;
+	__u64 sp;
+	__u32 want;
+	__u32 flags;
+};
+
+static long stack_copy_step(__u32 index, void *ctx)
+{
+	struct stack_copy_walk *w = ctx;
+	struct mt_stack_scratch *buf = w->buf;
+	__u32 copied = buf->rec.size;
+
+	if (copied >= w->want)
+		return 1;
+	__u64 src = w->sp + copied;
+	__u32 len = 4096 - (__u32)(src & 4095);
+	if (len > w->want - copied)
+		len = w->want - copied;
+	__u32 off = copied & (MT_STACK_COPY_MAX - 1);
+	if (len == 0 || len > 4096)
+		return 1;
+	if (bpf_probe_read_user(&buf->data[off], len, (const void *)src)) {
+		w->flags |= MT_COPY_ENDED_EARLY;
+		return 1;
+	}
+	buf->rec.size = copied + len;
+	return 0;
+}
+
 /* Sends the current thread's user registers and the top of its user stack to
  * userspace, which unwinds it with DWARF CFI. Read page by page: one read
  * across the stack's top end would fail whole. `ids`: tgid << 32 | tid.
@@ -232,22 +265,11 @@ __noinline int copy_stack(__u64 ids, __u64 weight, __u64 rss, __s64 kernel_stack
 		want = (__u32)(top - sp);
 		flags |= MT_COPY_ENDED_EARLY; /* the whole stack: nothing is cut */
 	}
-	for (int i = 0; i < MT_STACK_COPY_MAX / 4096 + 1; i++) {
-		if (copied >= want)
-			break;
-		__u64 src = sp + copied;
-		__u32 len = 4096 - (__u32)(src & 4095);
-		if (len > want - copied)
-			len = want - copied;
-		__u32 off = copied & (MT_STACK_COPY_MAX - 1);
-		if (len == 0 || len > 4096)
-			break;
-		if (bpf_probe_read_user(&buf->data[off], len, (const void *)src)) {
-			flags |= MT_COPY_ENDED_EARLY;
-			break;
-		}
-		copied += len;
-	}
+	struct stack_copy_walk walk = {.buf = buf, .sp = sp, .want = want};
+	buf->rec.size = 0;
+	bpf_loop(MT_STACK_COPY_MAX / 4096 + 1, stack_copy_step, &walk, 0);
+	flags |= walk.flags;
+	copied = buf->rec.size;
 	if (copied > MT_STACK_COPY_MAX)
 		copied = MT_STACK_COPY_MAX;
 	buf->rec.hdr.type = MT_REC_STACK;
