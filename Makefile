@@ -176,11 +176,16 @@ check: tests
 	$(Q)./scripts/fuzz-smoke $(BUILD) $(FUZZ_SECONDS) $(RESULTS)/fuzz.xml || true
 	$(Q)./scripts/test-summary $(RESULTS)/layers.xml $(RESULTS)/unit.xml $(RESULTS)/e2e.xml $(RESULTS)/fuzz.xml
 
+# The build uses every core (the suites then run one after another): a serial
+# build of memtrace, the tests and the ASan fuzzers was most of CI's 30 minutes.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) tests
 	$(Q)$(MAKE) --no-print-directory check
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/memtrace $(DEMO)
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/memtrace $(DEMO)
 	$(Q)./scripts/demo.sh $(BUILD)
 
 asan:
