@@ -217,3 +217,12 @@ TEST_CASE("--help-man and --bash-completion print what make installs", "[man]")
     REQUIRE(std::holds_alternative<EarlyExit>(help));
     CHECK(std::get<EarlyExit>(help).text.find("--help-man") == std::string::npos);
 }
+
+TEST_CASE("--debug-cache: a directory, none, or the default")
+{
+    CHECK_FALSE(parse({"--", "true"}).debug_cache.has_value()); // the default, chosen at start
+    CHECK(parse({"--debug-cache", "none", "--", "true"}).debug_cache == std::optional<std::string>(""));
+    CHECK(parse({"--debug-cache", "/var/tmp/mt", "--", "true"}).debug_cache ==
+          std::optional<std::string>("/var/tmp/mt"));
+    CHECK(error_of({"--debug-cache", "cache", "--", "true"}).find("absolute directory") != std::string::npos);
+}

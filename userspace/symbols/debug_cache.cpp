@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+#include <type_traits>
 #include <vector>
 
 #include "symbols/elf_file.h"
@@ -27,36 +29,31 @@ constexpr uint64_t kMaxCopy = 4ull << 30;       // a debug file larger than this
 constexpr uint64_t kMaxRatio = 20;              // DWARF inflates 3-6x; more is a zip bomb in a user's debug file
 constexpr uint64_t kFreeMargin = 256ull << 20;  // never fill the disk to its last 256 MiB
 
-bool pread_all(int fd, void *buf, size_t n, uint64_t at)
+// pread or pwrite until all `n` bytes are done (short counts and EINTR retried).
+template <typename Io, typename Buffer> bool all_of_it(Io io, int fd, Buffer *buf, size_t n, uint64_t at)
 {
-    auto *p = static_cast<uint8_t *>(buf);
+    auto *p = reinterpret_cast<std::conditional_t<std::is_const_v<Buffer>, const uint8_t, uint8_t> *>(buf);
     while (n) {
-        ssize_t got = ::pread(fd, p, n, static_cast<off_t>(at));
-        if (got < 0 && errno == EINTR)
+        ssize_t done = io(fd, p, n, static_cast<off_t>(at));
+        if (done < 0 && errno == EINTR)
             continue;
-        if (got <= 0)
+        if (done <= 0)
             return false;
-        p += got;
-        n -= static_cast<size_t>(got);
-        at += static_cast<uint64_t>(got);
+        p += done;
+        n -= static_cast<size_t>(done);
+        at += static_cast<uint64_t>(done);
     }
     return true;
 }
 
+bool pread_all(int fd, void *buf, size_t n, uint64_t at)
+{
+    return all_of_it(::pread, fd, buf, n, at);
+}
+
 bool pwrite_all(int fd, const void *buf, size_t n, uint64_t at)
 {
-    const auto *p = static_cast<const uint8_t *>(buf);
-    while (n) {
-        ssize_t put = ::pwrite(fd, p, n, static_cast<off_t>(at));
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put <= 0)
-            return false;
-        p += put;
-        n -= static_cast<size_t>(put);
-        at += static_cast<uint64_t>(put);
-    }
-    return true;
+    return all_of_it(::pwrite, fd, buf, n, at);
 }
 
 // The headers of a 64-bit little-endian ELF file, every range checked
@@ -326,6 +323,14 @@ std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path
 
 std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path, const std::string &build_id)
 {
+    static bool checked = false; // once per run: a cache that cannot be used is not an error
+    if (!cache_dir_setting.empty() && !checked) {
+        checked = true;
+        if (!own_directory(cache_dir_setting))
+            std::cerr << "memtrace: debug cache '" << cache_dir_setting
+                      << "' is not usable (cannot be made, not a directory, not ours, or writable by others): "
+                         "compressed debug files are read in memory (--debug-cache DIR|none)\n";
+    }
     return uncompressed_debug_copy(debug_path, build_id, cache_dir_setting);
 }
 
