@@ -36,6 +36,7 @@ public:
     std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
                                      bool truncated = false);
     size_t processes() const { return processes_; }
+    bool registered(uint32_t pid) const { return registered_.count(pid) != 0; }
     // A process that ended: its code objects' names go.
     void forget(uint32_t pid);
     // Files the module index lets go.

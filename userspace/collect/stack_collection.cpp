@@ -67,11 +67,8 @@ void StackCollection::read_mappings(uint32_t pid)
     const auto *maps = modules_->mappings(static_cast<pid_t>(pid));
     if (!maps)
         return;
-    // Python frames come with stack copies only (--unwind dwarf|auto); -f py:
-    // needs the interpreter registered in any case (the kernel side is told
-    // whether samples walk its frames: --no-python-frames)
-    if (config_.python_frames || !config_.python_functions.empty())
-        python_.examine(pid, *maps, dwarf_.has_value() || !config_.python_functions.empty());
+    if (wants_python())
+        python_.examine(pid, *maps, python_walks());
     if (auto_mode)
         kernel_.set_unwind_hint(pid, unwind_hint(hints_.without_frame_pointers(*maps), gen));
 }
@@ -85,9 +82,20 @@ void StackCollection::read_queued()
 
 void StackCollection::add_mapping(const MappingRecord &m)
 {
-    mapping_changes_.push_back(
-        {m.ts_ns, m.pid, ModuleIndex::KernelMapping{m.start, m.end, m.offset, m.path, m.dev, m.ino}});
+    const ModuleIndex::KernelMapping mapping{m.start, m.end, m.offset, m.path, m.dev, m.ino};
+    mapping_changes_.push_back({m.ts_ns, m.pid, mapping});
     to_read_.insert(m.pid); // what else depends on mappings (hints, Python), while it lives
+    // A Python interpreter is registered as soon as its code is reported mapped
+    // (at exec, or libpython's mmap): before this drain's stack copies are
+    // unwound, which on a busy memtrace can take a while, with the program's
+    // samples meanwhile showing no Python frames.
+    if (wants_python() && !python_.registered(m.pid)) {
+        const ModuleFile *file = modules_->by_kernel_id(m.dev, m.ino); // most are known: no open
+        if (!file)
+            file = modules_->file_of(static_cast<pid_t>(m.pid), mapping);
+        if (file)
+            python_.examine(m.pid, {{m.start, m.end, m.offset, file, m.path}}, python_walks());
+    }
 }
 
 void StackCollection::program_changed(uint32_t pid, uint64_t ts_ns)

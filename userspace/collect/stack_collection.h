@@ -80,6 +80,11 @@ private:
     // -a and --children: processes come and go without end (a build's compilers).
     bool many_processes() const { return config_.mode == TraceMode::All || config_.children; }
     bool harvesting() const { return naming_ && !lines_; }
+    // Python frames come with stack copies only (--unwind dwarf|auto); -f py:
+    // needs the interpreter registered in any case (the kernel side is told
+    // whether samples walk its frames: --no-python-frames).
+    bool wants_python() const { return config_.python_frames || !config_.python_functions.empty(); }
+    bool python_walks() const { return dwarf_.has_value() || !config_.python_functions.empty(); }
     void harvest();
     void forget_process(uint32_t pid);
     void release_files();

@@ -149,21 +149,24 @@ void ModuleIndex::merge(pid_t pid, std::vector<Mapping> fresh)
     generations_[pid] = next_generation_++;
 }
 
-void ModuleIndex::add_mapping(pid_t pid, const KernelMapping &k)
+const ModuleFile *ModuleIndex::file_of(pid_t pid, const KernelMapping &k)
 {
     // Through the process first: map_files/ opens the very file mapped (deleted,
     // or in another mount namespace); then its root, then the path as it is here.
     char range[64];
     std::snprintf(range, sizeof(range), "/%" PRIx64 "-%" PRIx64, k.start, k.end);
     const std::string dir = proc_root_ + "/" + std::to_string(pid);
-    const ModuleFile *file = nullptr;
     const std::pair<uint64_t, uint64_t> id{k.dev, k.ino};
     for (const std::string &candidate : {dir + "/map_files" + range, dir + "/root" + k.path, k.path})
-        if (!k.path.empty() && (file = remember(k.path, candidate, &id)))
-            break;
-    if (!file)
-        file = by_kernel_id(k.dev, k.ino);
-    merge(pid, {{k.start, k.end, k.offset, file, k.path}});
+        if (!k.path.empty())
+            if (const ModuleFile *file = remember(k.path, candidate, &id))
+                return file;
+    return by_kernel_id(k.dev, k.ino);
+}
+
+void ModuleIndex::add_mapping(pid_t pid, const KernelMapping &k)
+{
+    merge(pid, {{k.start, k.end, k.offset, file_of(pid, k), k.path}});
 }
 
 void ModuleIndex::forget(pid_t pid)

@@ -52,6 +52,9 @@ public:
         uint64_t dev = 0, ino = 0;
     };
     void add_mapping(pid_t pid, const KernelMapping &mapping);
+    // The file of such a mapping, found as add_mapping finds it (kept from
+    // now on like any other), without recording the mapping: nullptr if none.
+    const ModuleFile *file_of(pid_t pid, const KernelMapping &mapping);
     // The process runs another program (exec), or ended (-a, its stacks unwound):
     // its mappings go (frames are kept by file, which stays).
     void forget(pid_t pid);
