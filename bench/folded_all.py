@@ -6,12 +6,14 @@ A synthetic load spawns short processes without pause (sh, Debian's python3,
 git, gcc on a small C file, sort, sqlite3 when present: each a new program with
 its own libraries), while `memtrace -a --folded` traces every process for
 --seconds. Every second memtrace's VmRSS, VmHWM and open file descriptors are
-read from /proc; at the end, the time from the end of -d to memtrace's exit.
+read from /proc; at the end, the time from the end of -d to memtrace's exit
+and memtrace's CPU time (user + system, from its rusage).
 Writes build/bench/folded_all.md (and prints it).
 """
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -61,6 +63,11 @@ def open_fds(pid):
         return None
 
 
+def children_cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=180, help="-d of the trace (default 180)")
@@ -75,6 +82,7 @@ def main():
     load = subprocess.Popen(["sh", "-c", LOAD, "load", work], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(1)
+    cpu_before = children_cpu()
     tracer = subprocess.Popen([args.memtrace, "-a", "-q", "-o", "/dev/null", "--folded", folded,
                                "--json", report_path, "-d", str(args.seconds)], stderr=subprocess.PIPE, text=True)
     started = time.monotonic()
@@ -92,6 +100,7 @@ def main():
         last_hwm = hwm or last_hwm
         max_fds = max(max_fds, open_fds(tracer.pid) or 0)
     after_end = time.monotonic() - end_of_d
+    cpu = children_cpu() - cpu_before  # memtrace only: the load is waited for below
     stderr = tracer.stderr.read()
     os.killpg(load.pid, 9)
     load.wait()
@@ -118,7 +127,8 @@ def main():
     for t, rss, hwm, fds in samples[::step] + ([samples[-1]] if samples else []):
         out.append(f"| {t:.0f} s | {(rss or 0) / 1024:.1f} MiB | {(hwm or 0) / 1024:.1f} MiB | {fds} |")
     out += ["", f"At the end: VmHWM **{(last_hwm or 0) / 1024:.1f} MiB**, at most {max_fds} open fds, "
-            f"output written and memtrace exited **{after_end:.2f} s** after the end of -d. "
+            f"output written and memtrace exited **{after_end:.2f} s** after the end of -d; "
+            f"memtrace's CPU time {cpu:.1f} s ({100 * cpu / args.seconds:.1f}% of one core). "
             f"Stacks unwound with DWARF: {unwind.get('by_dwarf', 0):,}; stack copies lost "
             f"(ring buffer full): {unwind.get('copies_lost', 0):,}."]
     text = "\n".join(out) + "\n"

@@ -257,8 +257,8 @@ void StackCollection::give_back_pages()
     malloc_trim(0);
 }
 
-// Files no process maps and no kept stack refers to: closed, with all that
-// was read of them (caches by file first: the pointers dangle next). A walk
+// Files no process maps and no kept stack refers to (for 10 s, unless
+// deleted): closed, with all that was read of them (caches by file first: the pointers dangle next). A walk
 // of every process's mappings, about once a second: ~1 ms for 300 processes.
 void StackCollection::release_files()
 {
@@ -269,7 +269,14 @@ void StackCollection::release_files()
         if (c.mapping)
             if (const ModuleFile *file = modules_->by_kernel_id(c.mapping->dev, c.mapping->ino))
                 needed.insert(file);
-    const std::set<const ModuleFile *> unused = modules_->unused_files(needed);
+    // Deleted files go at once (they hold disk space, and no new run maps them);
+    // the others once unused for a while.
+    std::set<const ModuleFile *> idle = modules_->unused_files(needed), unused;
+    for (const ModuleFile *file : idle)
+        if (modules_->deleted(file))
+            unused.insert(file);
+    std::erase_if(idle, [&](const ModuleFile *file) { return unused.count(file) != 0; });
+    unused.merge(idle_files_.expired(idle, monotonic_ns()));
     naming_->forget_files(unused);
     if (unwinder_)
         unwinder_->forget_files(unused);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "collect/dwarf_stacks.h"
+#include "collect/idle_files.h"
 #include "collect/kernel_side.h"
 #include "collect/line_samples.h"
 #include "collect/python_targets.h"
@@ -123,6 +124,9 @@ private:
     std::map<uint32_t, uint64_t> read_ns_;
     std::vector<RawStackSample> samples_; // --stacks peak|end: frame-pointer samples as they came
     ResidentRanges ranges_;
+    // Files no process maps are let go after 10 s unused: a compiler run once
+    // per file of a build keeps what was read of it.
+    IdleFiles idle_files_{10'000'000'000ull};
     uint64_t untracked_ = 0;
     std::map<uint32_t, uid_t> uids_; // by pid, while each lived: for its perf map
 };

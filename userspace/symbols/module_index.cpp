@@ -79,6 +79,13 @@ std::set<const ModuleFile *> ModuleIndex::unused_files(const std::set<const Modu
     return unused;
 }
 
+bool ModuleIndex::deleted(const ModuleFile *file) const
+{
+    auto kept = files_.find(file);
+    struct stat st {};
+    return kept != files_.end() && kept->second.fd && fstat(kept->second.fd.get(), &st) == 0 && st.st_nlink == 0;
+}
+
 // A key another file shares (two paths to one inode, one build-id in two
 // files) moves to it.
 void ModuleIndex::release(const std::set<const ModuleFile *> &files)

@@ -85,6 +85,8 @@ public:
     // -a: the files no process's mappings hold (nor add_file), and that are
     // not in `needed`: what can be let go once nothing else refers to them.
     std::set<const ModuleFile *> unused_files(const std::set<const ModuleFile *> &needed) const;
+    // The file was deleted (or replaced) since it was opened: no program can map it again.
+    bool deleted(const ModuleFile *file) const;
     // Closes these files and forgets them: their ModuleFile pointers dangle
     // (drop what is kept by them first). A file mapped again later is read anew.
     void release(const std::set<const ModuleFile *> &files);
