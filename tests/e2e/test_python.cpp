@@ -542,3 +542,32 @@ TEST_CASE("python: --no-python-frames keeps the interpreter's C frames and reads
         CHECK(bad.err.find("--no-python-frames") != std::string::npos);
     }
 }
+
+TEST_CASE("python: a program that execs Python again has its frames read again, at the same address too",
+          "[python]")
+{
+    require_root();
+    // os.execv of the interpreter itself, as reloaders do; without ASLR
+    // (setarch -R) the new interpreter's runtime is where the old one's was
+    const std::string dir = report_dir();
+    const std::string script = dir + "/reexec.py";
+    {
+        std::ofstream out(script);
+        out << "import os, sys\n"
+               "if len(sys.argv) == 1:\n"
+               "    os.execv(sys.executable, [sys.executable, __file__, 'again'])\n"
+               "def grow():\n"
+               "    return bytearray(48 << 20)\n"
+               "x = grow()\n";
+    }
+    const std::string folded = dir + "/reexec.folded";
+    JsonRun r = run_memtrace_json({"--folded", folded, "--", "setarch", "-R", kDebianPython, script});
+    REQUIRE(r.result.exit_code == 0);
+    auto lines = read_folded(folded);
+    INFO(dump_folded(lines));
+    uint64_t grown = 0;
+    for (const auto &[stack, bytes] : lines)
+        if (stack.find(";grow (reexec.py:5);") != std::string::npos)
+            grown += bytes;
+    check_in_range(grown, 47 * MiB, 48 * MiB + 512 * KiB);
+}

@@ -86,3 +86,21 @@ TEST_CASE("stack collection: --no-python-frames registers no interpreter", "[pyt
     stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
     CHECK(kernel.python.empty());
 }
+
+TEST_CASE("stack collection: a Python process that execs Python again is registered again", "[python]")
+{
+    FakeKernel kernel;
+    QuietProgress progress;
+    TraceConfig config;
+    config.stacks = StackWeight::Touch;
+    config.fold_stacks = true;
+    StackCollection stacks(kernel, config, progress);
+    const uint32_t pid = static_cast<uint32_t>(getpid());
+    stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
+    REQUIRE(kernel.python.size() == 1);
+    // os.execv(sys.executable, ...) without ASLR: the same interpreter at the
+    // same address; the kernel side dropped it at the exec
+    stacks.program_changed(pid, 2);
+    stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
+    CHECK(kernel.python == std::vector<uint32_t>{pid, pid});
+}

@@ -37,6 +37,9 @@ public:
                                      bool truncated = false);
     size_t processes() const { return processes_; }
     bool registered(uint32_t pid) const { return registered_.count(pid) != 0; }
+    // The process exec'd: the kernel side dropped its interpreter; the new
+    // program's is registered anew, even at the same address (no ASLR).
+    void program_changed(uint32_t pid) { registered_.erase(pid); }
     // A process that ended: its code objects' names go.
     void forget(uint32_t pid);
     // Files the module index lets go.

@@ -102,6 +102,7 @@ void StackCollection::program_changed(uint32_t pid, uint64_t ts_ns)
 {
     mapping_changes_.push_back({ts_ns, pid, std::nullopt});
     to_read_.insert(pid);
+    python_.program_changed(pid);
 }
 
 void StackCollection::mappings_until(uint64_t ts_ns)
