@@ -209,8 +209,10 @@ TEST_CASE("A sample at the first instruction of code without CFI: the caller is 
         s.ip += 1;
         UnwoundStack later = unwinder.unwind(s);
         std::vector<std::string> cut = names_of(index, later);
-        INFO(joined(cut));
-        CHECK(later.end != UnwindEnd::Complete);
+        INFO(joined(cut) << " (" << unwind_end_name(later.end) << ")");
+        // The walk stops here, or goes on by frame pointers where the caller
+        // keeps them (an ASan build keeps them everywhere), which skips
+        // take_snapshot: never by a return address assumed at [sp].
         CHECK_FALSE(consecutive(cut, {"take_snapshot", "mt_test_no_cfi"}));
     }
 }
