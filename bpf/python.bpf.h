@@ -158,11 +158,11 @@ static __noinline void py_note_code(const struct mt_py_proc *py, __u32 tgid, __u
 		MT_COUNT(py_codes_full);
 }
 
-/* The frame chain walk, one frame per bpf_loop() call (verified once). */
-/* The frames found so far are counted in rec->py_count, a map value's field,
- * not here: a count on the stack is a known constant at each step, so the
- * verifier, which checks a bpf_loop callback until its states converge,
- * would check it once per possible count (MT_PY_FRAMES * 2 times). */
+/* The frame chain walk, one frame per bpf_loop() call. The frames found so
+ * far are counted in rec->py_count, a map value's field, not here: a count on
+ * the stack is a known constant at each step, so the verifier, which checks a
+ * bpf_loop callback until its states converge, would check it once per
+ * possible count (MT_PY_FRAMES * 2 times). */
 struct py_frame_walk {
 	const struct mt_py_proc *py;
 	struct mt_rec_stack *rec;

@@ -161,3 +161,25 @@ TEST_CASE("-f with a Python function's name in a Python program: says how Python
     check_refused(native, "no function matches 'extract_array'");
     CHECK(native.err.find("Python") == std::string::npos);
 }
+
+TEST_CASE("--debug-cache: a directory others can write to, or a file, is refused at start", "[bad-input]")
+{
+    require_root();
+    const std::string dir = report_dir();
+    const std::string shared = dir + "/shared";
+    std::filesystem::create_directory(shared);
+    std::filesystem::permissions(shared, std::filesystem::perms::all); // 0777: anyone could plant a copy
+    check_refused(run_memtrace({"--debug-cache", shared, "--", "true"}),
+                  "--debug-cache '" + shared + "': cannot be made, is not a directory, or is not yours alone");
+    const std::string file = dir + "/a-file";
+    std::ofstream(file) << "x";
+    check_refused(run_memtrace({"--debug-cache", file, "--", "true"}), "--debug-cache '" + file + "'");
+    // one that does not exist yet is made, ours alone
+    const std::string fresh = dir + "/fresh-cache";
+    RunResult ok = run_memtrace({"--debug-cache", fresh, "-q", "-o", "/dev/null", "--", "true"});
+    CHECK(ok.exit_code == 0);
+    struct stat st {};
+    REQUIRE(stat(fresh.c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK((st.st_mode & 077) == 0);
+}

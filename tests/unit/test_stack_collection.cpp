@@ -4,6 +4,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "collect/stack_collection.h"
 #include "fake_kernel.h"
 #include "symbols/elf_file.h"
@@ -48,59 +50,59 @@ MappingRecord code_mapping(const std::string &path, uint64_t base)
     return {};
 }
 
+// --folded (stack copies, Python frames unless turned off) over a fake kernel side.
+struct Folded {
+    explicit Folded(bool python_frames = true)
+    {
+        config.stacks = StackWeight::Touch;
+        config.fold_stacks = true;
+        config.python_frames = python_frames;
+        stacks.emplace(kernel, config, progress);
+    }
+    FakeKernel kernel;
+    QuietProgress progress;
+    TraceConfig config;
+    std::optional<StackCollection> stacks;
+};
+
 } // namespace
 
 TEST_CASE("stack collection: a Python interpreter is registered as its code is reported mapped, "
           "before any copy is unwound", "[python]")
 {
-    FakeKernel kernel;
-    QuietProgress progress;
-    TraceConfig config;
-    config.stacks = StackWeight::Touch; // --folded: stack copies, Python frames
-    config.fold_stacks = true;
-    StackCollection stacks(kernel, config, progress);
-
+    Folded f;
     // a program that is not Python: nothing to register
-    stacks.add_mapping(code_mapping("/bin/true", 0x555555554000));
-    CHECK(kernel.python.empty());
+    f.stacks->add_mapping(code_mapping("/bin/true", 0x555555554000));
+    CHECK(f.kernel.python.empty());
     // Debian's python3 (the runtime in the executable): registered at once,
     // not after the drain (after_drain() is not called here)
-    stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
-    REQUIRE(kernel.python.size() == 1);
-    CHECK(kernel.python[0] == static_cast<uint32_t>(getpid()));
+    f.stacks->add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
+    REQUIRE(f.kernel.python.size() == 1);
+    CHECK(f.kernel.python[0] == static_cast<uint32_t>(getpid()));
     // its later mappings do not register it again
-    stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
-    CHECK(kernel.python.size() == 1);
-    CHECK(progress.warnings.empty());
+    f.stacks->add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
+    CHECK(f.kernel.python.size() == 1);
+    CHECK(f.stacks->python_processes() == 1);
+    CHECK(f.progress.warnings.empty());
 }
 
 TEST_CASE("stack collection: --no-python-frames registers no interpreter", "[python]")
 {
-    FakeKernel kernel;
-    QuietProgress progress;
-    TraceConfig config;
-    config.stacks = StackWeight::Touch;
-    config.fold_stacks = true;
-    config.python_frames = false;
-    StackCollection stacks(kernel, config, progress);
-    stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
-    CHECK(kernel.python.empty());
+    Folded f(/*python_frames=*/false);
+    f.stacks->add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
+    CHECK(f.kernel.python.empty());
 }
 
 TEST_CASE("stack collection: a Python process that execs Python again is registered again", "[python]")
 {
-    FakeKernel kernel;
-    QuietProgress progress;
-    TraceConfig config;
-    config.stacks = StackWeight::Touch;
-    config.fold_stacks = true;
-    StackCollection stacks(kernel, config, progress);
+    Folded f;
     const uint32_t pid = static_cast<uint32_t>(getpid());
-    stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
-    REQUIRE(kernel.python.size() == 1);
+    f.stacks->add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
+    REQUIRE(f.kernel.python.size() == 1);
     // os.execv(sys.executable, ...) without ASLR: the same interpreter at the
     // same address; the kernel side dropped it at the exec
-    stacks.program_changed(pid, 2);
-    stacks.add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
-    CHECK(kernel.python == std::vector<uint32_t>{pid, pid});
+    f.stacks->program_changed(pid, 2);
+    f.stacks->add_mapping(code_mapping("/usr/bin/python3.11", 0x7f0000000000));
+    CHECK(f.kernel.python == std::vector<uint32_t>{pid, pid});
+    CHECK(f.stacks->python_processes() == 1); // one process, whatever it runs
 }

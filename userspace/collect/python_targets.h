@@ -36,10 +36,20 @@ public:
     std::vector<RawUserFrame> frames(uint32_t pid, const std::vector<PyFrameRef> &refs,
                                      bool truncated = false);
     size_t processes() const { return processes_; }
-    bool registered(uint32_t pid) const { return registered_.count(pid) != 0; }
+    bool registered(uint32_t pid) const
+    {
+        auto it = registered_.find(pid);
+        return it != registered_.end() && it->second.first != 0;
+    }
     // The process exec'd: the kernel side dropped its interpreter; the new
-    // program's is registered anew, even at the same address (no ASLR).
-    void program_changed(uint32_t pid) { registered_.erase(pid); }
+    // program's is registered anew, even at the same address (no ASLR). The
+    // layout stays for the copies taken before the exec, and the process is
+    // counted once.
+    void program_changed(uint32_t pid)
+    {
+        if (auto it = registered_.find(pid); it != registered_.end())
+            it->second.first = 0; // no runtime
+    }
     // A process that ended: its code objects' names go.
     void forget(uint32_t pid);
     // Files the module index lets go.

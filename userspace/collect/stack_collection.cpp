@@ -259,8 +259,9 @@ void StackCollection::give_back_pages()
 }
 
 // Files no process maps and no kept stack refers to (for 10 s, unless
-// deleted): closed, with all that was read of them (caches by file first: the pointers dangle next). A walk
-// of every process's mappings, about once a second: ~1 ms for 300 processes.
+// deleted): closed, with all that was read of them (caches by file first: the
+// pointers dangle next). A walk of every process's mappings, about once a
+// second: ~1 ms for 300 processes.
 void StackCollection::release_files()
 {
     std::set<const ModuleFile *> needed;

@@ -126,7 +126,8 @@ private:
     ResidentRanges ranges_;
     // Files no process maps are let go after 10 s unused: a compiler run once
     // per file of a build keeps what was read of it.
-    IdleFiles idle_files_{10'000'000'000ull};
+    static constexpr uint64_t kIdleFileNs = 10'000'000'000ull;
+    IdleFiles idle_files_{kIdleFileNs};
     uint64_t untracked_ = 0;
     std::map<uint32_t, uid_t> uids_; // by pid, while each lived: for its perf map
 };

@@ -209,19 +209,6 @@ bool write_copy(int in, const ElfHeaders &h, const std::vector<Elf64_Shdr> &out,
            pwrite_all(to, out.data(), out.size() * sizeof(Elf64_Shdr), e.e_shoff);
 }
 
-// A directory only this user can write to, made if missing (and its parent:
-// ~/.cache may not exist yet). Anything else is not used.
-bool own_directory(const std::string &dir)
-{
-    std::string parent = dir.substr(0, dir.find_last_of('/'));
-    for (const std::string &d : {parent, dir})
-        if (!d.empty() && ::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)
-            return false;
-    struct stat st {};
-    return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
-           (st.st_mode & 022) == 0;
-}
-
 bool hex_id(const std::string &id)
 {
     return id.size() >= 2 && id.size() <= 128 &&
@@ -255,6 +242,18 @@ bool room_for(const std::string &dir, uint64_t bytes)
 }
 
 } // namespace
+
+// Made if missing (and its parent: ~/.cache may not exist yet).
+bool usable_debug_cache_dir(const std::string &dir)
+{
+    std::string parent = dir.substr(0, dir.find_last_of('/'));
+    for (const std::string &d : {parent, dir})
+        if (!d.empty() && ::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)
+            return false;
+    struct stat st {};
+    return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+           (st.st_mode & 022) == 0;
+}
 
 std::string default_debug_cache_dir()
 {
@@ -294,7 +293,7 @@ bool has_compressed_sections(const std::string &path)
 std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path, const std::string &build_id,
                                                    const std::string &dir)
 {
-    if (dir.empty() || !hex_id(build_id) || !own_directory(dir))
+    if (dir.empty() || !hex_id(build_id) || !usable_debug_cache_dir(dir))
         return std::nullopt;
     const std::string path = dir + "/" + build_id + ".debug";
     if (cached(path, build_id))
@@ -326,7 +325,7 @@ std::optional<std::string> uncompressed_debug_copy(const std::string &debug_path
     static bool checked = false; // once per run: a cache that cannot be used is not an error
     if (!cache_dir_setting.empty() && !checked) {
         checked = true;
-        if (!own_directory(cache_dir_setting))
+        if (!usable_debug_cache_dir(cache_dir_setting))
             std::cerr << "memtrace: debug cache '" << cache_dir_setting
                       << "' is not usable (cannot be made, not a directory, not ours, or writable by others): "
                          "compressed debug files are read in memory (--debug-cache DIR|none)\n";

@@ -18,6 +18,8 @@ std::string default_debug_cache_dir();
 // Set once at start-up, before any debug file is opened.
 void set_debug_cache_dir(const std::string &dir);
 const std::string &debug_cache_dir();
+// A directory only this user can write to (made if missing): anything else is not used.
+bool usable_debug_cache_dir(const std::string &dir);
 
 // The uncompressed copy of `debug_path` (whose build-id is `build_id`, hex),
 // made now if need be; nullopt when the file has no compressed section, has no
